@@ -1,0 +1,115 @@
+package session_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/meetings-portal/portal/internal/dbtest"
+	"github.com/meetings-portal/portal/internal/session"
+	"github.com/meetings-portal/portal/internal/sites"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func setup(t *testing.T) (*session.Store, *clock, sites.Site, sites.Site) {
+	t.Helper()
+	pool := dbtest.New(t)
+	siteStore, _ := sites.NewStore(pool)
+	acme, err := siteStore.Create(context.Background(), "acme", "admin@acme.test", "a good long password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	globex, err := siteStore.Create(context.Background(), "globex", "admin@globex.test", "a good long password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{t: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
+	return session.NewStore(pool, c.now), c, acme, globex
+}
+
+func TestAdminSessionIdleAndAbsoluteExpiry(t *testing.T) {
+	ctx := context.Background()
+	store, c, acme, _ := setup(t)
+	p := session.AdminPolicy
+
+	token, err := store.Create(ctx, nil, acme.ID, session.Admin, 1, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Activity every 20 minutes keeps it alive past the 30-minute idle limit...
+	for i := 0; i < 10; i++ {
+		c.t = c.t.Add(20 * time.Minute)
+		if _, err := store.Lookup(ctx, acme.ID, session.Admin, token, p); err != nil {
+			t.Fatalf("active session expired after %d steps: %v", i+1, err)
+		}
+	}
+	// ...but 31 idle minutes end it.
+	c.t = c.t.Add(31 * time.Minute)
+	if _, err := store.Lookup(ctx, acme.ID, session.Admin, token, p); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("idle session: %v, want ErrNotFound", err)
+	}
+
+	// Absolute: 12 hours after sign-in, however active.
+	token, _ = store.Create(ctx, nil, acme.ID, session.Admin, 1, p)
+	start := c.t
+	for c.t.Before(start.Add(12*time.Hour - 10*time.Minute)) {
+		c.t = c.t.Add(10 * time.Minute)
+		if _, err := store.Lookup(ctx, acme.ID, session.Admin, token, p); err != nil {
+			t.Fatalf("session ended early at %v: %v", c.t.Sub(start), err)
+		}
+	}
+	c.t = start.Add(12 * time.Hour)
+	if _, err := store.Lookup(ctx, acme.ID, session.Admin, token, p); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("session past 12 hours: %v, want ErrNotFound", err)
+	}
+}
+
+func TestSessionTokenIsBoundToSiteAndKind(t *testing.T) {
+	ctx := context.Background()
+	store, _, acme, globex := setup(t)
+	token, _ := store.Create(ctx, nil, acme.ID, session.Admin, 1, session.AdminPolicy)
+
+	if _, err := store.Lookup(ctx, globex.ID, session.Admin, token, session.AdminPolicy); !errors.Is(err, session.ErrNotFound) {
+		t.Errorf("acme token on globex: %v, want ErrNotFound", err)
+	}
+	if _, err := store.Lookup(ctx, acme.ID, session.User, token, session.UserPolicy); !errors.Is(err, session.ErrNotFound) {
+		t.Errorf("admin token as a user session: %v, want ErrNotFound", err)
+	}
+	if err := store.Delete(ctx, acme.ID, session.Admin, token); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Lookup(ctx, acme.ID, session.Admin, token, session.AdminPolicy); !errors.Is(err, session.ErrNotFound) {
+		t.Errorf("deleted session: %v, want ErrNotFound", err)
+	}
+}
+
+func TestDeleteExpiredRemovesOnlyDeadSessionsInBoundedBatches(t *testing.T) {
+	ctx := context.Background()
+	store, c, acme, _ := setup(t)
+	for i := 0; i < 5; i++ {
+		if _, err := store.Create(ctx, nil, acme.ID, session.User, int64(i), session.UserPolicy); err != nil {
+			t.Fatal(err)
+		}
+	}
+	live, _ := store.Create(ctx, nil, acme.ID, session.User, 99, session.UserPolicy)
+	c.t = c.t.Add(9 * time.Hour)
+	if _, err := store.Lookup(ctx, acme.ID, session.User, live, session.UserPolicy); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("9 idle hours should end a user session: %v", err)
+	}
+	n, err := store.DeleteExpired(ctx, 3)
+	if err != nil || n != 3 {
+		t.Fatalf("first batch: %d, %v; want 3", n, err)
+	}
+	n, _ = store.DeleteExpired(ctx, 3)
+	if n != 3 {
+		t.Fatalf("second batch: %d, want 3", n)
+	}
+	n, _ = store.DeleteExpired(ctx, 3)
+	if n != 0 {
+		t.Fatalf("third batch: %d, want 0", n)
+	}
+}

@@ -1,0 +1,256 @@
+// Package sites owns the customer sites (each served at <name>.<base host>)
+// and their local administrator accounts, which keep working when SSO is
+// broken.
+package sites
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/meetings-portal/portal/internal/password"
+)
+
+var (
+	// ErrInvalid wraps every refusal of bad input (name, e-mail, password).
+	ErrInvalid = errors.New("invalid")
+	// ErrExists means the site or admin already exists.
+	ErrExists = errors.New("already exists")
+	// ErrNotFound means no such site or admin.
+	ErrNotFound = errors.New("not found")
+	// ErrBadCredentials is the one answer for a wrong e-mail or a wrong
+	// password, so sign-in does not reveal which accounts exist.
+	ErrBadCredentials = errors.New("wrong e-mail address or password")
+)
+
+// Reserved names are hosts the portal itself uses or may use.
+var reserved = map[string]bool{"www": true, "my": true, "admin": true, "api": true, "idp": true, "static": true}
+
+var labelPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// NormalizeName lower-cases name and checks it is a usable DNS label.
+func NormalizeName(name string) (string, error) {
+	n := strings.ToLower(strings.TrimSpace(name))
+	switch {
+	case n == "":
+		return "", fmt.Errorf("%w: site name is empty", ErrInvalid)
+	case len(n) > 63:
+		return "", fmt.Errorf("%w: site name %q is longer than 63 characters", ErrInvalid, name)
+	case !labelPattern.MatchString(n):
+		return "", fmt.Errorf("%w: site name %q must be letters a-z, digits and '-', not starting or ending with '-'", ErrInvalid, name)
+	case reserved[n]:
+		return "", fmt.Errorf("%w: site name %q is reserved", ErrInvalid, name)
+	}
+	return n, nil
+}
+
+// NormalizeEmail lower-cases an e-mail address and checks its form.
+func NormalizeEmail(email string) (string, error) {
+	e := strings.ToLower(strings.TrimSpace(email))
+	addr, err := mail.ParseAddress(e)
+	if err != nil || addr.Address != e || addr.Name != "" {
+		return "", fmt.Errorf("%w: %q is not an e-mail address", ErrInvalid, email)
+	}
+	at := strings.LastIndexByte(e, '@')
+	if at <= 0 || !strings.Contains(e[at+1:], ".") {
+		return "", fmt.Errorf("%w: %q is not an e-mail address", ErrInvalid, email)
+	}
+	return e, nil
+}
+
+// Site is one customer site.
+type Site struct {
+	ID        int64     `db:"id"`
+	Name      string    `db:"name"`
+	CreatedAt time.Time `db:"created_at"`
+}
+
+// Admin is a site's local administrator.
+type Admin struct {
+	SiteID       int64     `db:"site_id"`
+	ID           int64     `db:"id"`
+	Email        string    `db:"email"`
+	PasswordHash string    `db:"password_hash"`
+	CreatedAt    time.Time `db:"created_at"`
+}
+
+// Store reads and writes sites and their admins.
+type Store struct {
+	pool *pgxpool.Pool
+	// dummyHash is verified against when the e-mail is unknown, so a wrong
+	// e-mail costs the same time as a wrong password.
+	dummyHash string
+}
+
+// NewStore returns a Store over pool.
+func NewStore(pool *pgxpool.Pool) (*Store, error) {
+	h, err := password.Hash("not a real password, only for timing")
+	if err != nil {
+		return nil, err
+	}
+	return &Store{pool: pool, dummyHash: h}, nil
+}
+
+const insertSite = `INSERT INTO sites (name) VALUES ($1) RETURNING id, name, created_at`
+
+// Create makes a site and its first admin in one transaction; on any error
+// nothing is written.
+func (s *Store) Create(ctx context.Context, name, adminEmail, adminPassword string) (Site, error) {
+	name, err := NormalizeName(name)
+	if err != nil {
+		return Site{}, err
+	}
+	email, hash, err := prepareAdmin(adminEmail, adminPassword)
+	if err != nil {
+		return Site{}, err
+	}
+	var site Site
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, insertSite, name)
+		site, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Site])
+		if isUniqueViolation(err) {
+			return fmt.Errorf("%w: site %q", ErrExists, name)
+		}
+		if err != nil {
+			return fmt.Errorf("insert site: %w", err)
+		}
+		_, err = tx.Exec(ctx, insertAdmin, site.ID, email, hash)
+		if err != nil {
+			return fmt.Errorf("insert admin: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return Site{}, fmt.Errorf("create site %q: %w", name, err)
+	}
+	return site, nil
+}
+
+func prepareAdmin(email, pw string) (string, string, error) {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return "", "", err
+	}
+	if err := password.Validate(pw); err != nil {
+		return "", "", fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	hash, err := password.Hash(pw)
+	if err != nil {
+		return "", "", err
+	}
+	return email, hash, nil
+}
+
+// ByName returns the site called name (any case), or ErrNotFound.
+func (s *Store) ByName(ctx context.Context, name string) (Site, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT id, name, created_at FROM sites WHERE name = lower($1)`, name)
+	site, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Site])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Site{}, fmt.Errorf("site %q: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return Site{}, fmt.Errorf("look up site %q: %w", name, err)
+	}
+	return site, nil
+}
+
+// Summary is a row of `portal site list`.
+type Summary struct {
+	Site
+	Admins int `db:"admins"`
+}
+
+// List returns every site with its admin count, by name.
+func (s *Store) List(ctx context.Context) ([]Summary, error) {
+	rows, _ := s.pool.Query(ctx, `
+SELECT s.id, s.name, s.created_at, count(a.id)::int AS admins
+FROM sites s LEFT JOIN site_admins a ON a.site_id = s.id
+GROUP BY s.id ORDER BY s.name`)
+	list, err := pgx.CollectRows(rows, pgx.RowToStructByName[Summary])
+	if err != nil {
+		return nil, fmt.Errorf("list sites: %w", err)
+	}
+	return list, nil
+}
+
+const insertAdmin = `INSERT INTO site_admins (site_id, email, password_hash) VALUES ($1, $2, $3)`
+
+// CreateAdmin adds an administrator to a site.
+func (s *Store) CreateAdmin(ctx context.Context, siteID int64, email, pw string) error {
+	email, hash, err := prepareAdmin(email, pw)
+	if err != nil {
+		return err
+	}
+	_, err = s.pool.Exec(ctx, insertAdmin, siteID, email, hash)
+	if isUniqueViolation(err) {
+		return fmt.Errorf("%w: admin %s", ErrExists, email)
+	}
+	if err != nil {
+		return fmt.Errorf("create admin %s: %w", email, err)
+	}
+	return nil
+}
+
+// SetAdminPassword replaces an admin's password (reset-password).
+func (s *Store) SetAdminPassword(ctx context.Context, siteID int64, email, pw string) (Admin, error) {
+	email, hash, err := prepareAdmin(email, pw)
+	if err != nil {
+		return Admin{}, err
+	}
+	rows, _ := s.pool.Query(ctx, `UPDATE site_admins SET password_hash = $3 WHERE site_id = $1 AND email = $2
+RETURNING site_id, id, email, password_hash, created_at`, siteID, email, hash)
+	admin, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Admin])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Admin{}, fmt.Errorf("admin %s: %w", email, ErrNotFound)
+	}
+	if err != nil {
+		return Admin{}, fmt.Errorf("set password of %s: %w", email, err)
+	}
+	return admin, nil
+}
+
+const selectAdmin = `SELECT site_id, id, email, password_hash, created_at FROM site_admins`
+
+// Authenticate checks an admin's credentials on one site. A wrong e-mail and
+// a wrong password both give ErrBadCredentials after the same work.
+func (s *Store) Authenticate(ctx context.Context, siteID int64, email, pw string) (Admin, error) {
+	rows, _ := s.pool.Query(ctx, selectAdmin+` WHERE site_id = $1 AND email = lower($2)`, siteID, strings.TrimSpace(email))
+	admin, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Admin])
+	if errors.Is(err, pgx.ErrNoRows) {
+		_ = password.Verify(s.dummyHash, pw)
+		return Admin{}, ErrBadCredentials
+	}
+	if err != nil {
+		return Admin{}, fmt.Errorf("authenticate admin: %w", err)
+	}
+	if err := password.Verify(admin.PasswordHash, pw); err != nil {
+		return Admin{}, ErrBadCredentials
+	}
+	return admin, nil
+}
+
+// AdminByID returns one admin of a site.
+func (s *Store) AdminByID(ctx context.Context, siteID, id int64) (Admin, error) {
+	rows, _ := s.pool.Query(ctx, selectAdmin+` WHERE site_id = $1 AND id = $2`, siteID, id)
+	admin, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Admin])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Admin{}, fmt.Errorf("admin %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Admin{}, fmt.Errorf("look up admin %d: %w", id, err)
+	}
+	return admin, nil
+}
+
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}

@@ -1,0 +1,3 @@
+DROP TABLE sessions;
+DROP TABLE site_admins;
+DROP TABLE sites;
