@@ -1,0 +1,396 @@
+// Package ssotest is a test identity provider: it builds SAML 2.0 Responses
+// shaped the way Azure AD (Entra ID) sends them, signs them with goxmldsig,
+// and turns them into the classic attacks on a SAML service provider.
+//
+// It is for tests only: it imports testing, so no production package can
+// import it without pulling testing into the binary, and it takes shortcuts
+// (fatal on any error) that only a test may take.
+package ssotest
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"fmt"
+	"math/big"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/beevik/etree"
+	dsig "github.com/russellhaering/goxmldsig"
+)
+
+// Namespaces and URIs Azure AD uses in its responses.
+const (
+	ProtocolNS  = "urn:oasis:names:tc:SAML:2.0:protocol"
+	AssertionNS = "urn:oasis:names:tc:SAML:2.0:assertion"
+	DSigNS      = dsig.Namespace
+
+	StatusSuccess      = "urn:oasis:names:tc:SAML:2.0:status:Success"
+	NameIDEmailAddress = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+	BearerMethod       = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+	PasswordProtected  = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+)
+
+// Azure AD's default claim types, and the four custom claims the tutorial
+// adds (azure-ad-webex-sso-tutorial.md, "Attributes & Claims").
+const (
+	ClaimTenantID         = "http://schemas.microsoft.com/identity/claims/tenantid"
+	ClaimObjectID         = "http://schemas.microsoft.com/identity/claims/objectidentifier"
+	ClaimDisplayName      = "http://schemas.microsoft.com/identity/claims/displayname"
+	ClaimIdentityProvider = "http://schemas.microsoft.com/identity/claims/identityprovider"
+	ClaimAuthnMethods     = "http://schemas.microsoft.com/claims/authnmethodsreferences"
+	ClaimGivenName        = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname"
+	ClaimSurname          = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname"
+	ClaimEmailAddress     = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"
+	ClaimName             = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
+)
+
+// azureClaimOrder is the order Azure AD emits its claims in; custom claims
+// follow, sorted.
+var azureClaimOrder = []string{
+	ClaimTenantID, ClaimObjectID, ClaimDisplayName, ClaimIdentityProvider, ClaimAuthnMethods,
+	ClaimGivenName, ClaimSurname, ClaimEmailAddress, ClaimName,
+}
+
+// IdP is one test identity provider: an Azure-style tenant with its signing
+// key.
+type IdP struct {
+	TenantID string
+	EntityID string // https://sts.windows.net/<tenant-id>/
+	SSOURL   string // https://login.microsoftonline.com/<tenant-id>/saml2
+	Key      *rsa.PrivateKey
+	Cert     *x509.Certificate
+}
+
+// NewIdP returns an IdP with a fresh tenant ID, a fresh 2048-bit RSA key and
+// a self-signed certificate, as Azure's "SAML Signing Certificate" is
+// (CN=Microsoft Azure Federated SSO Certificate, three years).
+func NewIdP(t testing.TB) *IdP {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatalf("ssotest: generating IdP key: %v", err)
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
+	if err != nil {
+		t.Fatalf("ssotest: serial: %v", err)
+	}
+	template := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "Microsoft Azure Federated SSO Certificate"},
+		NotBefore:             time.Now().Add(-24 * time.Hour),
+		NotAfter:              time.Now().Add(3 * 365 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, template, template, &key.PublicKey, key)
+	if err != nil {
+		t.Fatalf("ssotest: self-signing certificate: %v", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatalf("ssotest: parsing certificate: %v", err)
+	}
+	tenant := NewGUID(t)
+	return &IdP{
+		TenantID: tenant,
+		EntityID: "https://sts.windows.net/" + tenant + "/",
+		SSOURL:   "https://login.microsoftonline.com/" + tenant + "/saml2",
+		Key:      key,
+		Cert:     cert,
+	}
+}
+
+// Impostor returns an IdP with the same tenant and entity ID but its own,
+// untrusted key: what an attacker who knows the tenant can build.
+func (idp *IdP) Impostor(t testing.TB) *IdP {
+	t.Helper()
+	other := NewIdP(t)
+	other.TenantID, other.EntityID, other.SSOURL = idp.TenantID, idp.EntityID, idp.SSOURL
+	return other
+}
+
+// MetadataXML returns plain SAML metadata for the IdP: an EntityDescriptor
+// with one IDPSSODescriptor holding the signing certificate, the
+// emailAddress NameID format and the HTTP-Redirect SSO URL. (Azure's
+// Federation Metadata XML, with its WS-Federation roles, is built
+// elsewhere.)
+func (idp *IdP) MetadataXML() []byte {
+	doc := etree.NewDocument()
+	ed := doc.CreateElement("EntityDescriptor")
+	ed.CreateAttr("xmlns", "urn:oasis:names:tc:SAML:2.0:metadata")
+	ed.CreateAttr("entityID", idp.EntityID)
+	ed.CreateAttr("ID", "_"+guid(rand.Reader))
+	role := ed.CreateElement("IDPSSODescriptor")
+	role.CreateAttr("protocolSupportEnumeration", ProtocolNS)
+	keyDescriptor := role.CreateElement("KeyDescriptor")
+	keyDescriptor.CreateAttr("use", "signing")
+	keyInfo := keyDescriptor.CreateElement("KeyInfo")
+	keyInfo.CreateAttr("xmlns", DSigNS)
+	keyInfo.CreateElement("X509Data").CreateElement("X509Certificate").SetText(base64.StdEncoding.EncodeToString(idp.Cert.Raw))
+	role.CreateElement("NameIDFormat").SetText(NameIDEmailAddress)
+	sso := role.CreateElement("SingleSignOnService")
+	sso.CreateAttr("Binding", "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect")
+	sso.CreateAttr("Location", idp.SSOURL)
+	out, err := doc.WriteToBytes()
+	if err != nil {
+		panic(err) // writing to memory cannot fail
+	}
+	return out
+}
+
+// Signing says which elements are signed, as Azure's "Signing Option" does.
+type Signing int
+
+const (
+	// SignAssertion is Azure's default, "Sign SAML assertion".
+	SignAssertion Signing = iota
+	// SignResponse is "Sign SAML response".
+	SignResponse
+	// SignBoth is "Sign SAML response and assertion".
+	SignBoth
+	// SignNothing leaves the response unsigned, which Azure never does.
+	SignNothing
+)
+
+// Options shape one Response. Zero values give Azure's defaults.
+type Options struct {
+	ACS          string // Destination and Recipient
+	Audience     string // the SP entity ID
+	InResponseTo string // empty: IdP-initiated (the My Apps tile)
+	NameID       string // default b.simon@contoso.com
+	// Attributes replaces the claims; nil means AzureClaims for the NameID.
+	Attributes map[string][]string
+	Now        time.Time // default time.Now()
+
+	Signing Signing
+	// SHA1 signs with rsa-sha1 and sha1 digests, as Azure could until
+	// Microsoft retired the option.
+	SHA1 bool
+	// Canonicalizer replaces exclusive c14n, for attacks that need another
+	// canonicalization; nil means exclusive c14n without comments.
+	Canonicalizer dsig.Canonicalizer
+	// SignWith signs with another key and certificate (embedded in
+	// KeyInfo); nil means the IdP's own.
+	SignWith *IdP
+
+	// EditAssertion, if set, changes the Assertion before it is signed.
+	EditAssertion func(assertion *etree.Element)
+	// EditResponse, if set, changes the Response after the Assertion is
+	// signed and before the Response is.
+	EditResponse func(response *etree.Element)
+}
+
+// AzureClaims returns the claims Azure AD sends by default for a user whose
+// UPN and e-mail address are email, plus the tutorial's custom claims
+// firstname, lastname, email and uid.
+func (idp *IdP) AzureClaims(email, givenName, surname, objectID string) map[string][]string {
+	return map[string][]string{
+		ClaimTenantID:         {idp.TenantID},
+		ClaimObjectID:         {objectID},
+		ClaimDisplayName:      {givenName + " " + surname},
+		ClaimIdentityProvider: {idp.EntityID},
+		ClaimAuthnMethods:     {"http://schemas.microsoft.com/ws/2008/06/identity/authenticationmethod/password"},
+		ClaimGivenName:        {givenName},
+		ClaimSurname:          {surname},
+		ClaimEmailAddress:     {email},
+		ClaimName:             {email},
+		"firstname":           {givenName},
+		"lastname":            {surname},
+		"email":               {email},
+		"uid":                 {email},
+	}
+}
+
+// DefaultNameID is B.Simon, the tutorial's test user.
+const DefaultNameID = "B.Simon@contoso.com"
+
+// DefaultObjectID is B.Simon's Azure object ID in the default claims.
+const DefaultObjectID = "8f1c2a4e-5b6d-4e7f-9a0b-1c2d3e4f5a6b"
+
+// Response builds and signs a Response as Azure AD does.
+func (idp *IdP) Response(t testing.TB, o Options) *etree.Document {
+	t.Helper()
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	now = now.UTC()
+	nameID := o.NameID
+	if nameID == "" {
+		nameID = DefaultNameID
+	}
+	attributes := o.Attributes
+	if attributes == nil {
+		attributes = idp.AzureClaims(nameID, "B", "Simon", DefaultObjectID)
+	}
+	signer := idp
+	if o.SignWith != nil {
+		signer = o.SignWith
+	}
+
+	doc := etree.NewDocument()
+	response := doc.CreateElement("samlp:Response")
+	response.CreateAttr("ID", "_"+NewGUID(t))
+	response.CreateAttr("Version", "2.0")
+	response.CreateAttr("IssueInstant", instant(now))
+	response.CreateAttr("Destination", o.ACS)
+	if o.InResponseTo != "" {
+		response.CreateAttr("InResponseTo", o.InResponseTo)
+	}
+	response.CreateAttr("xmlns:samlp", ProtocolNS)
+	issuer := response.CreateElement("Issuer")
+	issuer.CreateAttr("xmlns", AssertionNS)
+	issuer.SetText(idp.EntityID)
+	response.CreateElement("samlp:Status").CreateElement("samlp:StatusCode").CreateAttr("Value", StatusSuccess)
+
+	assertion := response.CreateElement("Assertion")
+	assertion.CreateAttr("ID", "_"+NewGUID(t))
+	assertion.CreateAttr("IssueInstant", instant(now))
+	assertion.CreateAttr("Version", "2.0")
+	assertion.CreateAttr("xmlns", AssertionNS)
+	assertion.CreateElement("Issuer").SetText(idp.EntityID)
+	subject := assertion.CreateElement("Subject")
+	nameIDEl := subject.CreateElement("NameID")
+	nameIDEl.CreateAttr("Format", NameIDEmailAddress)
+	nameIDEl.SetText(nameID)
+	confirmation := subject.CreateElement("SubjectConfirmation")
+	confirmation.CreateAttr("Method", BearerMethod)
+	data := confirmation.CreateElement("SubjectConfirmationData")
+	if o.InResponseTo != "" {
+		data.CreateAttr("InResponseTo", o.InResponseTo)
+	}
+	data.CreateAttr("NotOnOrAfter", instant(now.Add(5*time.Minute)))
+	data.CreateAttr("Recipient", o.ACS)
+	conditions := assertion.CreateElement("Conditions")
+	conditions.CreateAttr("NotBefore", instant(now.Add(-5*time.Minute)))
+	conditions.CreateAttr("NotOnOrAfter", instant(now.Add(time.Hour)))
+	conditions.CreateElement("AudienceRestriction").CreateElement("Audience").SetText(o.Audience)
+	statement := assertion.CreateElement("AttributeStatement")
+	for _, name := range claimOrder(attributes) {
+		attribute := statement.CreateElement("Attribute")
+		attribute.CreateAttr("Name", name)
+		for _, value := range attributes[name] {
+			attribute.CreateElement("AttributeValue").SetText(value)
+		}
+	}
+	authn := assertion.CreateElement("AuthnStatement")
+	authn.CreateAttr("AuthnInstant", instant(now.Add(-time.Second)))
+	authn.CreateAttr("SessionIndex", "_"+NewGUID(t))
+	authn.CreateElement("AuthnContext").CreateElement("AuthnContextClassRef").SetText(PasswordProtected)
+
+	if o.EditAssertion != nil {
+		o.EditAssertion(assertion)
+	}
+	if o.Signing == SignAssertion || o.Signing == SignBoth {
+		signer.sign(t, assertion, o)
+	}
+	if o.EditResponse != nil {
+		o.EditResponse(response)
+	}
+	if o.Signing == SignResponse || o.Signing == SignBoth {
+		signer.sign(t, response, o)
+	}
+	return doc
+}
+
+// sign adds an enveloped signature to el, placed right after its Issuer
+// where saml-core §5.4.1 and the schema put it, in Azure's style: default
+// xmldsig namespace, exclusive c14n, one Reference, the certificate in
+// KeyInfo.
+func (idp *IdP) sign(t testing.TB, el *etree.Element, o Options) {
+	t.Helper()
+	ctx, err := dsig.NewSigningContext(idp.Key, [][]byte{idp.Cert.Raw})
+	if err != nil {
+		t.Fatalf("ssotest: signing context: %v", err)
+	}
+	ctx.Prefix = ""
+	ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
+	if o.Canonicalizer != nil {
+		ctx.Canonicalizer = o.Canonicalizer
+	}
+	if o.SHA1 {
+		ctx.Hash = crypto.SHA1
+	}
+	sig, err := ctx.ConstructSignature(el, true)
+	if err != nil {
+		t.Fatalf("ssotest: signing %s: %v", el.Tag, err)
+	}
+	index := 0
+	if issuer := el.SelectElement("Issuer"); issuer != nil {
+		index = issuer.Index() + 1
+	}
+	el.InsertChildAt(index, sig)
+}
+
+func claimOrder(attributes map[string][]string) []string {
+	var names []string
+	seen := map[string]bool{}
+	for _, name := range azureClaimOrder {
+		if _, ok := attributes[name]; ok {
+			names = append(names, name)
+			seen[name] = true
+		}
+	}
+	var custom []string
+	for name := range attributes {
+		if !seen[name] {
+			custom = append(custom, name)
+		}
+	}
+	sort.Strings(custom)
+	return append(names, custom...)
+}
+
+// instant formats t as Azure does: UTC, milliseconds, Z.
+func instant(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}
+
+// NewGUID returns a random version 4 GUID, lower case, as Azure's IDs and
+// tenant IDs are.
+func NewGUID(t testing.TB) string {
+	t.Helper()
+	return guid(rand.Reader)
+}
+
+func guid(r interface{ Read([]byte) (int, error) }) string {
+	var b [16]byte
+	if _, err := r.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// Bytes serialises doc as the IdP would send it.
+func Bytes(t testing.TB, doc *etree.Document) []byte {
+	t.Helper()
+	out, err := doc.WriteToBytes()
+	if err != nil {
+		t.Fatalf("ssotest: serialising: %v", err)
+	}
+	return out
+}
+
+// Encode returns the base64 SAMLResponse form value for doc (HTTP-POST
+// binding, saml-bindings-2.0-os §3.5.4).
+func Encode(doc *etree.Document) string {
+	out, err := doc.WriteToBytes()
+	if err != nil {
+		panic(err) // writing to memory cannot fail
+	}
+	return EncodeBytes(out)
+}
+
+// EncodeBytes returns the base64 form value for raw XML, for attacks that
+// are easier to write as bytes.
+func EncodeBytes(xml []byte) string {
+	return base64.StdEncoding.EncodeToString(xml)
+}

@@ -1,0 +1,548 @@
+// Package xmlguard is the portal's own structural check of a SAMLResponse,
+// run on the form value posted to the ACS before the XML reaches
+// crewjam/saml's ServiceProvider.ParseXMLResponse.
+//
+// crewjam/saml verifies the signature and the SAML conditions. It leaves to
+// the application the checks below, or does them only in some
+// configurations; doing them here, on the raw document, also shrinks the
+// input that the signature code ever sees to the one shape Azure AD and
+// every mainstream IdP send: one Response, one Assertion, enveloped
+// RSA-SHA256 signatures over exclusive c14n with a single Reference to their
+// parent.
+//
+// Every refusal is an *Error whose Reason is one of these stable codes,
+// stored in sign-in events and shown to site administrators:
+//
+//	malformed-base64                 the form value is not base64
+//	response-too-large               more than MaxResponseBytes once decoded (the
+//	                                 encoded value is capped before decoding)
+//	doctype-forbidden                a DOCTYPE, DTD or entity declaration anywhere
+//	                                 (XXE, billion laughs, parser differentials)
+//	processing-instruction-forbidden a processing instruction other than the XML
+//	                                 declaration: no IdP sends one, and consumers
+//	                                 (xml-stylesheet) may act on it
+//	comment-forbidden                an XML comment anywhere: no IdP sends one, and a
+//	                                 comment splitting a text node is the
+//	                                 CVE-2017-11427 family of NameID truncation attacks
+//	                                 (exclusive c14n drops comments, so the signature
+//	                                 still verifies)
+//	nesting-too-deep                 elements nested deeper than MaxDepth
+//	malformed-xml                    not well-formed XML, a second root element or text
+//	                                 outside the root
+//	not-saml-response                the root is not samlp:Response (SAML 2.0 protocol)
+//	assertion-count                  not exactly one Assertion or EncryptedAssertion in
+//	                                 the whole document, or it is not a child of the
+//	                                 Response: any extra one is a wrapping attempt
+//	signature-placement              a ds:Signature whose parent is neither the
+//	                                 Response nor its Assertion
+//	signature-malformed              a ds:Signature without exactly one SignedInfo and
+//	                                 SignatureValue, or with other children (ds:Object
+//	                                 is where XSW6/XSW8 hide the signed assertion)
+//	signature-transform              a CanonicalizationMethod or Transform other than
+//	                                 exclusive c14n without comments and
+//	                                 enveloped-signature (no XPath, XSLT, inclusive or
+//	                                 with-comments c14n)
+//	sha1-forbidden                   a SHA-1 SignatureMethod or DigestMethod
+//	signature-reference              not exactly one Reference, or its URI is not "#"
+//	                                 plus the ID of the Signature's parent, or that ID
+//	                                 is not unique in the document
+//	keyinfo-forbidden                a KeyInfo child that a verifier could dereference
+//	                                 (RetrievalMethod, KeyInfoReference, ...); plain
+//	                                 X509Data is allowed and is never trusted by the SP
+//	unsigned                         no signature on the Response or the Assertion
+//
+// Passing these checks proves nothing about authenticity: the signature
+// itself, the issuer, audience, times and replay are still for
+// crewjam/saml and the portal's ACS to decide.
+package xmlguard
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/beevik/etree"
+)
+
+// MaxResponseBytes caps the decoded SAMLResponse. An Azure AD response with
+// the default claims is about 5 KiB; even a user with hundreds of group
+// claims stays far below this (Azure itself caps group claims at 150 in a
+// SAML token and sends an overage claim beyond that).
+const MaxResponseBytes = 256 << 10
+
+// MaxDepth caps element nesting. A SAML response nests about 10 deep
+// (Response/Assertion/Signature/SignedInfo/Reference/Transforms/Transform/
+// InclusiveNamespaces is the deepest path); 32 leaves room for extension
+// attributes with structured values.
+const MaxDepth = 32
+
+// maxEncodedBytes caps the form value before any decoding: the base64
+// length of MaxResponseBytes, plus room for a line break every 64
+// characters (RFC 2045 style wrapping, as some IdPs post it).
+var maxEncodedBytes = base64.StdEncoding.EncodedLen(MaxResponseBytes) * 66 / 64
+
+// The reason codes, exported in the package doc. They are constants here so
+// that the checks and the tests cannot drift apart by a typo.
+const (
+	ReasonMalformedBase64       = "malformed-base64"
+	ReasonTooLarge              = "response-too-large"
+	ReasonDoctype               = "doctype-forbidden"
+	ReasonProcessingInstruction = "processing-instruction-forbidden"
+	ReasonComment               = "comment-forbidden"
+	ReasonTooDeep               = "nesting-too-deep"
+	ReasonMalformedXML          = "malformed-xml"
+	ReasonNotSAMLResponse       = "not-saml-response"
+	ReasonAssertionCount        = "assertion-count"
+	ReasonSignaturePlacement    = "signature-placement"
+	ReasonSignatureMalformed    = "signature-malformed"
+	ReasonSignatureTransform    = "signature-transform"
+	ReasonSHA1                  = "sha1-forbidden"
+	ReasonSignatureReference    = "signature-reference"
+	ReasonKeyInfo               = "keyinfo-forbidden"
+	ReasonUnsigned              = "unsigned"
+)
+
+const (
+	protocolNS  = "urn:oasis:names:tc:SAML:2.0:protocol"
+	assertionNS = "urn:oasis:names:tc:SAML:2.0:assertion"
+	dsigNS      = "http://www.w3.org/2000/09/xmldsig#"
+
+	excC14N            = "http://www.w3.org/2001/10/xml-exc-c14n#"
+	envelopedSignature = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+)
+
+// sha1Algorithms are the SHA-1 based SignatureMethod and DigestMethod
+// identifiers (XML Signature 1.1 §6; SHA-1 collisions: SHAttered, 2017).
+var sha1Algorithms = map[string]bool{
+	"http://www.w3.org/2000/09/xmldsig#sha1":            true,
+	"http://www.w3.org/2000/09/xmldsig#rsa-sha1":        true,
+	"http://www.w3.org/2000/09/xmldsig#dsa-sha1":        true,
+	"http://www.w3.org/2000/09/xmldsig#hmac-sha1":       true,
+	"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1": true,
+	"http://www.w3.org/2009/xmldsig11#dsa-sha1":         true,
+}
+
+// Error is every refusal of this package. Reason is a stable,
+// machine-readable code (see the package doc); Detail is for logs and
+// may change.
+type Error struct {
+	Reason string
+	Detail string
+}
+
+func (e *Error) Error() string {
+	if e.Detail == "" {
+		return "saml response refused: " + e.Reason
+	}
+	return "saml response refused: " + e.Reason + ": " + e.Detail
+}
+
+func refuse(reason, format string, args ...any) *Error {
+	return &Error{Reason: reason, Detail: fmt.Sprintf(format, args...)}
+}
+
+// Decode takes the SAMLResponse form value as posted (base64, possibly with
+// line breaks/whitespace), and returns the decoded XML after all structural
+// checks pass.
+func Decode(formValue string) ([]byte, error) {
+	// Cap before decoding, so that a huge POST costs no more than reading it.
+	if len(formValue) > maxEncodedBytes {
+		return nil, refuse(ReasonTooLarge, "encoded form value is %d bytes", len(formValue))
+	}
+	compact := strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '\t', '\r', '\n':
+			return -1
+		}
+		return r
+	}, formValue)
+	if compact == "" {
+		return nil, refuse(ReasonMalformedBase64, "empty form value")
+	}
+	// saml-bindings-2.0-os §3.5.4: the HTTP-POST value is plain base64
+	// (RFC 2045 alphabet, padded); nothing else is accepted.
+	doc, err := base64.StdEncoding.Strict().DecodeString(compact)
+	if err != nil {
+		return nil, refuse(ReasonMalformedBase64, "%v", err)
+	}
+	if err := Check(doc); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// Check runs the structural checks on already-decoded XML (Decode calls it).
+func Check(doc []byte) error {
+	if len(doc) > MaxResponseBytes {
+		return refuse(ReasonTooLarge, "decoded response is %d bytes, limit %d", len(doc), MaxResponseBytes)
+	}
+	if err := checkMarkupDeclarations(doc); err != nil {
+		return err
+	}
+	if err := checkTokens(doc); err != nil {
+		return err
+	}
+	tree := etree.NewDocument()
+	if err := tree.ReadFromBytes(doc); err != nil {
+		return refuse(ReasonMalformedXML, "%v", err)
+	}
+	root := tree.Root()
+	if root == nil || root.Tag != "Response" || root.NamespaceURI() != protocolNS {
+		return refuse(ReasonNotSAMLResponse, "root element is not {%s}Response", protocolNS)
+	}
+	assertion, err := theAssertion(root)
+	if err != nil {
+		return err
+	}
+	ids := countIDs(root)
+	signed := false
+	for _, sig := range descendants(root, dsigNS, "Signature") {
+		parent := sig.Parent()
+		if parent != root && parent != assertion {
+			return refuse(ReasonSignaturePlacement, "ds:Signature inside %s", parent.FullTag())
+		}
+		if err := checkSignature(sig, ids); err != nil {
+			return err
+		}
+		signed = true
+	}
+	if !signed {
+		// crewjam/saml refuses this too; refusing here gives the sign-in
+		// event a clear reason instead of a generic signature failure.
+		return refuse(ReasonUnsigned, "neither the Response nor the Assertion carries a ds:Signature")
+	}
+	return nil
+}
+
+// checkMarkupDeclarations refuses any "<!" that does not start a comment or
+// CDATA section, on the raw bytes, before any parser sees them: a DOCTYPE or
+// entity declaration anywhere (even in a place a given parser would reject
+// or ignore) is refused, so that no two parsers in the pipeline can read the
+// document differently (XXE, billion laughs; CVE-2022-41912-style parser
+// differentials). encoding/xml refuses encodings other than UTF-8 without a
+// CharsetReader, so a UTF-16 DOCTYPE cannot slip past this byte scan.
+func checkMarkupDeclarations(doc []byte) error {
+	rest := doc
+	for {
+		i := bytes.Index(rest, []byte("<!"))
+		if i < 0 {
+			return nil
+		}
+		rest = rest[i+2:]
+		if bytes.HasPrefix(rest, []byte("--")) || bytes.HasPrefix(rest, []byte("[CDATA[")) {
+			continue
+		}
+		end := min(len(rest), 16)
+		return refuse(ReasonDoctype, "markup declaration <!%s", rest[:end])
+	}
+}
+
+// checkTokens is one streaming pass with encoding/xml: well-formedness,
+// a single root element, nesting depth, comments and processing
+// instructions. It runs before etree builds a tree, so a deeply nested
+// document costs no more than reading it.
+func checkTokens(doc []byte) error {
+	decoder := xml.NewDecoder(bytes.NewReader(doc))
+	decoder.Strict = true
+	depth, roots := 0, 0
+	first := true
+	for {
+		token, err := decoder.RawToken()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return refuse(ReasonMalformedXML, "%v", err)
+		}
+		switch t := token.(type) {
+		case xml.StartElement:
+			if depth == 0 {
+				roots++
+				if roots > 1 {
+					return refuse(ReasonMalformedXML, "second root element <%s>", t.Name.Local)
+				}
+			}
+			depth++
+			if depth > MaxDepth {
+				return refuse(ReasonTooDeep, "elements nested deeper than %d", MaxDepth)
+			}
+		case xml.EndElement:
+			depth--
+		case xml.CharData:
+			if depth == 0 && len(bytes.TrimSpace(t)) > 0 {
+				return refuse(ReasonMalformedXML, "text outside the root element")
+			}
+		case xml.ProcInst:
+			// Only the XML declaration, and only as the very first thing
+			// in the document (XML 1.0 §2.8).
+			if t.Target != "xml" || !first {
+				return refuse(ReasonProcessingInstruction, "processing instruction <?%s", t.Target)
+			}
+		case xml.Comment:
+			return refuse(ReasonComment, "XML comment in the response")
+		case xml.Directive:
+			return refuse(ReasonDoctype, "markup declaration <!%s", truncate(t, 16))
+		}
+		first = false
+	}
+	if roots == 0 {
+		return refuse(ReasonMalformedXML, "no root element")
+	}
+	if depth != 0 {
+		return refuse(ReasonMalformedXML, "unclosed element")
+	}
+	// RawToken does not match end tags to start tags; the decoder's Token
+	// does, and namespaces too. Run it once more, cheaply, for that.
+	decoder = xml.NewDecoder(bytes.NewReader(doc))
+	decoder.Strict = true
+	for {
+		if _, err := decoder.Token(); errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return refuse(ReasonMalformedXML, "%v", err)
+		}
+	}
+}
+
+func truncate(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
+}
+
+// theAssertion returns the one Assertion or EncryptedAssertion of the
+// Response. Counting every one in the document, wherever it is nested
+// (Extensions, ds:Object, Advice, inside another assertion), is what stops
+// the signature wrapping family: a signed assertion hidden somewhere the
+// library does not look, next to a forged one where it does, or a second
+// assertion the library would ignore today and a future version might not
+// (saml-profiles-2.0-os §4.1.4.2; Somorovsky et al., "On Breaking SAML",
+// USENIX Security 2012).
+func theAssertion(root *etree.Element) (*etree.Element, error) {
+	found := append(descendants(root, assertionNS, "Assertion"), descendants(root, assertionNS, "EncryptedAssertion")...)
+	if len(found) != 1 {
+		return nil, refuse(ReasonAssertionCount, "%d assertions in the document, want exactly 1", len(found))
+	}
+	if found[0].Parent() != root {
+		return nil, refuse(ReasonAssertionCount, "the assertion is inside %s, not the Response", found[0].Parent().FullTag())
+	}
+	return found[0], nil
+}
+
+// checkSignature checks one ds:Signature against the only shape an
+// enveloped SAML signature needs (saml-core-2.0-os §5.4): one SignedInfo
+// with exclusive c14n, one Reference to the parent's ID, the
+// enveloped-signature and exclusive c14n transforms, no SHA-1, and a
+// KeyInfo with nothing to fetch.
+func checkSignature(sig *etree.Element, ids map[string]int) error {
+	var signedInfo *etree.Element
+	signatureValues := 0
+	for _, child := range sig.ChildElements() {
+		switch {
+		case child.NamespaceURI() == dsigNS && child.Tag == "SignedInfo" && signedInfo == nil:
+			signedInfo = child
+		case child.NamespaceURI() == dsigNS && child.Tag == "SignatureValue":
+			signatureValues++
+		case child.NamespaceURI() == dsigNS && child.Tag == "KeyInfo":
+			if err := checkKeyInfo(child); err != nil {
+				return err
+			}
+		default:
+			return refuse(ReasonSignatureMalformed, "unexpected %s in ds:Signature", child.FullTag())
+		}
+	}
+	if signedInfo == nil || signatureValues != 1 {
+		return refuse(ReasonSignatureMalformed, "ds:Signature needs one SignedInfo and one SignatureValue")
+	}
+
+	var references []*etree.Element
+	for _, child := range signedInfo.ChildElements() {
+		if child.NamespaceURI() != dsigNS {
+			return refuse(ReasonSignatureMalformed, "unexpected %s in SignedInfo", child.FullTag())
+		}
+		algorithm := child.SelectAttrValue("Algorithm", "")
+		switch child.Tag {
+		case "CanonicalizationMethod":
+			// Exclusive c14n without comments only (saml-core §5.4.3). The
+			// with-comments variants keep comments in the signed bytes
+			// that the SP then reads differently; inclusive c14n drags
+			// context namespaces into the signature.
+			if algorithm != excC14N {
+				return refuse(ReasonSignatureTransform, "CanonicalizationMethod %q", algorithm)
+			}
+		case "SignatureMethod":
+			if sha1Algorithms[algorithm] {
+				return refuse(ReasonSHA1, "SignatureMethod %q", algorithm)
+			}
+		case "Reference":
+			references = append(references, child)
+		default:
+			return refuse(ReasonSignatureMalformed, "unexpected ds:%s in SignedInfo", child.Tag)
+		}
+	}
+	// saml-core §5.4.2: "Signatures MUST contain a single
+	// <ds:Reference> containing a same-document reference to the ID
+	// attribute value of the root element of the assertion or protocol
+	// message being signed."
+	if len(references) != 1 {
+		return refuse(ReasonSignatureReference, "%d ds:Reference elements, want 1", len(references))
+	}
+	reference := references[0]
+	if err := checkReferenceContent(reference); err != nil {
+		return err
+	}
+	var uris []string
+	for _, attr := range reference.Attr {
+		if attr.Key == "URI" {
+			uris = append(uris, attr.FullKey())
+		}
+	}
+	parentID := sig.Parent().SelectAttrValue("ID", "")
+	uri, hasURI := attrValue(reference, "URI")
+	switch {
+	case len(uris) != 1 || !hasURI:
+		return refuse(ReasonSignatureReference, "ds:Reference needs exactly one unprefixed URI attribute, has %q", uris)
+	case parentID == "":
+		return refuse(ReasonSignatureReference, "the signed %s has no ID", sig.Parent().FullTag())
+	case uri != "#"+parentID:
+		return refuse(ReasonSignatureReference, "ds:Reference URI %q does not name the signed %s (ID %q)", uri, sig.Parent().Tag, parentID)
+	case ids[parentID] != 1:
+		// Duplicate IDs let "the element with this ID" mean one element to
+		// the verifier and another to the code reading the message.
+		return refuse(ReasonSignatureReference, "ID %q appears %d times in the document", parentID, ids[parentID])
+	}
+	return nil
+}
+
+// checkReferenceContent checks the Transforms and DigestMethod of a
+// ds:Reference.
+func checkReferenceContent(reference *etree.Element) error {
+	for _, child := range reference.ChildElements() {
+		if child.NamespaceURI() != dsigNS {
+			return refuse(ReasonSignatureMalformed, "unexpected %s in ds:Reference", child.FullTag())
+		}
+		switch child.Tag {
+		case "Transforms":
+			for _, transform := range child.ChildElements() {
+				if transform.NamespaceURI() != dsigNS || transform.Tag != "Transform" {
+					return refuse(ReasonSignatureMalformed, "unexpected %s in ds:Transforms", transform.FullTag())
+				}
+				if err := checkTransform(transform); err != nil {
+					return err
+				}
+			}
+		case "DigestMethod":
+			if algorithm := child.SelectAttrValue("Algorithm", ""); sha1Algorithms[algorithm] {
+				return refuse(ReasonSHA1, "DigestMethod %q", algorithm)
+			}
+		case "DigestValue":
+		default:
+			return refuse(ReasonSignatureMalformed, "unexpected ds:%s in ds:Reference", child.Tag)
+		}
+	}
+	return nil
+}
+
+// checkTransform allows only the two transforms saml-core §5.4.4 names.
+// Anything else (XPath, XSLT, base64, the with-comments c14n variants) is
+// either an attack surface of its own (XSLT is code) or changes which bytes
+// are signed in a way the SP does not see.
+func checkTransform(transform *etree.Element) error {
+	algorithm := transform.SelectAttrValue("Algorithm", "")
+	switch algorithm {
+	case envelopedSignature:
+		if len(transform.ChildElements()) != 0 {
+			return refuse(ReasonSignatureTransform, "enveloped-signature transform with content")
+		}
+	case excC14N:
+		// Exclusive c14n may carry an InclusiveNamespaces PrefixList
+		// (xml-exc-c14n §3); many IdPs other than Azure send one.
+		for _, child := range transform.ChildElements() {
+			if child.Tag != "InclusiveNamespaces" || child.NamespaceURI() != excC14N {
+				return refuse(ReasonSignatureTransform, "unexpected %s in exclusive c14n transform", child.FullTag())
+			}
+		}
+	default:
+		return refuse(ReasonSignatureTransform, "Transform %q", algorithm)
+	}
+	return nil
+}
+
+// checkKeyInfo allows only key material that is read, never fetched or
+// resolved: the SP ignores KeyInfo for trust (it verifies against the
+// configured IdP certificates), but a verifier that follows
+// RetrievalMethod or KeyInfoReference (XML Signature 1.1 §4.5.3, §4.5.10)
+// makes an outgoing request or a same-document lookup chosen by the sender.
+func checkKeyInfo(keyInfo *etree.Element) error {
+	for _, child := range keyInfo.ChildElements() {
+		if child.NamespaceURI() != dsigNS {
+			return refuse(ReasonKeyInfo, "%s in KeyInfo", child.FullTag())
+		}
+		switch child.Tag {
+		case "KeyName", "KeyValue":
+		case "X509Data":
+			for _, data := range child.ChildElements() {
+				switch {
+				case data.NamespaceURI() == dsigNS && (data.Tag == "X509Certificate" || data.Tag == "X509IssuerSerial" || data.Tag == "X509SubjectName" || data.Tag == "X509SKI"):
+				default:
+					return refuse(ReasonKeyInfo, "%s in X509Data", data.FullTag())
+				}
+			}
+		default:
+			return refuse(ReasonKeyInfo, "ds:%s in KeyInfo", child.Tag)
+		}
+	}
+	return nil
+}
+
+// attrValue returns the value of the unprefixed attribute key.
+func attrValue(el *etree.Element, key string) (string, bool) {
+	for _, attr := range el.Attr {
+		if attr.Space == "" && attr.Key == key {
+			return attr.Value, true
+		}
+	}
+	return "", false
+}
+
+// countIDs counts, for every value, the attributes that any XML processor
+// might treat as an ID: ID (SAML), Id (WS-Security, XML Encryption), id and
+// xml:id, whatever their prefix.
+func countIDs(root *etree.Element) map[string]int {
+	ids := map[string]int{}
+	var walk func(*etree.Element)
+	walk = func(el *etree.Element) {
+		for _, attr := range el.Attr {
+			if strings.EqualFold(attr.Key, "id") && attr.Space != "xmlns" {
+				ids[attr.Value]++
+			}
+		}
+		for _, child := range el.ChildElements() {
+			walk(child)
+		}
+	}
+	walk(root)
+	return ids
+}
+
+// descendants returns root (if it matches) and every element below it with
+// namespace URI space and local name tag, in document order.
+func descendants(root *etree.Element, space, tag string) []*etree.Element {
+	var found []*etree.Element
+	var walk func(*etree.Element)
+	walk = func(el *etree.Element) {
+		if el.Tag == tag && el.NamespaceURI() == space {
+			found = append(found, el)
+		}
+		for _, child := range el.ChildElements() {
+			walk(child)
+		}
+	}
+	walk(root)
+	return found
+}
