@@ -1,0 +1,164 @@
+// Package admin serves a site's administration pages at /admin: local admin
+// sign-in (which keeps working when SSO is broken) and the site settings.
+package admin
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/httprate"
+
+	"github.com/meetings-portal/portal/internal/session"
+	"github.com/meetings-portal/portal/internal/sites"
+	"github.com/meetings-portal/portal/internal/web"
+)
+
+const cookieName = "admin_session"
+
+// Handler serves /admin on every site host.
+type Handler struct {
+	Sites    *sites.Store
+	Sessions *session.Store
+	Render   *web.Renderer
+	Cookies  web.Cookies
+	Log      *slog.Logger
+	// SignInLimit is how many sign-in attempts one client may make on one
+	// site per minute. The counters live in each process (httprate's memory
+	// store): behind a load balancer with N processes a client gets up to N
+	// times this, which still stops password guessing at scale.
+	SignInLimit int
+}
+
+type adminKey struct{}
+
+// AdminFrom returns the signed-in admin of a request that passed RequireAdmin.
+func AdminFrom(ctx context.Context) sites.Admin {
+	a, _ := ctx.Value(adminKey{}).(sites.Admin)
+	return a
+}
+
+// Routes mounts the admin pages on r (already scoped to one site).
+func (h *Handler) Routes(r chi.Router) {
+	limit := h.SignInLimit
+	if limit == 0 {
+		limit = 10
+	}
+	r.Get("/admin", h.home)
+	r.With(httprate.Limit(limit, time.Minute,
+		httprate.WithKeyFuncs(func(r *http.Request) (string, error) {
+			site, _ := web.SiteFrom(r.Context())
+			return site.Name + "|" + web.ClientFrom(r.Context()).IP, nil
+		}),
+		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
+			h.Render.Error(w, r, http.StatusTooManyRequests, "Too many sign-in attempts",
+				"Please wait a minute before trying again.")
+		}),
+	)).Post("/admin/login", h.signIn)
+	r.Post("/admin/logout", h.signOut)
+	r.Group(func(r chi.Router) {
+		r.Use(h.RequireAdmin)
+		r.Get("/admin/sso", h.ssoPlaceholder)
+	})
+}
+
+// RequireAdmin lets through only a signed-in admin of this site; anyone else
+// is sent to the sign-in form.
+func (h *Handler) RequireAdmin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		admin, ok := h.currentAdmin(w, r)
+		if !ok {
+			http.Redirect(w, r, "/admin", http.StatusSeeOther)
+			return
+		}
+		r = web.MarkSignedIn(r, "/admin/logout")
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), adminKey{}, admin)))
+	})
+}
+
+func (h *Handler) currentAdmin(w http.ResponseWriter, r *http.Request) (sites.Admin, bool) {
+	site, _ := web.SiteFrom(r.Context())
+	token := h.Cookies.Get(r, cookieName)
+	if token == "" {
+		return sites.Admin{}, false
+	}
+	sess, err := h.Sessions.Lookup(r.Context(), site.ID, session.Admin, token, session.AdminPolicy)
+	if err != nil {
+		if !errors.Is(err, session.ErrNotFound) {
+			h.Log.ErrorContext(r.Context(), "admin session lookup", "error", err.Error())
+		}
+		h.Cookies.Clear(w, cookieName)
+		return sites.Admin{}, false
+	}
+	admin, err := h.Sites.AdminByID(r.Context(), site.ID, sess.SubjectID)
+	if err != nil {
+		h.Cookies.Clear(w, cookieName)
+		return sites.Admin{}, false
+	}
+	return admin, true
+}
+
+type signInPage struct {
+	Email, Error string
+}
+
+type homePage struct {
+	Admin sites.Admin
+}
+
+func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
+	admin, ok := h.currentAdmin(w, r)
+	if !ok {
+		h.Render.Render(w, r, http.StatusOK, "admin_login", signInPage{})
+		return
+	}
+	r = web.MarkSignedIn(r, "/admin/logout")
+	h.Render.Render(w, r, http.StatusOK, "admin_home", homePage{Admin: admin})
+}
+
+func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
+	site, _ := web.SiteFrom(r.Context())
+	email, pw := r.PostFormValue("email"), r.PostFormValue("password")
+	admin, err := h.Sites.Authenticate(r.Context(), site.ID, email, pw)
+	if errors.Is(err, sites.ErrBadCredentials) {
+		h.Log.InfoContext(r.Context(), "admin sign-in refused", "site", site.Name, "client_ip", web.ClientFrom(r.Context()).IP)
+		h.Render.Render(w, r, http.StatusUnauthorized, "admin_login", signInPage{Email: email, Error: "Wrong e-mail address or password."})
+		return
+	}
+	if err != nil {
+		h.Render.ServerError(w, r, err)
+		return
+	}
+	// A fresh token at every sign-in, and the old one (if any) ended: a token
+	// planted before sign-in never becomes an admin session.
+	if old := h.Cookies.Get(r, cookieName); old != "" {
+		_ = h.Sessions.Delete(r.Context(), site.ID, session.Admin, old)
+	}
+	token, err := h.Sessions.Create(r.Context(), nil, site.ID, session.Admin, admin.ID, session.AdminPolicy)
+	if err != nil {
+		h.Render.ServerError(w, r, err)
+		return
+	}
+	h.Cookies.Set(w, cookieName, token, session.AdminPolicy.Absolute)
+	h.Log.InfoContext(r.Context(), "admin signed in", "site", site.Name, "admin", admin.Email)
+	http.Redirect(w, r, "/admin", http.StatusSeeOther)
+}
+
+func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) {
+	site, _ := web.SiteFrom(r.Context())
+	if token := h.Cookies.Get(r, cookieName); token != "" {
+		if err := h.Sessions.Delete(r.Context(), site.ID, session.Admin, token); err != nil {
+			h.Render.ServerError(w, r, err)
+			return
+		}
+	}
+	h.Cookies.Clear(w, cookieName)
+	http.Redirect(w, r, "/admin", http.StatusSeeOther)
+}
+
+func (h *Handler) ssoPlaceholder(w http.ResponseWriter, r *http.Request) {
+	h.Render.Render(w, r, http.StatusOK, "admin_sso", nil)
+}

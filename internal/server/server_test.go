@@ -1,0 +1,162 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/meetings-portal/portal/internal/dbtest"
+	"github.com/meetings-portal/portal/internal/server"
+	"github.com/meetings-portal/portal/internal/sites"
+)
+
+const adminPassword = "a good long password"
+
+type portal struct {
+	t   *testing.T
+	srv *server.Server
+}
+
+func newPortal(t *testing.T, pool *pgxpool.Pool, mutate ...func(*server.Options)) *portal {
+	t.Helper()
+	ctx := context.Background()
+	store, err := sites.NewStore(pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"acme", "globex"} {
+		if _, err := store.Create(ctx, name, "admin@"+name+".test", adminPassword); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hosts, _ := sites.ParseBaseURL("http://localhost:8080")
+	o := server.Options{Pool: pool, Hosts: hosts, Log: slog.New(slog.DiscardHandler)}
+	for _, m := range mutate {
+		m(&o)
+	}
+	srv, err := server.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &portal{t: t, srv: srv}
+}
+
+// do serves one request for host and path, as a browser on the same origin would.
+func (p *portal) do(method, host, path string, form url.Values, cookies ...*http.Cookie) *http.Response {
+	p.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req := httptest.NewRequest(method, "http://"+host+path, body)
+	req.Host = host
+	req.RemoteAddr = "192.0.2.10:40000"
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+	}
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	rec := httptest.NewRecorder()
+	p.srv.ServeHTTP(rec, req)
+	return rec.Result()
+}
+
+func readBody(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func TestHostRouting(t *testing.T) {
+	p := newPortal(t, dbtest.New(t))
+	cases := []struct {
+		name, host, path string
+		status           int
+		location, body   string
+	}{
+		{"site", "acme.localhost:8080", "/admin", 200, "", "Sign in to site administration"},
+		{"upper-case host", "ACME.LOCALHOST:8080", "/admin", 200, "", "Sign in to site administration"},
+		{"sign-on alias", "acme.my.localhost:8080", "/admin?x=1", 302, "http://acme.localhost:8080/admin?x=1", ""},
+		{"alias of unknown site", "nobody.my.localhost:8080", "/", 302, "http://nobody.localhost:8080/", ""},
+		{"unknown site", "nobody.localhost:8080", "/admin", 404, "", "No site here"},
+		{"reserved name", "www.localhost:8080", "/", 404, "", "No site here"},
+		{"dev idp off", "idp.localhost:8080", "/", 404, "", "No site here"},
+		{"bare host", "localhost:8080", "/", 200, "", "Find your meetings site"},
+		{"bare host other path", "localhost:8080", "/admin", 404, "", "Page not found"},
+		{"wrong port", "acme.localhost:9999", "/admin", 404, "", "No site here"},
+		{"no port", "acme.localhost", "/admin", 404, "", "No site here"},
+		{"other domain", "acme.evil.example:8080", "/admin", 404, "", "No site here"},
+		{"healthz on any host", "whatever.example", "/healthz", 200, "", "ok"},
+		{"readyz on any host", "acme.localhost:8080", "/readyz", 200, "", "ready"},
+		{"unknown page on a site", "acme.localhost:8080", "/nope", 404, "", "Page not found"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			resp := p.do("GET", c.host, c.path, nil)
+			body := readBody(t, resp)
+			if resp.StatusCode != c.status {
+				t.Fatalf("status %d, want %d; body %.200s", resp.StatusCode, c.status, body)
+			}
+			if c.location != "" && resp.Header.Get("Location") != c.location {
+				t.Errorf("Location %q, want %q", resp.Header.Get("Location"), c.location)
+			}
+			if !strings.Contains(body, c.body) {
+				t.Errorf("body lacks %q: %.300s", c.body, body)
+			}
+			if strings.Contains(body, "acme") && c.host != "acme.localhost:8080" && c.host != "ACME.LOCALHOST:8080" && c.status == 404 {
+				t.Errorf("a 404 page names another site: %.300s", body)
+			}
+		})
+	}
+}
+
+func TestEveryPageCarriesSecurityHeaders(t *testing.T) {
+	p := newPortal(t, dbtest.New(t))
+	for _, path := range []string{"/admin", "/nope", "/healthz"} {
+		resp := p.do("GET", "acme.localhost:8080", path, nil)
+		h := resp.Header
+		csp := h.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe-inline") || !strings.Contains(csp, "script-src 'self'") {
+			t.Errorf("%s: CSP %q", path, csp)
+		}
+		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") == "" || h.Get("X-Request-ID") == "" {
+			t.Errorf("%s: headers %v", path, h)
+		}
+		if h.Get("Strict-Transport-Security") != "" {
+			t.Errorf("%s: HSTS on plain http", path)
+		}
+	}
+}
+
+func TestHTTPSBaseURLAddsHSTSAndHostPrefixedCookies(t *testing.T) {
+	pool := dbtest.New(t)
+	p := newPortal(t, pool, func(o *server.Options) { o.Hosts, _ = sites.ParseBaseURL("https://meet.example.com") })
+	resp := p.do("POST", "acme.meet.example.com", "/admin/login", url.Values{"email": {"admin@acme.test"}, "password": {adminPassword}})
+	if resp.Header.Get("Strict-Transport-Security") == "" {
+		t.Error("no HSTS with an https base URL")
+	}
+	c := sessionCookie(t, resp)
+	if c.Name != "__Host-admin_session" || !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Domain != "" || c.Path != "/" {
+		t.Errorf("cookie %+v", c)
+	}
+}
+
+func sessionCookie(t *testing.T, resp *http.Response) *http.Cookie {
+	t.Helper()
+	for _, c := range resp.Cookies() {
+		if strings.HasSuffix(c.Name, "admin_session") && c.Value != "" {
+			return c
+		}
+	}
+	t.Fatalf("no admin session cookie; status %d, cookies %v", resp.StatusCode, resp.Cookies())
+	return nil
+}

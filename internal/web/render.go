@@ -1,0 +1,129 @@
+// Package web is the plumbing every page shares: rendering templates inside
+// the layout, the error page, request IDs and logs, security headers, client
+// addresses behind proxies, cookies, and the site a request is for.
+package web
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/meetings-portal/portal/web/templates"
+)
+
+// Renderer renders the embedded pages.
+type Renderer struct {
+	pages map[string]*template.Template
+	log   *slog.Logger
+}
+
+var funcs = template.FuncMap{
+	"utc":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"date": func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+	"join": strings.Join,
+}
+
+// NewRenderer parses layout.html with each other page.
+func NewRenderer(log *slog.Logger) (*Renderer, error) {
+	names, err := fs.Glob(templates.FS, "*.html")
+	if err != nil {
+		return nil, fmt.Errorf("list templates: %w", err)
+	}
+	r := &Renderer{pages: map[string]*template.Template{}, log: log}
+	for _, name := range names {
+		if name == "layout.html" {
+			continue
+		}
+		t, err := template.New(name).Funcs(funcs).ParseFS(templates.FS, "layout.html", name)
+		if err != nil {
+			return nil, fmt.Errorf("parse template %s: %w", name, err)
+		}
+		r.pages[strings.TrimSuffix(name, ".html")] = t
+	}
+	return r, nil
+}
+
+// View is what every template receives: request-wide values and the page's
+// own Data.
+type View struct {
+	Site          string // site name, "" off a site host
+	SignedIn      bool
+	SignOutAction string
+	RequestID     string
+	Data          any
+}
+
+// Render writes page with data and status. The page is rendered to a buffer
+// first, so a template error becomes an error page, not half a page.
+func (rd *Renderer) Render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
+	view := View{RequestID: RequestID(r.Context()), Data: data}
+	if site, ok := SiteFrom(r.Context()); ok {
+		view.Site = site.Name
+	}
+	if s, ok := r.Context().Value(signedInKey{}).(signedIn); ok {
+		view.SignedIn, view.SignOutAction = true, s.action
+	}
+	rd.render(w, r, status, page, view)
+}
+
+func (rd *Renderer) render(w http.ResponseWriter, r *http.Request, status int, page string, view View) {
+	t, ok := rd.pages[page]
+	var buf bytes.Buffer
+	var err error
+	if !ok {
+		err = fmt.Errorf("no template %q", page)
+	} else {
+		err = t.ExecuteTemplate(&buf, "layout", view)
+	}
+	if err != nil {
+		rd.log.ErrorContext(r.Context(), "render page", "page", page, "error", err.Error())
+		if page != "error" {
+			rd.Error(w, r, http.StatusInternalServerError, "Something went wrong", "The page could not be shown. Please try again in a moment.")
+			return
+		}
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+// ErrorPage is the data of the error template.
+type ErrorPage struct {
+	Title, Message, Detail string
+}
+
+// Error shows the error page with a message the person can act on.
+func (rd *Renderer) Error(w http.ResponseWriter, r *http.Request, status int, title, message string) {
+	rd.Render(w, r, status, "error", ErrorPage{Title: title, Message: message})
+}
+
+// ServerError logs err with the request ID and shows a page that gives the
+// reference but none of the detail.
+func (rd *Renderer) ServerError(w http.ResponseWriter, r *http.Request, err error) {
+	rd.log.ErrorContext(r.Context(), "request failed", "error", err.Error())
+	rd.Error(w, r, http.StatusInternalServerError, "Something went wrong",
+		"The portal could not complete this request. Please try again in a moment.")
+}
+
+// NotFound is the 404 page.
+func (rd *Renderer) NotFound(w http.ResponseWriter, r *http.Request) {
+	rd.Error(w, r, http.StatusNotFound, "Page not found", "There is no page at this address.")
+}
+
+type signedInKey struct{}
+
+type signedIn struct{ action string }
+
+// MarkSignedIn tells the layout to show a sign-out button that posts to action.
+func MarkSignedIn(r *http.Request, action string) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), signedInKey{}, signedIn{action: action}))
+}
