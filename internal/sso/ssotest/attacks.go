@@ -289,6 +289,7 @@ func (idp *IdP) StraySignature(t testing.TB, doc *etree.Document) *etree.Documen
 	doc = doc.Copy()
 	response := doc.Root()
 	extensions := etree.NewElement("samlp:Extensions")
+	extensions.CreateAttr("xmlns:samlp", ProtocolNS) // goxmldsig's exclusive c14n wants it declared here
 	extensions.CreateAttr("ID", "_"+NewGUID(t))
 	extensions.CreateElement("Issuer").SetText(idp.EntityID)
 	response.InsertChildAt(first(response, ProtocolNS, "Status").Index(), extensions)
