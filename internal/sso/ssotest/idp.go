@@ -50,13 +50,6 @@ const (
 	ClaimName             = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
 )
 
-// azureClaimOrder is the order Azure AD emits its claims in; custom claims
-// follow, sorted.
-var azureClaimOrder = []string{
-	ClaimTenantID, ClaimObjectID, ClaimDisplayName, ClaimIdentityProvider, ClaimAuthnMethods,
-	ClaimGivenName, ClaimSurname, ClaimEmailAddress, ClaimName,
-}
-
 // IdP is one test identity provider: an Azure-style tenant with its signing
 // key.
 type IdP struct {
@@ -328,10 +321,16 @@ func (idp *IdP) sign(t testing.TB, el *etree.Element, o Options) {
 	el.InsertChildAt(index, sig)
 }
 
+// claimOrder returns the claim names in the order Azure AD emits its
+// default claims, then the custom claims sorted.
 func claimOrder(attributes map[string][]string) []string {
+	azureOrder := []string{
+		ClaimTenantID, ClaimObjectID, ClaimDisplayName, ClaimIdentityProvider, ClaimAuthnMethods,
+		ClaimGivenName, ClaimSurname, ClaimEmailAddress, ClaimName,
+	}
 	var names []string
 	seen := map[string]bool{}
-	for _, name := range azureClaimOrder {
+	for _, name := range azureOrder {
 		if _, ok := attributes[name]; ok {
 			names = append(names, name)
 			seen[name] = true

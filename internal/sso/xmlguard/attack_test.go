@@ -284,15 +284,19 @@ func guardOnlyAttacks() []attack {
 			guard: xmlguard.ReasonSignatureTransform,
 		},
 		{
-			name:  "SHA1Signature",
-			form:  func(t *testing.T, f *fixture) string { return f.response(t, func(o *ssotest.Options) { o.SHA1 = true }) },
+			name: "SHA1Signature",
+			form: func(t *testing.T, f *fixture) string {
+				return f.response(t, func(o *ssotest.Options) { o.SHA1 = true })
+			},
 			guard: xmlguard.ReasonSHA1,
 		},
 		{
 			// Defence in depth: should a site's ServiceProvider ever be
 			// built without RejectSHA1Signatures, xmlguard still refuses.
-			name:    "SHA1SignatureWithLibraryCheckOff",
-			form:    func(t *testing.T, f *fixture) string { return f.response(t, func(o *ssotest.Options) { o.SHA1 = true }) },
+			name: "SHA1SignatureWithLibraryCheckOff",
+			form: func(t *testing.T, f *fixture) string {
+				return f.response(t, func(o *ssotest.Options) { o.SHA1 = true })
+			},
 			guard:   xmlguard.ReasonSHA1,
 			library: libraryAccepts,
 			sp:      func(sp *saml.ServiceProvider) { sp.RejectSHA1Signatures = false },
@@ -372,7 +376,9 @@ func libraryAttacks() []attack {
 		{
 			name: "WrongAssertionIssuer",
 			form: edit(func(o *ssotest.Options) {
-				o.EditAssertion = func(a *etree.Element) { a.SelectElement("Issuer").SetText("https://sts.windows.net/00000000-0000-0000-0000-000000000000/") }
+				o.EditAssertion = func(a *etree.Element) {
+					a.SelectElement("Issuer").SetText("https://sts.windows.net/00000000-0000-0000-0000-000000000000/")
+				}
 			}),
 		},
 		{

@@ -27,8 +27,9 @@
 //	                                 (exclusive c14n drops comments, so the signature
 //	                                 still verifies)
 //	nesting-too-deep                 elements nested deeper than MaxDepth
-//	malformed-xml                    not well-formed XML, a second root element or text
-//	                                 outside the root
+//	malformed-xml                    not well-formed XML, an undeclared namespace
+//	                                 prefix, a second root element or text outside
+//	                                 the root
 //	not-saml-response                the root is not samlp:Response (SAML 2.0 protocol)
 //	assertion-count                  not exactly one Assertion or EncryptedAssertion in
 //	                                 the whole document, or it is not a child of the
@@ -80,10 +81,10 @@ const MaxResponseBytes = 256 << 10
 // attributes with structured values.
 const MaxDepth = 32
 
-// maxEncodedBytes caps the form value before any decoding: the base64
-// length of MaxResponseBytes, plus room for a line break every 64
+// maxEncodedBytes caps the form value before any decoding: the padded
+// base64 length of MaxResponseBytes, plus room for a CRLF every 64
 // characters (RFC 2045 style wrapping, as some IdPs post it).
-var maxEncodedBytes = base64.StdEncoding.EncodedLen(MaxResponseBytes) * 66 / 64
+const maxEncodedBytes = (MaxResponseBytes + 2) / 3 * 4 * 66 / 64
 
 // The reason codes, exported in the package doc. They are constants here so
 // that the checks and the tests cannot drift apart by a typo.
@@ -115,15 +116,19 @@ const (
 	envelopedSignature = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 )
 
-// sha1Algorithms are the SHA-1 based SignatureMethod and DigestMethod
-// identifiers (XML Signature 1.1 §6; SHA-1 collisions: SHAttered, 2017).
-var sha1Algorithms = map[string]bool{
-	"http://www.w3.org/2000/09/xmldsig#sha1":            true,
-	"http://www.w3.org/2000/09/xmldsig#rsa-sha1":        true,
-	"http://www.w3.org/2000/09/xmldsig#dsa-sha1":        true,
-	"http://www.w3.org/2000/09/xmldsig#hmac-sha1":       true,
-	"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1": true,
-	"http://www.w3.org/2009/xmldsig11#dsa-sha1":         true,
+// isSHA1 reports whether a SignatureMethod or DigestMethod identifier is
+// SHA-1 based (XML Signature 1.1 §6; SHA-1 collisions: SHAttered, 2017).
+func isSHA1(algorithm string) bool {
+	switch algorithm {
+	case "http://www.w3.org/2000/09/xmldsig#sha1",
+		"http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+		"http://www.w3.org/2000/09/xmldsig#dsa-sha1",
+		"http://www.w3.org/2000/09/xmldsig#hmac-sha1",
+		"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1",
+		"http://www.w3.org/2009/xmldsig11#dsa-sha1":
+		return true
+	}
+	return false
 }
 
 // Error is every refusal of this package. Reason is a stable,
@@ -250,6 +255,10 @@ func checkTokens(doc []byte) error {
 	decoder.Strict = true
 	depth, roots := 0, 0
 	first := true
+	// declared[i] holds the prefixes declared on the open element at depth
+	// i+1: every prefix used must be declared (Namespaces in XML 1.0 §5),
+	// or each parser would resolve it its own way.
+	var declared [][]string
 	for {
 		token, err := decoder.RawToken()
 		if errors.Is(err, io.EOF) {
@@ -270,8 +279,26 @@ func checkTokens(doc []byte) error {
 			if depth > MaxDepth {
 				return refuse(ReasonTooDeep, "elements nested deeper than %d", MaxDepth)
 			}
+			var prefixes []string
+			for _, attr := range t.Attr {
+				if attr.Name.Space == "xmlns" {
+					prefixes = append(prefixes, attr.Name.Local)
+				}
+			}
+			declared = append(declared, prefixes)
+			if !isDeclared(declared, t.Name.Space) {
+				return refuse(ReasonMalformedXML, "undeclared namespace prefix %q", t.Name.Space)
+			}
+			for _, attr := range t.Attr {
+				if attr.Name.Space != "xmlns" && !isDeclared(declared, attr.Name.Space) {
+					return refuse(ReasonMalformedXML, "undeclared namespace prefix %q", attr.Name.Space)
+				}
+			}
 		case xml.EndElement:
 			depth--
+			if len(declared) > 0 {
+				declared = declared[:len(declared)-1]
+			}
 		case xml.CharData:
 			if depth == 0 && len(bytes.TrimSpace(t)) > 0 {
 				return refuse(ReasonMalformedXML, "text outside the root element")
@@ -306,6 +333,22 @@ func checkTokens(doc []byte) error {
 			return refuse(ReasonMalformedXML, "%v", err)
 		}
 	}
+}
+
+// isDeclared reports whether prefix is declared in scope; the empty prefix
+// and xml are always bound.
+func isDeclared(declared [][]string, prefix string) bool {
+	if prefix == "" || prefix == "xml" {
+		return true
+	}
+	for _, prefixes := range declared {
+		for _, p := range prefixes {
+			if p == prefix {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func truncate(b []byte, n int) []byte {
@@ -376,7 +419,7 @@ func checkSignature(sig *etree.Element, ids map[string]int) error {
 				return refuse(ReasonSignatureTransform, "CanonicalizationMethod %q", algorithm)
 			}
 		case "SignatureMethod":
-			if sha1Algorithms[algorithm] {
+			if isSHA1(algorithm) {
 				return refuse(ReasonSHA1, "SignatureMethod %q", algorithm)
 			}
 		case "Reference":
@@ -437,7 +480,7 @@ func checkReferenceContent(reference *etree.Element) error {
 				}
 			}
 		case "DigestMethod":
-			if algorithm := child.SelectAttrValue("Algorithm", ""); sha1Algorithms[algorithm] {
+			if algorithm := child.SelectAttrValue("Algorithm", ""); isSHA1(algorithm) {
 				return refuse(ReasonSHA1, "DigestMethod %q", algorithm)
 			}
 		case "DigestValue":
