@@ -37,17 +37,28 @@ var reserved = map[string]bool{"www": true, "my": true, "admin": true, "api": tr
 var labelPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // NormalizeName lower-cases name and checks it is a usable DNS label.
+// invalidError is a refusal of bad input: its message names the problem on
+// its own, and it matches ErrInvalid.
+type invalidError struct{ msg string }
+
+func (e invalidError) Error() string        { return e.msg }
+func (e invalidError) Is(target error) bool { return target == ErrInvalid }
+
+func invalidf(format string, args ...any) error {
+	return invalidError{msg: fmt.Sprintf(format, args...)}
+}
+
 func NormalizeName(name string) (string, error) {
 	n := strings.ToLower(strings.TrimSpace(name))
 	switch {
 	case n == "":
-		return "", fmt.Errorf("%w: site name is empty", ErrInvalid)
+		return "", invalidf("site name is empty")
 	case len(n) > 63:
-		return "", fmt.Errorf("%w: site name %q is longer than 63 characters", ErrInvalid, name)
+		return "", invalidf("site name %q is longer than 63 characters", name)
 	case !labelPattern.MatchString(n):
-		return "", fmt.Errorf("%w: site name %q must be letters a-z, digits and '-', not starting or ending with '-'", ErrInvalid, name)
+		return "", invalidf("site name %q must be letters a-z, digits and '-', not starting or ending with '-'", name)
 	case reserved[n]:
-		return "", fmt.Errorf("%w: site name %q is reserved", ErrInvalid, name)
+		return "", invalidf("site name %q is reserved", name)
 	}
 	return n, nil
 }
@@ -57,11 +68,11 @@ func NormalizeEmail(email string) (string, error) {
 	e := strings.ToLower(strings.TrimSpace(email))
 	addr, err := mail.ParseAddress(e)
 	if err != nil || addr.Address != e || addr.Name != "" {
-		return "", fmt.Errorf("%w: %q is not an e-mail address", ErrInvalid, email)
+		return "", invalidf("%q is not an e-mail address", email)
 	}
 	at := strings.LastIndexByte(e, '@')
 	if at <= 0 || !strings.Contains(e[at+1:], ".") {
-		return "", fmt.Errorf("%w: %q is not an e-mail address", ErrInvalid, email)
+		return "", invalidf("%q is not an e-mail address", email)
 	}
 	return e, nil
 }
@@ -117,7 +128,7 @@ func (s *Store) Create(ctx context.Context, name, adminEmail, adminPassword stri
 		rows, _ := tx.Query(ctx, insertSite, name)
 		site, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Site])
 		if isUniqueViolation(err) {
-			return fmt.Errorf("%w: site %q", ErrExists, name)
+			return fmt.Errorf("site %q %w", name, ErrExists)
 		}
 		if err != nil {
 			return fmt.Errorf("insert site: %w", err)
@@ -128,10 +139,10 @@ func (s *Store) Create(ctx context.Context, name, adminEmail, adminPassword stri
 		}
 		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrExists) {
 		return Site{}, fmt.Errorf("create site %q: %w", name, err)
 	}
-	return site, nil
+	return site, err
 }
 
 func prepareAdmin(email, pw string) (string, string, error) {
@@ -140,7 +151,7 @@ func prepareAdmin(email, pw string) (string, string, error) {
 		return "", "", err
 	}
 	if err := password.Validate(pw); err != nil {
-		return "", "", fmt.Errorf("%w: %w", ErrInvalid, err)
+		return "", "", invalidf("%s", err)
 	}
 	hash, err := password.Hash(pw)
 	if err != nil {
@@ -191,7 +202,7 @@ func (s *Store) CreateAdmin(ctx context.Context, siteID int64, email, pw string)
 	}
 	_, err = s.pool.Exec(ctx, insertAdmin, siteID, email, hash)
 	if isUniqueViolation(err) {
-		return fmt.Errorf("%w: admin %s", ErrExists, email)
+		return fmt.Errorf("admin %s %w", email, ErrExists)
 	}
 	if err != nil {
 		return fmt.Errorf("create admin %s: %w", email, err)

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/meetings-portal/portal/internal/session"
+	"github.com/meetings-portal/portal/internal/sites"
+)
+
+func (c *cli) admin(ctx context.Context, args []string) error {
+	if len(args) == 0 || (args[0] != "create" && args[0] != "reset-password") {
+		return badInputf("usage: portal admin create|reset-password --site NAME --email EMAIL")
+	}
+	fs := newFlagSet("admin "+args[0], c)
+	siteName := fs.String("site", "", "site name")
+	email := fs.String("email", "", "admin e-mail")
+	pwFile := fs.String("password-file", "", "file holding the password (else PORTAL_ADMIN_PASSWORD, else a prompt)")
+	if pos, err := parseInterspersed(fs, args[1:]); err != nil || len(pos) != 0 || *siteName == "" || *email == "" {
+		return badInputf("usage: portal admin %s --site NAME --email EMAIL", args[0])
+	}
+	if _, err := sites.NormalizeEmail(*email); err != nil {
+		return badInput(err)
+	}
+	pw, err := c.adminPassword(*pwFile)
+	if err != nil {
+		return err
+	}
+	env, err := c.openEnv(ctx)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	site, err := env.site(ctx, *siteName)
+	if err != nil {
+		return err
+	}
+	if args[0] == "create" {
+		err := env.sites.CreateAdmin(ctx, site.ID, *email, pw)
+		if errors.Is(err, sites.ErrInvalid) || errors.Is(err, sites.ErrExists) {
+			return badInput(err)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "created admin %s on %s\n", *email, site.Name)
+		return nil
+	}
+	admin, err := env.sites.SetAdminPassword(ctx, site.ID, *email, pw)
+	if errors.Is(err, sites.ErrNotFound) || errors.Is(err, sites.ErrInvalid) {
+		return badInput(err)
+	}
+	if err != nil {
+		return err
+	}
+	// A reset usually follows a suspected compromise: end existing sessions.
+	if err := env.sessions.DeleteForSubject(ctx, site.ID, session.Admin, admin.ID); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "password of %s on %s reset; their sessions were ended\n", admin.Email, site.Name)
+	return nil
+}

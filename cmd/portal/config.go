@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"flag"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/meetings-portal/portal/internal/database"
+	"github.com/meetings-portal/portal/internal/seal"
+	"github.com/meetings-portal/portal/internal/sites"
+	"github.com/meetings-portal/portal/internal/web"
+)
+
+// config is the portal's configuration: environment variables, each also a
+// flag of serve.
+type config struct {
+	DatabaseURL    string
+	Addr           string
+	BaseURL        string
+	MetricsAddr    string
+	TrustedProxies string
+	ClockSkew      time.Duration
+	SecretKey      string
+	NoMigrate      bool
+	DevIdP         bool
+	DevIdPPassword string
+}
+
+const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/portal?sslmode=disable"
+
+func (c *cli) env(name, def string) string {
+	if v := c.getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// loadConfig reads the environment; fs, when given, gets a flag for each
+// setting, defaulting to the environment's value.
+func (c *cli) loadConfig(fs *flag.FlagSet) (*config, func() error, error) {
+	cfg := &config{}
+	skew := c.env("PORTAL_SAML_CLOCK_SKEW", "3m")
+	if fs == nil {
+		fs = flag.NewFlagSet("", flag.ContinueOnError)
+	}
+	fs.StringVar(&cfg.DatabaseURL, "database-url", c.env("DATABASE_URL", defaultDatabaseURL), "PostgreSQL URL (DATABASE_URL)")
+	fs.StringVar(&cfg.Addr, "addr", c.env("PORTAL_ADDR", ":8080"), "listen address (PORTAL_ADDR)")
+	fs.StringVar(&cfg.BaseURL, "base-url", c.env("PORTAL_BASE_URL", "http://localhost:8080"), "base URL; site NAME is served at NAME.<base host> (PORTAL_BASE_URL)")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", c.env("PORTAL_METRICS_ADDR", "127.0.0.1:9090"), "where /metrics is served (PORTAL_METRICS_ADDR)")
+	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", c.env("PORTAL_TRUSTED_PROXIES", ""), "CIDRs whose X-Forwarded-For/-Proto are believed (PORTAL_TRUSTED_PROXIES)")
+	fs.StringVar(&skew, "saml-clock-skew", skew, "allowed clock difference with IdPs (PORTAL_SAML_CLOCK_SKEW)")
+	fs.StringVar(&cfg.SecretKey, "secret-key", c.env("PORTAL_SECRET_KEY", ""), "32 random bytes, hex or base64, that encrypt SP private keys (PORTAL_SECRET_KEY)")
+	validate := func() error {
+		d, err := time.ParseDuration(skew)
+		if err != nil || d < 0 || d > time.Hour {
+			return badInputf("PORTAL_SAML_CLOCK_SKEW %q: want a duration such as 3m, at most 1h", skew)
+		}
+		cfg.ClockSkew = d
+		if _, err := sites.ParseBaseURL(cfg.BaseURL); err != nil {
+			return badInput(err)
+		}
+		if _, err := web.ParseTrustedProxies(cfg.TrustedProxies); err != nil {
+			return badInput(err)
+		}
+		return nil
+	}
+	return cfg, validate, nil
+}
+
+// developmentKey is used only when PORTAL_SECRET_KEY is unset, with a
+// warning: anyone with this source code can open keys sealed under it.
+var developmentKey = sha256.Sum256([]byte("meetings-portal development key: never use in production"))
+
+func (cfg *config) secretBox(log *slog.Logger) (*seal.Box, error) {
+	if cfg.SecretKey == "" {
+		log.Warn("PORTAL_SECRET_KEY is not set: using the built-in DEVELOPMENT key. SP private keys in the database are NOT protected. Set PORTAL_SECRET_KEY to 32 random bytes (openssl rand -hex 32) in production.")
+		return seal.New(developmentKey[:])
+	}
+	key, err := seal.ParseKey(cfg.SecretKey)
+	if err != nil {
+		return nil, badInputf("PORTAL_SECRET_KEY: %v", err)
+	}
+	return seal.New(key)
+}
+
+// openPool is for the short-lived commands: one attempt, a clear error.
+func (cfg *config) openPool(ctx context.Context) (*pgxpool.Pool, error) {
+	pool, err := database.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	return pool, nil
+}

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/meetings-portal/portal/internal/session"
+	"github.com/meetings-portal/portal/internal/sites"
+)
+
+// env is what the administrative commands share: the configuration, an open
+// pool and the stores.
+type env struct {
+	cfg      *config
+	log      *slog.Logger
+	pool     *pgxpool.Pool
+	hosts    sites.Hosts
+	sites    *sites.Store
+	sessions *session.Store
+}
+
+func (c *cli) openEnv(ctx context.Context) (*env, error) {
+	cfg, validate, _ := c.loadConfig(nil)
+	if err := validate(); err != nil {
+		return nil, err
+	}
+	pool, err := cfg.openPool(ctx)
+	if err != nil {
+		return nil, err
+	}
+	siteStore, err := sites.NewStore(pool)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	hosts, _ := sites.ParseBaseURL(cfg.BaseURL)
+	return &env{
+		cfg: cfg, log: newLogger(), pool: pool, hosts: hosts, sites: siteStore,
+		sessions: session.NewStore(pool, time.Now),
+	}, nil
+}
+
+func (e *env) close() { e.pool.Close() }
+
+// site looks a site up by name; an unknown one is bad input.
+func (e *env) site(ctx context.Context, name string) (sites.Site, error) {
+	s, err := e.sites.ByName(ctx, name)
+	if errors.Is(err, sites.ErrNotFound) {
+		return sites.Site{}, badInputf("no site named %q", name)
+	}
+	return s, err
+}
+
+// afterSiteCreated prepares what a new site needs beyond its row.
+func (e *env) afterSiteCreated(ctx context.Context, site sites.Site) error {
+	return nil
+}

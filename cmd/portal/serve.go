@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/meetings-portal/portal/internal/database"
+	"github.com/meetings-portal/portal/internal/metrics"
+	"github.com/meetings-portal/portal/internal/server"
+	"github.com/meetings-portal/portal/internal/sites"
+	"github.com/meetings-portal/portal/internal/web"
+)
+
+func newLogger() *slog.Logger {
+	return slog.New(web.LogHandler{Handler: slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})})
+}
+
+func (c *cli) serve(ctx context.Context, args []string) error {
+	fs := newFlagSet("serve", c)
+	cfg, validate, _ := c.loadConfig(fs)
+	fs.BoolVar(&cfg.NoMigrate, "no-migrate", false, "do not apply database migrations at start")
+	fs.BoolVar(&cfg.DevIdP, "dev-idp", false, "also serve a development identity provider at idp.<base host> (never in production)")
+	if err := fs.Parse(args); err != nil {
+		return badInput(err)
+	}
+	if fs.NArg() > 0 {
+		return badInputf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	if err := validate(); err != nil {
+		return err
+	}
+	log := newLogger()
+	hosts, _ := sites.ParseBaseURL(cfg.BaseURL)
+	proxies, _ := web.ParseTrustedProxies(cfg.TrustedProxies)
+
+	pool, err := database.OpenWithRetry(ctx, cfg.DatabaseURL, log)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if !cfg.NoMigrate {
+		if err := database.Migrate(cfg.DatabaseURL); err != nil {
+			return err
+		}
+	}
+	m := metrics.New()
+	srv, err := server.New(server.Options{
+		Pool: pool, Hosts: hosts, TrustedProxies: proxies, Log: log, Metrics: m,
+	})
+	if err != nil {
+		return err
+	}
+
+	site := &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	metricsMux := http.NewServeMux()
+	metricsMux.Handle("GET /metrics", m.Handler())
+	metricsSrv := &http.Server{
+		Addr: cfg.MetricsAddr, Handler: metricsMux,
+		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+	}
+
+	errs := make(chan error, 2)
+	go func() { errs <- listen(site, "portal") }()
+	go func() { errs <- listen(metricsSrv, "metrics") }()
+	log.Info("portal listening", "addr", cfg.Addr, "base_url", hosts.BaseURL(), "metrics_addr", cfg.MetricsAddr,
+		"example_site", hosts.SiteURL("acme"))
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case runErr = <-errs:
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return errors.Join(runErr, site.Shutdown(shutdownCtx), metricsSrv.Shutdown(shutdownCtx))
+}
+
+func listen(s *http.Server, what string) error {
+	if err := s.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("%s server on %s: %w", what, s.Addr, err)
+	}
+	return nil
+}
