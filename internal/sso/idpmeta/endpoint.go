@@ -51,8 +51,10 @@ func checkURL(what, raw string, plainHTTPAllowed func(host string) bool) (*url.U
 	switch {
 	case u.Scheme == "":
 		return nil, &Error{Message: what + " " + shown + " is not a complete address: it must start with https://."}
+	case u.Scheme == "http" && plainHTTPAllowed == nil:
+		return nil, &Error{Message: what + " " + shown + " is not an https address."}
 	case u.Scheme == "http":
-		if plainHTTPAllowed == nil || u.Host == "" || !plainHTTPAllowed(u.Hostname()) {
+		if u.Host == "" || !plainHTTPAllowed(u.Hostname()) {
 			return nil, &Error{Message: what + " " + shown + " is not an https address (plain http is accepted only for this computer, such as localhost, during development)."}
 		}
 	case u.Scheme != "https":
