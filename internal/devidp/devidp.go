@@ -166,7 +166,7 @@ func (i *IdP) routes() *http.ServeMux {
 	sso := &i.server.IDP
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", i.serveHome)
-	mux.HandleFunc("GET /metadata", sso.ServeMetadata)
+	mux.HandleFunc("GET /metadata", i.serveMetadata)
 	mux.HandleFunc("GET /sso", i.serveSSO)
 	mux.HandleFunc("POST /sso", i.serveSSO)
 	mux.HandleFunc("GET "+startPath, i.serveStart)
@@ -210,6 +210,18 @@ func (i *IdP) MetadataXML() ([]byte, error) {
 		return nil, fmt.Errorf("devidp: marshal metadata: %w", err)
 	}
 	return append([]byte(xml.Header), buf...), nil
+}
+
+// serveMetadata serves MetadataXML, so that importing the metadata from its
+// URL gives what the wiring imports.
+func (i *IdP) serveMetadata(w http.ResponseWriter, r *http.Request) {
+	md, err := i.MetadataXML()
+	if err != nil {
+		i.serveError(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/samlmetadata+xml")
+	_, _ = w.Write(md)
 }
 
 // serveSSO answers AuthnRequests, and the sign-in form posted during one.
@@ -301,6 +313,12 @@ func (i *IdP) serveError(w http.ResponseWriter, r *http.Request, status int, err
 		Reference string
 		Status    int
 	}{Message: err.Error(), Reference: reference, Status: status}
+	if errors.Is(err, saml.ErrExpired) {
+		// crewjam checks the AuthnRequest's age (saml.MaxIssueDelay) again
+		// when the sign-in form comes back, so a form left open too long
+		// ends here.
+		data.Message = "The sign-in request expired while this page was open. Go back to the site and sign in again."
+	}
 	if err := i.pages.errorPage.Execute(w, data); err != nil {
 		i.logger.Error("devidp: render error page", "err", err)
 	}

@@ -281,7 +281,8 @@ func TestNewCreatesTheKeyOnceAndReusesIt(t *testing.T) {
 		wg.Go(func() { certs[n] = newIdP(t, pool, box, sps).server.IDP.Certificate })
 	}
 	wg.Wait()
-	again := newIdP(t, pool, box, sps).server.IDP.Certificate
+	againIdP := newIdP(t, pool, box, sps)
+	again := againIdP.server.IDP.Certificate
 	for n, cert := range append(certs, again) {
 		if !cert.Equal(certs[0]) {
 			t.Fatalf("start %d uses another certificate than start 0", n)
@@ -299,8 +300,12 @@ func TestNewCreatesTheKeyOnceAndReusesIt(t *testing.T) {
 	if rows != 1 {
 		t.Fatalf("devidp_key has %d rows, want 1", rows)
 	}
-	if bytes.Contains(sealed, []byte("PRIVATE KEY")) || bytes.Contains(sealed, []byte{0x30, 0x82}) {
-		t.Fatal("the stored private key looks like plain PEM or DER")
+	der, err := x509.MarshalPKCS8PrivateKey(againIdP.server.IDP.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(sealed, der[len(der)-64:]) {
+		t.Fatal("the stored private key is in plain text")
 	}
 }
 
@@ -346,6 +351,10 @@ func TestMetadataDescribesTheIdP(t *testing.T) {
 	if got := h.sp.GetSSOBindingLocation(saml.HTTPRedirectBinding); got != idpBase+"/sso" {
 		t.Errorf("HTTP-Redirect SSO location %q", got)
 	}
+	served := h.get(t, idpBase+"/metadata")
+	if served.body != string(raw) || served.header.Get("Content-Type") != "application/samlmetadata+xml" {
+		t.Errorf("GET /metadata (%s) differs from MetadataXML:\n%s", served.header.Get("Content-Type"), served.body)
+	}
 }
 
 func TestSPInitiatedSignInAsBSimon(t *testing.T) {
@@ -353,6 +362,11 @@ func TestSPInitiatedSignInAsBSimon(t *testing.T) {
 	h := newHarness(t)
 	signInURL, requestID := h.startSignIn(t, "opaque-relay-token")
 
+	// The portal signs its requests and says so in its metadata: the
+	// query-string signature must survive the sign-in form.
+	if !strings.Contains(signInURL, "&Signature=") || !*h.sp.Metadata().SPSSODescriptors[0].AuthnRequestsSigned {
+		t.Fatal("the test SP does not sign its AuthnRequests as the portal does")
+	}
 	login := h.get(t, signInURL)
 	if login.status != http.StatusOK || !strings.Contains(login.body, `name="password"`) {
 		t.Fatalf("GET AuthnRequest: HTTP %d, want the sign-in form:\n%s", login.status, login.body)
@@ -458,6 +472,50 @@ func TestSignInRefusesAWrongPassword(t *testing.T) {
 		if !strings.Contains(p.body, "Invalid username or password") || !strings.Contains(p.body, `name="password"`) {
 			t.Fatalf("user %q: want the form again with an error, got HTTP %d:\n%s", creds.Get("user"), p.status, p.body)
 		}
+	}
+}
+
+// TestTransientNameIDRequestGetsAnErrorResponse: like Azure AD, a request
+// for a NameID format the IdP does not issue is answered with a SAML error
+// (InvalidNameIDPolicy) posted to the ACS, not with some other NameID.
+func TestTransientNameIDRequestGetsAnErrorResponse(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.sp.AuthnNameIDFormat = saml.TransientNameIDFormat
+	signInURL, _ := h.startSignIn(t, "")
+	p := h.post(t, signInURL, url.Values{"user": {"b.simon"}, "password": {testPassword}})
+	_, responseXML, _ := postedResponse(t, p)
+	var response saml.Response
+	if err := xml.Unmarshal(responseXML, &response); err != nil {
+		t.Fatal(err)
+	}
+	if response.Assertion != nil || response.Status.StatusCode.StatusCode == nil ||
+		response.Status.StatusCode.StatusCode.Value != saml.StatusInvalidNameIDPolicy {
+		t.Fatalf("want an InvalidNameIDPolicy error without an assertion, got:\n%s", responseXML)
+	}
+	if got := p.header.Get("Content-Security-Policy"); got != contentSecurityPolicy {
+		t.Errorf("Content-Security-Policy %q", got)
+	}
+}
+
+// TestSignInFormLeftOpenTooLongSaysSo: the AuthnRequest is checked again
+// when the form comes back, so a form left open past saml.MaxIssueDelay is
+// refused with a page that says what to do.
+func TestSignInFormLeftOpenTooLongSaysSo(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	signInURL, _ := h.startSignIn(t, "")
+	// Served in this goroutine (no httptest server), so changing the clock
+	// does not race with a request.
+	h.idp.server.IDP.Clock = dsig.NewFakeClockAt(time.Now().Add(time.Hour))
+	body := url.Values{"user": {"b.simon"}, "password": {testPassword}}.Encode()
+	req := httptest.NewRequest(http.MethodPost, signInURL, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	h.idp.ServeHTTP(rec, req)
+	if rec.Code != http.StatusBadRequest || strings.Contains(rec.Body.String(), "SAMLResponse") ||
+		!strings.Contains(rec.Body.String(), "expired while this page was open") {
+		t.Fatalf("HTTP %d, want 400 and the expiry explained:\n%s", rec.Code, rec.Body.String())
 	}
 }
 
