@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -13,9 +14,13 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/meetings-portal/portal/internal/admin"
+	"github.com/meetings-portal/portal/internal/meetings"
 	"github.com/meetings-portal/portal/internal/metrics"
+	"github.com/meetings-portal/portal/internal/seal"
 	"github.com/meetings-portal/portal/internal/session"
 	"github.com/meetings-portal/portal/internal/sites"
+	"github.com/meetings-portal/portal/internal/sso"
+	"github.com/meetings-portal/portal/internal/users"
 	"github.com/meetings-portal/portal/internal/web"
 	"github.com/meetings-portal/portal/web/static"
 )
@@ -29,6 +34,9 @@ type Options struct {
 	Metrics        *metrics.Metrics
 	Now            func() time.Time // nil means time.Now
 	SignInLimit    int              // admin sign-in attempts per client, site and minute; 0 means 10
+	// SSO is the sites' service provider; nil builds one over Pool with a
+	// random sealing key (tests).
+	SSO *sso.Service
 	// DevIdP, when set, serves the development identity provider at
 	// idp.<base host>.
 	DevIdP http.Handler
@@ -59,9 +67,28 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.SSO == nil {
+		key := make([]byte, seal.KeySize)
+		if _, err := rand.Read(key); err != nil {
+			return nil, err
+		}
+		box, err := seal.New(key)
+		if err != nil {
+			return nil, err
+		}
+		o.SSO = sso.New(o.Pool, box, o.Hosts, o.Log, nil)
+	}
 	s := &Server{opts: o, sites: siteStore, render: render}
 	cookies := web.Cookies{HTTPS: o.Hosts.HTTPS()}
 	sessions := session.NewStore(o.Pool, o.Now)
+	userStore := users.NewStore(o.Pool, sessions, o.Now)
+	ssoHandler := &sso.Handler{
+		SSO: o.SSO, Users: userStore, Sessions: sessions, Render: render, Cookies: cookies, Log: o.Log, Metrics: o.Metrics,
+	}
+	meetingsHandler := &meetings.Handler{
+		Render: render, Hosts: o.Hosts,
+		CurrentUser: func(r *http.Request) users.User { return sso.UserFrom(r.Context()) },
+	}
 
 	adminHandler := &admin.Handler{
 		Sites: siteStore, Sessions: sessions, Render: render, Cookies: cookies, Log: o.Log,
@@ -70,7 +97,8 @@ func New(o Options) (*Server, error) {
 
 	site := chi.NewRouter()
 	adminHandler.Routes(site)
-	site.Get("/", s.siteHome)
+	ssoHandler.Routes(site)
+	meetingsHandler.Routes(site, ssoHandler.RequireUser)
 	site.NotFound(render.NotFound)
 	site.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		render.Error(w, r, http.StatusMethodNotAllowed, "Not allowed", "This page cannot be used that way.")
@@ -162,8 +190,4 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 func (s *Server) unknownSite(w http.ResponseWriter, r *http.Request) {
 	s.render.Error(w, r, http.StatusNotFound, "No site here",
 		"There is no meetings site at this address. Check the address your administrator gave you.")
-}
-
-func (s *Server) siteHome(w http.ResponseWriter, r *http.Request) {
-	s.render.Render(w, r, http.StatusOK, "home", nil)
 }

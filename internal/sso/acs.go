@@ -1,0 +1,288 @@
+package sso
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/beevik/etree"
+	"github.com/crewjam/saml"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/meetings-portal/portal/internal/sites"
+	"github.com/meetings-portal/portal/internal/sso/xmlguard"
+)
+
+// Flow says how a sign-in started.
+type Flow string
+
+const (
+	FlowSP      Flow = "sp"      // the user opened the site; we sent an AuthnRequest
+	FlowIdP     Flow = "idp"     // unsolicited: the Azure My Apps tile
+	FlowUnknown Flow = "unknown" // refused before the response could tell
+)
+
+// Assertion is what an accepted response says, reduced to what the portal
+// uses. It comes only from the signed assertion crewjam verified.
+type Assertion struct {
+	Flow         Flow
+	Issuer       string
+	NameID       string
+	NameIDFormat string
+	Attributes   map[string][]string
+	AuthnContext []string
+	SessionIndex string
+	// ReturnPath is where to send the user: the path of the pending request,
+	// or a safe IdP-initiated RelayState, or "/".
+	ReturnPath string
+	// Test marks an admin's Test SSO request: show, do not sign in.
+	Test bool
+	// Settings are the site's settings the response was checked against.
+	Settings Settings
+}
+
+// Consume runs every check on a SAMLResponse posted to site's ACS and
+// returns the verified assertion, or a *RefusalError saying why not. The
+// returned Flow is known even when the response is refused, when the
+// response got far enough to tell.
+func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, relayState string) (*Assertion, Flow, error) {
+	if strings.TrimSpace(samlResponse) == "" {
+		return nil, FlowUnknown, refuse(ReasonMissingResponse, "the POST carried no SAMLResponse")
+	}
+	p, err := s.provider(ctx, site)
+	if err != nil {
+		return nil, FlowUnknown, err
+	}
+	if !p.settings.Enabled || !p.settings.Configured() {
+		return nil, FlowUnknown, refuse(ReasonNotEnabled, "single sign-on is not enabled for this site")
+	}
+
+	// The portal's own structural checks come first: nothing that fails
+	// them reaches the signature code.
+	decoded, err := xmlguard.Decode(samlResponse)
+	if err != nil {
+		if st := failureStatus(samlResponse); st != nil {
+			return nil, FlowUnknown, st
+		}
+		return nil, FlowUnknown, classify(err)
+	}
+	header, err := readHeader(decoded)
+	if err != nil {
+		return nil, FlowUnknown, err
+	}
+	if header.status != "" && header.status != saml.StatusSuccess {
+		return nil, header.flow(), statusRefusal(header)
+	}
+
+	// InResponseTo is read here, before verification, only to find the
+	// pending request; crewjam then checks it against the signed
+	// SubjectConfirmationData too.
+	var pending pendingRequest
+	var possibleIDs []string
+	if header.inResponseTo != "" {
+		if pending, err = s.pendingState(ctx, site.ID, header.inResponseTo); err != nil {
+			return nil, FlowSP, classify(err)
+		}
+		possibleIDs = []string{pending.requestID}
+	} else if !p.settings.IdPInitiated {
+		return nil, FlowIdP, refuse(ReasonUnsolicited, "the response answers no sign-in request (IdP-initiated) and this site allows only SP-initiated sign-in")
+	}
+
+	p.sp.ReplayCache = &replayCache{ctx: ctx, pool: s.pool, siteID: site.ID}
+	acsURL := p.sp.AcsURL
+	verified, err := p.sp.ParseXMLResponse(decoded, possibleIDs, acsURL)
+	if err != nil {
+		return nil, header.flow(), classify(err)
+	}
+	if err := s.checkIssueInstants(header, verified); err != nil {
+		return nil, header.flow(), err
+	}
+	if pending.requestID != "" {
+		if err := s.consumePending(ctx, site.ID, pending.requestID); err != nil {
+			return nil, FlowSP, err
+		}
+	}
+
+	a := &Assertion{
+		Flow:       header.flow(),
+		Issuer:     verified.Issuer.Value,
+		Attributes: map[string][]string{},
+		ReturnPath: "/",
+		Test:       pending.test,
+		Settings:   p.settings,
+	}
+	if verified.Subject != nil && verified.Subject.NameID != nil {
+		a.NameID, a.NameIDFormat = verified.Subject.NameID.Value, verified.Subject.NameID.Format
+	}
+	for _, st := range verified.AttributeStatements {
+		for _, attr := range st.Attributes {
+			for _, v := range attr.Values {
+				a.Attributes[attr.Name] = append(a.Attributes[attr.Name], v.Value)
+			}
+		}
+	}
+	for _, st := range verified.AuthnStatements {
+		if st.AuthnContext.AuthnContextClassRef != nil {
+			a.AuthnContext = append(a.AuthnContext, st.AuthnContext.AuthnContextClassRef.Value)
+		}
+		if a.SessionIndex == "" {
+			a.SessionIndex = st.SessionIndex
+		}
+	}
+	switch {
+	case pending.requestID != "":
+		a.ReturnPath = pending.returnPath
+	case SafeReturnPath(relayState):
+		// Azure's "Relay State" setting for the My Apps tile: a path on
+		// this site only, never another host.
+		a.ReturnPath = relayState
+	}
+	return a, a.Flow, nil
+}
+
+// checkIssueInstants bounds the age of the Response and the Assertion:
+// at most MaxIssueAge plus the clock skew. crewjam checks the Assertion with
+// its MaxIssueDelay, which SetClockSkew sets to the same bound; the Response
+// is checked here so the bound does not depend on the library's globals.
+func (s *Service) checkIssueInstants(h responseHeader, a *saml.Assertion) error {
+	now := s.now()
+	limit := MaxIssueAge + saml.MaxClockSkew
+	for _, c := range []struct {
+		what    string
+		instant time.Time
+	}{{"response", h.issueInstant}, {"assertion", a.IssueInstant}} {
+		if c.instant.IsZero() {
+			return refuse(ReasonMissingElement, "the %s has no IssueInstant", c.what)
+		}
+		if age := now.Sub(c.instant); age > limit {
+			return refuse(ReasonExpired, "the %s was issued at %s, %s ago; at most %s is accepted",
+				c.what, c.instant.UTC().Format(time.RFC3339), age.Round(time.Second), limit)
+		}
+		if c.instant.Sub(now) > saml.MaxClockSkew {
+			return refuse(ReasonNotYetValid, "the %s is dated %s, %s in the future: the clocks differ",
+				c.what, c.instant.UTC().Format(time.RFC3339), c.instant.Sub(now).Round(time.Second))
+		}
+	}
+	return nil
+}
+
+// responseHeader is what is read from the unverified Response to route it:
+// never trusted for anything that signs someone in.
+type responseHeader struct {
+	inResponseTo  string
+	issueInstant  time.Time
+	status        string
+	subStatus     string
+	statusMessage string
+}
+
+func (h responseHeader) flow() Flow {
+	if h.inResponseTo != "" {
+		return FlowSP
+	}
+	return FlowIdP
+}
+
+func readHeader(decoded []byte) (responseHeader, error) {
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(decoded); err != nil {
+		return responseHeader{}, refuse(ReasonMalformed, "%v", err)
+	}
+	root := doc.Root()
+	h := responseHeader{inResponseTo: root.SelectAttrValue("InResponseTo", "")}
+	if v := root.SelectAttrValue("IssueInstant", ""); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return responseHeader{}, refuse(ReasonMalformed, "IssueInstant %q is not a date", v)
+		}
+		h.issueInstant = t
+	}
+	for _, status := range root.ChildElements() {
+		if status.Tag != "Status" {
+			continue
+		}
+		for _, el := range status.ChildElements() {
+			switch el.Tag {
+			case "StatusCode":
+				h.status = el.SelectAttrValue("Value", "")
+				if sub := el.SelectElement("StatusCode"); sub != nil {
+					h.subStatus = sub.SelectAttrValue("Value", "")
+				}
+			case "StatusMessage":
+				h.statusMessage = strings.TrimSpace(el.Text())
+			}
+		}
+	}
+	return h, nil
+}
+
+func statusRefusal(h responseHeader) *RefusalError {
+	status := strings.TrimPrefix(h.status, "urn:oasis:names:tc:SAML:2.0:status:")
+	if h.subStatus != "" {
+		status += " / " + strings.TrimPrefix(h.subStatus, "urn:oasis:names:tc:SAML:2.0:status:")
+	}
+	detail := "the identity provider did not sign the user in: " + status
+	if h.statusMessage != "" {
+		detail += ": " + h.statusMessage
+	}
+	return &RefusalError{Reason: ReasonIdPStatus, Detail: detail, Status: status, StatusMessage: h.statusMessage}
+}
+
+// failureStatus reads the status of a response xmlguard refused only for
+// lacking a (signed) assertion: an IdP reporting a failure (Azure's
+// "AADSTS..." errors) sends an unsigned Response with no assertion, and the
+// user should see the IdP's message rather than "unsigned".
+func failureStatus(samlResponse string) *RefusalError {
+	compact := strings.Join(strings.Fields(samlResponse), "")
+	if len(compact) > base64.StdEncoding.EncodedLen(xmlguard.MaxResponseBytes) {
+		return nil
+	}
+	decoded, err := base64.StdEncoding.DecodeString(compact)
+	if err != nil {
+		return nil
+	}
+	var guard *xmlguard.Error
+	if err := xmlguard.Check(decoded); !errors.As(err, &guard) ||
+		(guard.Reason != xmlguard.ReasonUnsigned && guard.Reason != xmlguard.ReasonAssertionCount) {
+		return nil
+	}
+	h, err := readHeader(decoded)
+	if err != nil || h.status == "" || h.status == saml.StatusSuccess {
+		return nil
+	}
+	return statusRefusal(h)
+}
+
+// replayCache is crewjam's AssertionReplayCache over PostgreSQL, for one
+// site and one request: an assertion ID is accepted once, whichever portal
+// process it reaches.
+type replayCache struct {
+	ctx    context.Context
+	pool   *pgxpool.Pool
+	siteID int64
+}
+
+func (c *replayCache) Consume(assertionID string, expiresAt time.Time) error {
+	tag, err := c.pool.Exec(c.ctx, `INSERT INTO assertion_replay (site_id, assertion_id, expires_at)
+VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, c.siteID, assertionID, expiresAt)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return saml.ErrAssertionReplayed
+	}
+	return nil
+}
+
+// DeleteExpiredReplays removes at most limit replay-cache entries whose
+// assertions could no longer be accepted anyway.
+func (s *Service) DeleteExpiredReplays(ctx context.Context, limit int) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM assertion_replay WHERE ctid IN (
+  SELECT ctid FROM assertion_replay WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, s.now().Add(-saml.MaxClockSkew), limit)
+	if err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
+}

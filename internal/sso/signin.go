@@ -1,0 +1,129 @@
+package sso
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/crewjam/saml"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/meetings-portal/portal/internal/sites"
+)
+
+// SafeReturnPath reports whether p may be followed after sign-in: a path on
+// this site. "//host" and "/\host" are refused because browsers read them as
+// another host (open redirect).
+func SafeReturnPath(p string) bool {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+		return false
+	}
+	// Control characters (a tab or newline is dropped by browsers, turning
+	// "/\t/evil" into "//evil") and backslashes anywhere are refused.
+	return !strings.ContainsAny(p, "\\\x00\t\r\n") && !strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}
+
+// StartSignIn begins an SP-initiated sign-in: it records a pending
+// AuthnRequest for returnPath and returns the IdP URL (HTTP-Redirect
+// binding, signed with the site's key) to send the browser to. test marks
+// an admin's "Test SSO" request, which shows the result instead of signing
+// anyone in.
+func (s *Service) StartSignIn(ctx context.Context, site sites.Site, returnPath string, test bool) (string, error) {
+	p, err := s.provider(ctx, site)
+	if err != nil {
+		return "", err
+	}
+	if !p.settings.Configured() {
+		return "", ErrNotConfigured
+	}
+	if !p.settings.Enabled && !test {
+		return "", ErrNotEnabled
+	}
+	if !SafeReturnPath(returnPath) {
+		returnPath = "/"
+	}
+	req, err := p.sp.MakeAuthenticationRequest(p.settings.SSOURL, saml.HTTPRedirectBinding, saml.HTTPPostBinding)
+	if err != nil {
+		return "", fmt.Errorf("make AuthnRequest: %w", err)
+	}
+	relayState, err := newRelayState()
+	if err != nil {
+		return "", err
+	}
+	now := s.now()
+	_, err = s.pool.Exec(ctx, `INSERT INTO pending_requests (site_id, request_id, relay_state, return_path, is_test, created_at, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)`, site.ID, req.ID, relayState, returnPath, test, now, now.Add(PendingRequestLifetime))
+	if err != nil {
+		return "", fmt.Errorf("store pending request: %w", err)
+	}
+	u, err := req.Redirect(relayState, p.sp)
+	if err != nil {
+		return "", fmt.Errorf("encode AuthnRequest: %w", err)
+	}
+	return u.String(), nil
+}
+
+// newRelayState is an opaque 128-bit token: the IdP echoes it, and it never
+// carries the path (saml-bindings §3.4.3 caps it at 80 bytes; this is 22).
+func newRelayState() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("relay state: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+type pendingRequest struct {
+	requestID  string
+	returnPath string
+	test       bool
+}
+
+// pendingState tells apart the ways an InResponseTo can fail, for an event
+// an admin can act on; it does not consume anything.
+func (s *Service) pendingState(ctx context.Context, siteID int64, requestID string) (pendingRequest, error) {
+	var pr pendingRequest
+	var expired, consumed bool
+	err := s.pool.QueryRow(ctx, `SELECT request_id, return_path, is_test, expires_at <= $3, consumed_at IS NOT NULL
+FROM pending_requests WHERE site_id = $1 AND request_id = $2`, siteID, requestID, s.now()).
+		Scan(&pr.requestID, &pr.returnPath, &pr.test, &expired, &consumed)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return pr, refuse(ReasonUnknownRequest, "InResponseTo %q matches no sign-in this site started", requestID)
+	case err != nil:
+		return pr, fmt.Errorf("look up pending request: %w", err)
+	case consumed:
+		return pr, refuse(ReasonRequestUsed, "the sign-in request %s was already answered", requestID)
+	case expired:
+		return pr, refuse(ReasonRequestExpired, "the sign-in request %s is older than %s", requestID, PendingRequestLifetime)
+	}
+	return pr, nil
+}
+
+// consumePending marks the request answered, atomically: of two responses to
+// one request, only the first signs in.
+func (s *Service) consumePending(ctx context.Context, siteID int64, requestID string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE pending_requests SET consumed_at = $3
+WHERE site_id = $1 AND request_id = $2 AND consumed_at IS NULL AND expires_at > $3`, siteID, requestID, s.now())
+	if err != nil {
+		return fmt.Errorf("consume pending request: %w", err)
+	}
+	if tag.RowsAffected() != 1 {
+		return refuse(ReasonRequestUsed, "the sign-in request %s was already answered", requestID)
+	}
+	return nil
+}
+
+// DeleteExpiredRequests removes at most limit pending requests past their
+// expiry (answered or not), for the housekeeping job.
+func (s *Service) DeleteExpiredRequests(ctx context.Context, limit int) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM pending_requests WHERE ctid IN (
+  SELECT ctid FROM pending_requests WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, s.now(), limit)
+	if err != nil {
+		return 0, fmt.Errorf("delete expired pending requests: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

@@ -1,0 +1,204 @@
+// Package users owns a site's meeting users: accounts created just in time
+// from the identity provider's attributes, kept up to date when the site asks
+// for it, and the sign-in that turns an accepted assertion into a session.
+package users
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/meetings-portal/portal/internal/session"
+)
+
+var (
+	// ErrNotFound means no such account on this site.
+	ErrNotFound = errors.New("user not found")
+	// ErrNoAccount refuses a sign-in when the account does not exist and the
+	// site does not create accounts automatically.
+	ErrNoAccount = errors.New("no account on this site and Auto Account Creation is off")
+	// ErrDeactivated refuses a deactivated account.
+	ErrDeactivated = errors.New("account is deactivated")
+	// ErrIdentityChanged refuses a sign-in whose uid belongs to an account
+	// linked to another IdP object ID: the e-mail address was given to
+	// someone else, who must not inherit the old owner's account.
+	ErrIdentityChanged = errors.New("account identity changed")
+)
+
+// MissingAttributesError refuses creating an account without the attributes
+// it needs; Names are the attribute names to add in the IdP.
+type MissingAttributesError struct{ Names []string }
+
+func (e *MissingAttributesError) Error() string {
+	return "missing attributes: " + strings.Join(e.Names, ", ")
+}
+
+// User is a site's meeting user.
+type User struct {
+	SiteID       int64      `db:"site_id"`
+	ID           int64      `db:"id"`
+	UID          string     `db:"uid"`
+	Email        string     `db:"email"`
+	FirstName    string     `db:"first_name"`
+	LastName     string     `db:"last_name"`
+	ObjectID     string     `db:"object_id"`
+	Role         string     `db:"role"`
+	CreatedBy    string     `db:"created_by"`
+	Active       bool       `db:"active"`
+	CreatedAt    time.Time  `db:"created_at"`
+	UpdatedAt    time.Time  `db:"updated_at"`
+	LastSignInAt *time.Time `db:"last_sign_in_at"`
+}
+
+// DisplayName is "First Last", or the e-mail when the names are unknown.
+func (u User) DisplayName() string {
+	if n := strings.TrimSpace(u.FirstName + " " + u.LastName); n != "" {
+		return n
+	}
+	return u.Email
+}
+
+// Store reads and writes users.
+type Store struct {
+	pool     *pgxpool.Pool
+	sessions *session.Store
+	now      func() time.Time
+}
+
+// NewStore returns a Store; sessions are created through sessions.
+func NewStore(pool *pgxpool.Pool, sessions *session.Store, now func() time.Time) *Store {
+	return &Store{pool: pool, sessions: sessions, now: now}
+}
+
+// Policy is the site's account settings for a sign-in.
+type Policy struct {
+	AutoCreate bool
+	AutoUpdate bool
+	Role       string // role of created accounts: "host" or "attendee"
+}
+
+const userColumns = `site_id, id, uid, email, first_name, last_name, object_id, role, created_by, active, created_at, updated_at, last_sign_in_at`
+
+const selectForSignIn = `SELECT ` + userColumns + ` FROM users WHERE site_id = $1 AND uid = $2 FOR UPDATE`
+
+const insertJIT = `
+INSERT INTO users (site_id, uid, email, first_name, last_name, object_id, role, created_by, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, 'jit', $8, $8)
+ON CONFLICT (site_id, uid) DO NOTHING
+RETURNING ` + userColumns
+
+const updateOnSignIn = `
+UPDATE users SET
+  email      = CASE WHEN $3 AND $4 <> '' THEN $4 ELSE email END,
+  first_name = CASE WHEN $3 AND $5 <> '' THEN $5 ELSE first_name END,
+  last_name  = CASE WHEN $3 AND $6 <> '' THEN $6 ELSE last_name END,
+  object_id  = CASE WHEN object_id = '' THEN $7 ELSE object_id END,
+  updated_at = CASE WHEN $3 THEN $8 ELSE updated_at END,
+  last_sign_in_at = $8
+WHERE site_id = $1 AND id = $2
+RETURNING ` + userColumns
+
+// SignIn finds or creates the account for id and starts a user session, in
+// one transaction: two first sign-ins of one new user at the same moment
+// give one account and two sessions. It returns the account and the session
+// token.
+func (s *Store) SignIn(ctx context.Context, siteID int64, id Identity, p Policy) (User, string, error) {
+	if id.UID == "" {
+		return User{}, "", &MissingAttributesError{Names: []string{"uid"}}
+	}
+	if p.Role == "" {
+		p.Role = "host"
+	}
+	var user User
+	var token string
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		now := s.now()
+		existing, err := collectOne(tx.Query(ctx, selectForSignIn, siteID, id.UID))
+		if errors.Is(err, pgx.ErrNoRows) {
+			if !p.AutoCreate {
+				return ErrNoAccount
+			}
+			if missing := id.Missing(); len(missing) > 0 {
+				return &MissingAttributesError{Names: missing}
+			}
+			existing, err = collectOne(tx.Query(ctx, insertJIT, siteID, id.UID, id.Email, id.FirstName, id.LastName, id.ObjectID, p.Role, now))
+			if errors.Is(err, pgx.ErrNoRows) {
+				// Another sign-in created it between our SELECT and INSERT;
+				// the INSERT waited for that transaction, so it is visible now.
+				existing, err = collectOne(tx.Query(ctx, selectForSignIn, siteID, id.UID))
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("find account %s: %w", id.UID, err)
+		}
+		if !existing.Active {
+			return ErrDeactivated
+		}
+		if existing.ObjectID != "" && id.ObjectID != "" && existing.ObjectID != id.ObjectID {
+			return ErrIdentityChanged
+		}
+		user, err = collectOne(tx.Query(ctx, updateOnSignIn, siteID, existing.ID, p.AutoUpdate, id.Email, id.FirstName, id.LastName, id.ObjectID, now))
+		if err != nil {
+			return fmt.Errorf("update account %s: %w", id.UID, err)
+		}
+		token, err = s.sessions.Create(ctx, tx, siteID, session.User, user.ID, session.UserPolicy)
+		return err
+	})
+	if err != nil {
+		return User{}, "", err
+	}
+	return user, token, nil
+}
+
+func collectOne(rows pgx.Rows, err error) (User, error) {
+	if err != nil {
+		return User{}, err
+	}
+	return pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[User])
+}
+
+// ByID returns one account of a site.
+func (s *Store) ByID(ctx context.Context, siteID, id int64) (User, error) {
+	u, err := collectOne(s.pool.Query(ctx, `SELECT `+userColumns+` FROM users WHERE site_id = $1 AND id = $2`, siteID, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("look up user %d: %w", id, err)
+	}
+	return u, nil
+}
+
+// List returns a site's accounts by uid.
+func (s *Store) List(ctx context.Context, siteID int64) ([]User, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users WHERE site_id = $1 ORDER BY uid`, siteID)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, pgx.RowToStructByName[User])
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return list, nil
+}
+
+// SetActive deactivates or reactivates an account; deactivating ends its
+// sessions at once.
+func (s *Store) SetActive(ctx context.Context, siteID, id int64, active bool) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE users SET active = $3, updated_at = $4 WHERE site_id = $1 AND id = $2`, siteID, id, active, s.now())
+	if err != nil {
+		return fmt.Errorf("set user %d active=%v: %w", id, active, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	if !active {
+		return s.sessions.DeleteForSubject(ctx, siteID, session.User, id)
+	}
+	return nil
+}
