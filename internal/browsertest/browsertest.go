@@ -1,0 +1,247 @@
+// Package browsertest runs the portal in-process and drives it with Debian's
+// headless Chromium through chromedp, so tests can check what a person sees:
+// pages that render under the Content-Security-Policy, forms that submit,
+// redirects that land where they should.
+//
+// A test calls New, which gives it a portal on a fresh database and a browser
+// tab:
+//
+//	env := browsertest.New(t)
+//	if err := chromedp.Do(env.Ctx, chromedp.Navigate(env.SiteURL("acme")+"/admin")); err != nil {
+//		t.Fatal(err)
+//	}
+//	env.Screenshot("admin-sign-in")
+//
+// Every test fails, and never skips, when /usr/bin/chromium is missing: a
+// browser test that silently skips in CI proves nothing. The browser is never
+// downloaded; install Debian's package (apt-get install chromium).
+package browsertest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/meetings-portal/portal/internal/dbtest"
+	"github.com/meetings-portal/portal/internal/server"
+	"github.com/meetings-portal/portal/internal/sites"
+)
+
+// ChromiumPath is Debian's Chromium, the only browser the tests use.
+const ChromiumPath = "/usr/bin/chromium"
+
+// Timeout bounds one test's whole browser session (start, pages, screenshots).
+const Timeout = 60 * time.Second
+
+// Env is a running portal and a browser tab pointed at nothing yet.
+type Env struct {
+	t *testing.T
+
+	// BaseURL is the portal's base URL, http://localhost:<port>; site NAME
+	// is at http://NAME.localhost:<port>, which Chromium resolves to
+	// loopback by itself.
+	BaseURL string
+	// Hosts is the base URL as the server parsed it.
+	Hosts sites.Hosts
+	// Pool is the test's own migrated database.
+	Pool *pgxpool.Pool
+	// Sites is the site store over Pool, for creating sites and admins.
+	Sites *sites.Store
+	// Server is the portal's handler.
+	Server *server.Server
+	// Ctx is the chromedp context of the tab; it ends after Timeout.
+	Ctx context.Context
+
+	console *consoleLog
+	shotDir string // under t.TempDir(), made by the first Screenshot
+	shots   int
+}
+
+// New starts the portal on 127.0.0.1 at a random port, over a fresh database,
+// with server options that each option func may change (to add a development
+// IdP, a fixed clock, a lower rate limit, …), and a headless Chromium with an
+// empty profile. Everything stops when the test ends.
+func New(t *testing.T, options ...func(*server.Options)) *Env {
+	t.Helper()
+	requireChromium(t)
+	pool := dbtest.New(t)
+	siteStore, err := sites.NewStore(pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("browsertest: listen: %v", err)
+	}
+	port := listener.Addr().(*net.TCPAddr).Port
+	baseURL := fmt.Sprintf("http://localhost:%d", port)
+	hosts, err := sites.ParseBaseURL(baseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	opts := server.Options{
+		Pool:  pool,
+		Hosts: hosts,
+		// The portal's log goes to the test's output: shown with -v or when
+		// the test fails.
+		Log: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})),
+	}
+	for _, o := range options {
+		o(&opts)
+	}
+	srv, err := server.New(opts)
+	if err != nil {
+		t.Fatalf("browsertest: server.New: %v", err)
+	}
+	ts := httptest.NewUnstartedServer(srv)
+	ts.Listener.Close()
+	ts.Listener = listener
+	ts.Start()
+	t.Cleanup(ts.Close)
+
+	ctx := startBrowser(t)
+	env := &Env{
+		t: t, BaseURL: baseURL, Hosts: hosts, Pool: pool, Sites: siteStore, Server: srv, Ctx: ctx,
+	}
+	env.console = watchConsole(t, ctx)
+	// Every page of the portal must work without inline script or style;
+	// a violation is a bug in whichever test's page caused it.
+	t.Cleanup(env.failOnCSPViolations)
+	return env
+}
+
+// SiteURL is the address of site name, for example http://acme.localhost:43817.
+func (e *Env) SiteURL(name string) string { return e.Hosts.SiteURL(name) }
+
+// Screenshot saves a PNG of the whole page as NN-name.png in the test's
+// temporary directory and, when PORTAL_SCREENSHOTS_DIR is set, as name.png
+// there too (where docs/screenshots are refreshed from). It returns the path
+// in the temporary directory.
+func (e *Env) Screenshot(name string) string {
+	e.t.Helper()
+	png, err := chromedp.Run(e.Ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		e.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if e.shotDir == "" {
+		e.shotDir = filepath.Join(e.t.TempDir(), "screenshots")
+		if err := os.MkdirAll(e.shotDir, 0o755); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	e.shots++
+	file := safeName(name) + ".png"
+	path := filepath.Join(e.shotDir, fmt.Sprintf("%02d-%s", e.shots, file))
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		e.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	e.t.Logf("screenshot %s", path)
+	if dir := os.Getenv("PORTAL_SCREENSHOTS_DIR"); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			e.t.Fatalf("screenshot %s: %v", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, file), png, 0o644); err != nil {
+			e.t.Fatalf("screenshot %s: %v", name, err)
+		}
+	}
+	return path
+}
+
+var unsafeChars = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
+
+func safeName(name string) string {
+	return strings.Trim(unsafeChars.ReplaceAllString(name, "-"), "-.")
+}
+
+// requireChromium fails the test (never skips it) when the browser is
+// missing, and says how to install it.
+func requireChromium(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(ChromiumPath); err != nil {
+		t.Fatalf("browser tests need Debian's Chromium at %s: run apt-get install -y chromium (.ci/run does); never a downloaded browser: %v", ChromiumPath, err)
+	}
+}
+
+// startBrowser starts Debian's Chromium, headless, with a fresh profile, and
+// returns the context of its first tab.
+func startBrowser(t *testing.T) context.Context {
+	t.Helper()
+	output := &lockedBuffer{}
+	allocOpts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(ChromiumPath),
+		chromedp.UserDataDir(filepath.Join(t.TempDir(), "chromium-profile")),
+		chromedp.NoSandbox, // tests run as root in CI, where the sandbox cannot start
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		// The machines have no network but the package registries: without
+		// these, Chromium keeps trying to reach Google's services.
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.WindowSize(1280, 900),
+		chromedp.CombinedOutput(output),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), allocOpts...)
+	timeoutCtx, cancelTimeout := context.WithTimeout(allocCtx, Timeout)
+	ctx, cancelTab := chromedp.NewContext(timeoutCtx,
+		chromedp.WithErrorf(func(format string, args ...any) { t.Logf("chromedp: "+format, args...) }))
+	t.Cleanup(func() {
+		cancelTab()
+		cancelTimeout()
+		cancelAlloc() // waits for the browser to exit
+		if t.Failed() && output.Len() > 0 {
+			t.Logf("chromium output (last 4 KiB):\n%s", output.Tail(4096))
+		}
+	})
+	// Start the browser now, so that a broken installation fails here with
+	// a clear message rather than in the test's first step.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("browsertest: start %s: %v\n%s", ChromiumPath, err, output.Tail(4096))
+	}
+	return ctx
+}
+
+// lockedBuffer collects Chromium's output, written from the allocator's
+// goroutine and read at cleanup.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Len()
+}
+
+func (b *lockedBuffer) Tail(n int) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.buf.String()
+	if len(s) > n {
+		s = "…" + s[len(s)-n:]
+	}
+	return s
+}
