@@ -21,23 +21,27 @@ fi
 # beyond coreutils.
 random_password() { head -c 18 /dev/urandom | base64 | tr '+/' '-_'; }
 
-# PostgreSQL: on these machines it may be installed but stopped.
-if [ -z "${DATABASE_URL:-}" ] && command -v pg_isready >/dev/null 2>&1; then
-  if ! pg_isready -q -h 127.0.0.1 -p 5432; then
-    if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
-      version=$(ls /etc/postgresql | sort -V | tail -n 1)
-      say "PostgreSQL is not answering on 127.0.0.1:5432; starting cluster $version/main"
-      pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
-      for _ in $(seq 1 30); do
-        pg_isready -q -h 127.0.0.1 -p 5432 && break
-        sleep 1
-      done
-    fi
-    if ! pg_isready -q -h 127.0.0.1 -p 5432; then
-      echo "PostgreSQL is not running on 127.0.0.1:5432 and could not be started." >&2
-      echo "Start it, or set DATABASE_URL to one that is running." >&2
-      exit 1
-    fi
+# PostgreSQL: on these machines it may be installed but stopped. Start the
+# local cluster when the database is on this machine and not answering.
+db_url="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/portal?sslmode=disable}"
+if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -d "$db_url"; then
+  case "$db_url" in
+    *@127.0.0.1[:/]*|*@localhost[:/]*)
+      if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+        version=$(ls /etc/postgresql | sort -V | tail -n 1)
+        say "PostgreSQL is not answering; starting the local cluster $version/main"
+        pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+        for _ in $(seq 1 30); do
+          pg_isready -q -d "$db_url" && break
+          sleep 1
+        done
+      fi
+      ;;
+  esac
+  if ! pg_isready -q -d "$db_url"; then
+    echo "PostgreSQL is not answering at $db_url and could not be started." >&2
+    echo "Start it, or set DATABASE_URL to a server that is running." >&2
+    exit 1
   fi
 fi
 
@@ -47,7 +51,11 @@ CGO_ENABLED=0 go build -trimpath -o bin/portal ./cmd/portal
 say "migrating the database (created if missing)"
 bin/portal migrate up
 
-site_url="http://acme.localhost:8080"
+# The site's address follows PORTAL_BASE_URL, as the portal does.
+base_url="${PORTAL_BASE_URL:-http://localhost:8080}"
+base_host="${base_url#*://}"
+base_host="${base_host%%/*}"
+site_url="${base_url%%://*}://acme.$base_host"
 if bin/portal site list | awk 'NR > 1 && $1 == "acme" { found = 1 } END { exit !found }'; then
   say "site acme exists; its admin password was printed when it was created"
   say "(forgot it? bin/portal admin reset-password --site acme --email admin@acme.test)"
