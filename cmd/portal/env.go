@@ -10,6 +10,8 @@ import (
 
 	"github.com/meetings-portal/portal/internal/session"
 	"github.com/meetings-portal/portal/internal/sites"
+	"github.com/meetings-portal/portal/internal/sso"
+	"github.com/meetings-portal/portal/internal/users"
 )
 
 // env is what the administrative commands share: the configuration, an open
@@ -21,6 +23,8 @@ type env struct {
 	hosts    sites.Hosts
 	sites    *sites.Store
 	sessions *session.Store
+	users    *users.Store
+	sso      *sso.Service
 }
 
 func (c *cli) openEnv(ctx context.Context) (*env, error) {
@@ -38,9 +42,17 @@ func (c *cli) openEnv(ctx context.Context) (*env, error) {
 		return nil, err
 	}
 	hosts, _ := sites.ParseBaseURL(cfg.BaseURL)
+	log := newLogger()
+	box, err := cfg.secretBox(log)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	sessions := session.NewStore(pool, time.Now)
 	return &env{
-		cfg: cfg, log: newLogger(), pool: pool, hosts: hosts, sites: siteStore,
-		sessions: session.NewStore(pool, time.Now),
+		cfg: cfg, log: log, pool: pool, hosts: hosts, sites: siteStore, sessions: sessions,
+		users: users.NewStore(pool, sessions, time.Now),
+		sso:   sso.New(pool, box, hosts, log, nil),
 	}, nil
 }
 
@@ -57,5 +69,5 @@ func (e *env) site(ctx context.Context, name string) (sites.Site, error) {
 
 // afterSiteCreated prepares what a new site needs beyond its row.
 func (e *env) afterSiteCreated(ctx context.Context, site sites.Site) error {
-	return nil
+	return e.sso.EnsureSPKey(ctx, site.ID, site.Name)
 }

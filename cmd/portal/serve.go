@@ -10,9 +10,12 @@ import (
 	"time"
 
 	"github.com/meetings-portal/portal/internal/database"
+	"github.com/meetings-portal/portal/internal/housekeeping"
 	"github.com/meetings-portal/portal/internal/metrics"
 	"github.com/meetings-portal/portal/internal/server"
+	"github.com/meetings-portal/portal/internal/session"
 	"github.com/meetings-portal/portal/internal/sites"
+	"github.com/meetings-portal/portal/internal/sso"
 	"github.com/meetings-portal/portal/internal/web"
 )
 
@@ -48,13 +51,39 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	box, err := cfg.secretBox(log)
+	if err != nil {
+		return err
+	}
+	sso.SetClockSkew(cfg.ClockSkew)
+	ssoService := sso.New(pool, box, hosts, log, nil)
+	siteStore, err := sites.NewStore(pool)
+	if err != nil {
+		return err
+	}
+	var devIdP http.Handler
+	if cfg.DevIdP {
+		if devIdP, err = c.startDevIdP(ctx, pool, box, hosts, ssoService, siteStore, log); err != nil {
+			return err
+		}
+	}
 	m := metrics.New()
 	srv, err := server.New(server.Options{
-		Pool: pool, Hosts: hosts, TrustedProxies: proxies, Log: log, Metrics: m,
+		Pool: pool, Hosts: hosts, TrustedProxies: proxies, Log: log, Metrics: m, SSO: ssoService, DevIdP: devIdP,
 	})
 	if err != nil {
 		return err
 	}
+	sessions := session.NewStore(pool, time.Now)
+	keeper := &housekeeping.Runner{
+		Pool: pool, Interval: 5 * time.Minute, BatchSize: 1000, Log: log,
+		Jobs: []housekeeping.Job{
+			{Name: "sessions", Run: sessions.DeleteExpired},
+			{Name: "pending-requests", Run: ssoService.DeleteExpiredRequests},
+			{Name: "replay-cache", Run: ssoService.DeleteExpiredReplays},
+		},
+	}
+	go keeper.Run(ctx)
 
 	site := &http.Server{
 		Addr:              cfg.Addr,

@@ -1,11 +1,244 @@
 package main
 
-import "context"
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/meetings-portal/portal/internal/sso"
+	"github.com/meetings-portal/portal/internal/sso/idpmeta"
+)
 
 func (c *cli) sso(ctx context.Context, args []string) error {
-	return badInputf("portal sso: not available yet")
+	if len(args) == 0 {
+		return badInputf("usage: portal sso import|export|set|show --site NAME ...")
+	}
+	switch args[0] {
+	case "import":
+		return c.ssoImport(ctx, args[1:])
+	case "export":
+		return c.ssoExport(ctx, args[1:])
+	case "set":
+		return c.ssoSet(ctx, args[1:])
+	case "show":
+		return c.ssoShow(ctx, args[1:])
+	}
+	return badInputf("unknown sso command %q", args[0])
 }
 
-func (c *cli) user(ctx context.Context, args []string) error {
-	return badInputf("portal user: not available yet")
+// siteFlag parses the flags of an sso subcommand that names a site.
+func (c *cli) siteFlag(name string, args []string, more func(*flag.FlagSet)) (string, *flag.FlagSet, error) {
+	fs := newFlagSet("sso "+name, c)
+	site := fs.String("site", "", "site name")
+	if more != nil {
+		more(fs)
+	}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(pos) != 0 || *site == "" {
+		return "", nil, badInputf("usage: portal sso %s --site NAME (see portal help)", name)
+	}
+	return *site, fs, nil
+}
+
+func (c *cli) ssoImport(ctx context.Context, args []string) error {
+	var source string
+	siteName, _, err := c.siteFlag("import", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&source, "metadata", "", "IdP metadata: a file, or an https URL (Azure's App Federation Metadata URL)")
+	})
+	if err != nil {
+		return err
+	}
+	if source == "" {
+		return badInputf("usage: portal sso import --site NAME --metadata FILE_OR_URL")
+	}
+	data, err := c.readMetadata(ctx, source)
+	if err != nil {
+		return err
+	}
+	env, err := c.openEnv(ctx)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	site, err := env.site(ctx, siteName)
+	if err != nil {
+		return err
+	}
+	idp, err := env.sso.ImportMetadata(ctx, site.ID, data)
+	var metaErr *idpmeta.Error
+	if errors.As(err, &metaErr) {
+		return badInputf("%s", metaErr.Message)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "imported IdP %s for site %s\n  SSO URL: %s\n", idp.EntityID, site.Name, idp.SSOURL)
+	for _, cert := range idp.Certificates {
+		info := idpmeta.Describe(cert)
+		fmt.Fprintf(c.stdout, "  signing certificate %s, valid until %s, SHA-256 %s\n", info.Subject, info.NotAfter.Format("2006-01-02"), info.SHA256)
+	}
+	return nil
+}
+
+// readMetadata reads a file, or fetches an https URL under the SSRF rules
+// (PORTAL_METADATA_ALLOW_PRIVATE=1 allows private and loopback addresses).
+func (c *cli) readMetadata(ctx context.Context, source string) ([]byte, error) {
+	if strings.HasPrefix(source, "https://") || strings.HasPrefix(source, "http://") {
+		data, err := idpmeta.Fetch(ctx, source, idpmeta.FetchOptions{AllowPrivate: c.getenv("PORTAL_METADATA_ALLOW_PRIVATE") == "1"})
+		var metaErr *idpmeta.Error
+		if errors.As(err, &metaErr) {
+			return nil, badInputf("%s", metaErr.Message)
+		}
+		return data, err
+	}
+	f, err := os.Open(source)
+	if err != nil {
+		return nil, badInputf("read metadata: %v", err)
+	}
+	defer f.Close()
+	// One byte over the limit is enough for Parse to say the file is too large.
+	data, err := io.ReadAll(io.LimitReader(f, idpmeta.MaxBytes+1))
+	if err != nil {
+		return nil, badInputf("read metadata: %v", err)
+	}
+	return data, nil
+}
+
+func (c *cli) ssoExport(ctx context.Context, args []string) error {
+	siteName, _, err := c.siteFlag("export", args, nil)
+	if err != nil {
+		return err
+	}
+	env, err := c.openEnv(ctx)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	site, err := env.site(ctx, siteName)
+	if err != nil {
+		return err
+	}
+	doc, err := env.sso.Metadata(ctx, site)
+	if err != nil {
+		return err
+	}
+	_, err = c.stdout.Write(doc)
+	return err
+}
+
+func (c *cli) ssoSet(ctx context.Context, args []string) error {
+	var enabled, autoCreate, autoUpdate, idpInitiated bool
+	var authnContext string
+	siteName, fs, err := c.siteFlag("set", args, func(fs *flag.FlagSet) {
+		fs.BoolVar(&enabled, "enabled", false, "single sign-on on or off (=true|false)")
+		fs.BoolVar(&autoCreate, "auto-create", false, "Auto Account Creation (=true|false)")
+		fs.BoolVar(&autoUpdate, "auto-update", false, "Auto Account Update (=true|false)")
+		fs.BoolVar(&idpInitiated, "idp-initiated", false, "allow IdP-initiated sign-in, the Azure My Apps tile (=true|false)")
+		fs.StringVar(&authnContext, "authn-context", "", `AuthnContextClassRef values, "URI;URI" ("" for none)`)
+	})
+	if err != nil {
+		return err
+	}
+	var o sso.Options
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "enabled":
+			o.Enabled = &enabled
+		case "auto-create":
+			o.AutoCreate = &autoCreate
+		case "auto-update":
+			o.AutoUpdate = &autoUpdate
+		case "idp-initiated":
+			o.IdPInitiated = &idpInitiated
+		case "authn-context":
+			refs, perr := sso.ParseAuthnContext(authnContext)
+			if perr != nil {
+				err = badInputf("--authn-context: %v", perr)
+			}
+			o.AuthnContext = &refs
+		}
+	})
+	if err != nil {
+		return err
+	}
+	env, err := c.openEnv(ctx)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	site, err := env.site(ctx, siteName)
+	if err != nil {
+		return err
+	}
+	if err := env.sso.SetOptions(ctx, site.ID, o); errors.Is(err, sso.ErrNotConfigured) {
+		return badInput(err)
+	} else if err != nil {
+		return err
+	}
+	return c.printSettings(ctx, env, siteName)
+}
+
+func (c *cli) ssoShow(ctx context.Context, args []string) error {
+	siteName, _, err := c.siteFlag("show", args, nil)
+	if err != nil {
+		return err
+	}
+	env, err := c.openEnv(ctx)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	return c.printSettings(ctx, env, siteName)
+}
+
+func (c *cli) printSettings(ctx context.Context, env *env, siteName string) error {
+	site, err := env.site(ctx, siteName)
+	if err != nil {
+		return err
+	}
+	set, err := env.sso.Settings(ctx, site.ID)
+	if err != nil {
+		return err
+	}
+	onOff := func(b bool) string {
+		if b {
+			return "on"
+		}
+		return "off"
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "site\t%s\n", site.Name)
+	fmt.Fprintf(tw, "SP entity ID (Identifier)\t%s\n", env.sso.EntityID(site.Name))
+	fmt.Fprintf(tw, "ACS URL (Reply URL)\t%s\n", env.sso.ACSURL(site.Name))
+	fmt.Fprintf(tw, "sign-on URL\t%s\n", env.hosts.SignOnURL(site.Name))
+	fmt.Fprintf(tw, "SSO\t%s\n", onOff(set.Enabled))
+	fmt.Fprintf(tw, "IdP entity ID\t%s\n", orNone(set.IdPEntityID))
+	fmt.Fprintf(tw, "IdP SSO URL\t%s\n", orNone(set.SSOURL))
+	fmt.Fprintf(tw, "IdP SLO URL\t%s\n", orNone(set.SLOURL))
+	for _, cert := range set.Certificates {
+		info := idpmeta.Describe(cert)
+		fmt.Fprintf(tw, "IdP signing certificate\t%s, valid %s to %s, SHA-256 %s\n", info.Subject,
+			info.NotBefore.Format("2006-01-02"), info.NotAfter.Format("2006-01-02"), info.SHA256)
+	}
+	fmt.Fprintf(tw, "Auto Account Creation\t%s\n", onOff(set.AutoCreate))
+	fmt.Fprintf(tw, "Auto Account Update\t%s\n", onOff(set.AutoUpdate))
+	fmt.Fprintf(tw, "IdP-initiated sign-in\t%s\n", onOff(set.IdPInitiated))
+	fmt.Fprintf(tw, "AuthnContextClassRef\t%s\n", orNone(strings.Join(set.AuthnContext, ";")))
+	fmt.Fprintf(tw, "NameID format\t%s\n", set.NameIDFormat)
+	return tw.Flush()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
 }

@@ -15,9 +15,10 @@ import (
 
 // contentSecurityPolicy is the portal's policy: no inline script or style,
 // so the auto-submitting form needs /autosubmit.js; form-action lets the
-// form post the SAMLResponse to a site's ACS on *.localhost:8080 (or https).
+// form post the SAMLResponse to a site's ACS, on whatever host and port the
+// portal's base URL names (the ACS itself comes from the trusted SP metadata).
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; " +
-	"form-action 'self' http://*.localhost:8080 https:; frame-ancestors 'none'"
+	"form-action 'self' http: https:; frame-ancestors 'none'"
 
 // setPageHeaders sets the headers of every HTML page the IdP serves.
 func setPageHeaders(h http.Header) {

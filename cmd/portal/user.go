@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+)
+
+func (c *cli) user(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "list" {
+		return badInputf("usage: portal user list --site NAME")
+	}
+	fs := newFlagSet("user list", c)
+	siteName := fs.String("site", "", "site name")
+	if pos, err := parseInterspersed(fs, args[1:]); err != nil || len(pos) != 0 || *siteName == "" {
+		return badInputf("usage: portal user list --site NAME")
+	}
+	env, err := c.openEnv(ctx)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	site, err := env.site(ctx, *siteName)
+	if err != nil {
+		return err
+	}
+	list, err := env.users.List(ctx, site.ID)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "UID\tNAME\tEMAIL\tROLE\tCREATED BY\tACTIVE\tLAST SIGN-IN")
+	for _, u := range list {
+		last := "never"
+		if u.LastSignInAt != nil {
+			last = u.LastSignInAt.UTC().Format("2006-01-02 15:04")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%s\n", u.UID, u.DisplayName(), u.Email, u.Role, u.CreatedBy, u.Active, last)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,76 @@
+// Package housekeeping deletes what has expired — sessions, pending
+// AuthnRequests, replay-cache entries — on a timer, in bounded batches, and
+// safely when several portal processes run it at once.
+package housekeeping
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Job deletes at most limit expired rows and reports how many it deleted.
+type Job struct {
+	Name string
+	Run  func(ctx context.Context, limit int) (int64, error)
+}
+
+// lockKey is the PostgreSQL advisory lock that lets one process at a time
+// do a round; the others skip it (they would only contend on the same rows).
+const lockKey = 0x706f7274616c // "portal"
+
+// Runner runs jobs every Interval, BatchSize rows per job per round.
+type Runner struct {
+	Pool      *pgxpool.Pool
+	Jobs      []Job
+	Interval  time.Duration
+	BatchSize int
+	Log       *slog.Logger
+}
+
+// Run loops until ctx ends.
+func (r *Runner) Run(ctx context.Context) {
+	ticker := time.NewTicker(r.Interval)
+	defer ticker.Stop()
+	for {
+		if _, err := r.Round(ctx); err != nil && ctx.Err() == nil {
+			r.Log.WarnContext(ctx, "housekeeping round failed", "error", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+// Round runs every job once if no other process holds the lock, and reports
+// whether it ran.
+func (r *Runner) Round(ctx context.Context) (bool, error) {
+	conn, err := r.Pool.Acquire(ctx)
+	if err != nil {
+		return false, fmt.Errorf("housekeeping: %w", err)
+	}
+	defer conn.Release()
+	var locked bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, lockKey).Scan(&locked); err != nil {
+		return false, fmt.Errorf("housekeeping lock: %w", err)
+	}
+	if !locked {
+		return false, nil
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockKey) //nolint:errcheck
+	for _, job := range r.Jobs {
+		n, err := job.Run(ctx, r.BatchSize)
+		if err != nil {
+			return true, fmt.Errorf("housekeeping %s: %w", job.Name, err)
+		}
+		if n > 0 {
+			r.Log.InfoContext(ctx, "housekeeping deleted expired rows", "job", job.Name, "rows", n)
+		}
+	}
+	return true, nil
+}

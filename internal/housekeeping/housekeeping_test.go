@@ -1,0 +1,59 @@
+package housekeeping
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/meetings-portal/portal/internal/dbtest"
+)
+
+func TestOnlyOneProcessRunsARoundAtATime(t *testing.T) {
+	pool := dbtest.New(t)
+	ctx := context.Background()
+	release := make(chan struct{})
+	started := make(chan struct{})
+	var runs atomic.Int32
+	slow := &Runner{Pool: pool, BatchSize: 10, Log: slog.New(slog.DiscardHandler), Jobs: []Job{{
+		Name: "slow", Run: func(context.Context, int) (int64, error) {
+			runs.Add(1)
+			close(started)
+			<-release
+			return 0, nil
+		},
+	}}}
+	other := &Runner{Pool: pool, BatchSize: 10, Log: slog.New(slog.DiscardHandler), Jobs: []Job{{
+		Name: "other", Run: func(context.Context, int) (int64, error) { runs.Add(1); return 0, nil },
+	}}}
+	done := make(chan error)
+	go func() { _, err := slow.Round(ctx); done <- err }()
+	<-started
+	ran, err := other.Round(ctx)
+	if err != nil || ran {
+		t.Fatalf("second process ran a round while the first held the lock: ran=%v err=%v", ran, err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if ran, err := other.Round(ctx); err != nil || !ran {
+		t.Fatalf("after the first finished: ran=%v err=%v", ran, err)
+	}
+	if runs.Load() != 2 {
+		t.Fatalf("runs = %d, want 2", runs.Load())
+	}
+}
+
+func TestRoundPassesTheBatchSize(t *testing.T) {
+	var got int
+	r := &Runner{Pool: dbtest.New(t), BatchSize: 250, Interval: time.Hour, Log: slog.New(slog.DiscardHandler),
+		Jobs: []Job{{Name: "x", Run: func(_ context.Context, limit int) (int64, error) { got = limit; return 0, nil }}}}
+	if _, err := r.Round(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got != 250 {
+		t.Fatalf("limit %d", got)
+	}
+}
