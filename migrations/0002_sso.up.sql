@@ -4,18 +4,20 @@
 
 -- SP key pairs. The private key is sealed (AES-256-GCM under
 -- PORTAL_SECRET_KEY); only the certificate is stored in the clear. One key is
--- active (it signs); a "next" one may be published ahead of a rollover.
+-- active (it signs); a "next" one may be published ahead of a rollover, and
+-- the "previous" one stays published after it until an admin removes it.
 CREATE TABLE sp_keys (
     site_id     bigint NOT NULL REFERENCES sites (id) ON DELETE CASCADE,
     id          bigint GENERATED ALWAYS AS IDENTITY,
     sealed_key  bytea NOT NULL,
     certificate bytea NOT NULL,
-    state       text NOT NULL CHECK (state IN ('active', 'next')),
+    state       text NOT NULL CHECK (state IN ('active', 'next', 'previous')),
     created_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (site_id, id)
 );
 CREATE UNIQUE INDEX sp_keys_one_active ON sp_keys (site_id) WHERE state = 'active';
 CREATE UNIQUE INDEX sp_keys_one_next ON sp_keys (site_id) WHERE state = 'next';
+CREATE UNIQUE INDEX sp_keys_one_previous ON sp_keys (site_id) WHERE state = 'previous';
 
 CREATE TABLE sso_settings (
     site_id       bigint PRIMARY KEY REFERENCES sites (id) ON DELETE CASCADE,

@@ -62,7 +62,7 @@ func (c *cli) startDevIdP(ctx context.Context, pool *pgxpool.Pool, box *seal.Box
 	if err != nil {
 		return nil, err
 	}
-	if _, err := svc.ImportMetadata(ctx, site.ID, metadata); err != nil {
+	if _, err := svc.ImportMetadata(ctx, site.ID, metadata, ""); err != nil {
 		return nil, fmt.Errorf("configure %s against the development IdP: %w", demoSite, err)
 	}
 	on := true

@@ -72,7 +72,7 @@ func (c *cli) ssoImport(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	idp, err := env.sso.ImportMetadata(ctx, site.ID, data)
+	idp, err := env.sso.ImportMetadata(ctx, site.ID, data, sourceURL(source))
 	var metaErr *idpmeta.Error
 	if errors.As(err, &metaErr) {
 		return badInputf("%s", metaErr.Message)
@@ -88,10 +88,23 @@ func (c *cli) ssoImport(ctx context.Context, args []string) error {
 	return nil
 }
 
+// sourceURL is the metadata URL to keep for the daily refresh: source when
+// it is a URL, "" for a file.
+func sourceURL(source string) string {
+	if isURL(source) {
+		return source
+	}
+	return ""
+}
+
+func isURL(source string) bool {
+	return strings.HasPrefix(source, "https://") || strings.HasPrefix(source, "http://")
+}
+
 // readMetadata reads a file, or fetches an https URL under the SSRF rules
 // (PORTAL_METADATA_ALLOW_PRIVATE=1 allows private and loopback addresses).
 func (c *cli) readMetadata(ctx context.Context, source string) ([]byte, error) {
-	if strings.HasPrefix(source, "https://") || strings.HasPrefix(source, "http://") {
+	if isURL(source) {
 		data, err := idpmeta.Fetch(ctx, source, idpmeta.FetchOptions{AllowPrivate: c.getenv("PORTAL_METADATA_ALLOW_PRIVATE") == "1"})
 		var metaErr *idpmeta.Error
 		if errors.As(err, &metaErr) {

@@ -57,7 +57,7 @@ func TestUserSignsInThroughTheDevelopmentIdPAndLandsOnTheDeepLink(t *testing.T) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.ImportMetadata(ctx, site.ID, metadata); err != nil {
+	if _, err := svc.ImportMetadata(ctx, site.ID, metadata, ""); err != nil {
 		t.Fatal(err)
 	}
 	on := true

@@ -43,20 +43,34 @@ type Assertion struct {
 	Settings Settings
 }
 
+// Attempt is what is known of a sign-in attempt even when it is refused,
+// once the response got far enough to tell.
+type Attempt struct {
+	Flow Flow
+	// Test marks the answer to an admin's Test SSO request: the result is
+	// shown to the admin, and nobody is signed in.
+	Test bool
+	// ErrorPageURL is the site's customer error page, "" for the portal's.
+	ErrorPageURL string
+	// Received is the decoded response of a test, to show the admin what
+	// arrived even when it was refused (unverified, for reading only).
+	Received []byte
+}
+
 // Consume runs every check on a SAMLResponse posted to site's ACS and
-// returns the verified assertion, or a *RefusalError saying why not. The
-// returned Flow is known even when the response is refused, when the
-// response got far enough to tell.
-func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, relayState string) (*Assertion, Flow, error) {
+// returns the verified assertion, or a *RefusalError saying why not.
+func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, relayState string) (*Assertion, Attempt, error) {
+	attempt := Attempt{Flow: FlowUnknown}
 	if strings.TrimSpace(samlResponse) == "" {
-		return nil, FlowUnknown, refuse(ReasonMissingResponse, "the POST carried no SAMLResponse")
+		return nil, attempt, refuse(ReasonMissingResponse, "the POST carried no SAMLResponse")
 	}
 	p, err := s.provider(ctx, site)
 	if err != nil {
-		return nil, FlowUnknown, err
+		return nil, attempt, err
 	}
-	if !p.settings.Enabled || !p.settings.Configured() {
-		return nil, FlowUnknown, refuse(ReasonNotEnabled, "single sign-on is not enabled for this site")
+	attempt.ErrorPageURL = p.settings.ErrorPageURL
+	if !p.settings.Configured() {
+		return nil, attempt, refuse(ReasonNotEnabled, "single sign-on is not configured for this site")
 	}
 
 	// The portal's own structural checks come first: nothing that fails
@@ -64,16 +78,17 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 	decoded, err := xmlguard.Decode(samlResponse)
 	if err != nil {
 		if st := failureStatus(samlResponse); st != nil {
-			return nil, FlowUnknown, st
+			return nil, attempt, st
 		}
-		return nil, FlowUnknown, classify(err)
+		return nil, attempt, classify(err)
 	}
 	header, err := readHeader(decoded)
 	if err != nil {
-		return nil, FlowUnknown, err
+		return nil, attempt, err
 	}
-	if header.status != "" && header.status != saml.StatusSuccess {
-		return nil, header.flow(), statusRefusal(header)
+	attempt.Flow = header.flow()
+	explained := func(err error) *RefusalError {
+		return s.explain(classify(err), p.settings, site.Name, decoded)
 	}
 
 	// InResponseTo is read here, before verification, only to find the
@@ -82,35 +97,48 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 	var pending pendingRequest
 	var possibleIDs []string
 	if header.inResponseTo != "" {
-		if pending, err = s.pendingState(ctx, site.ID, header.inResponseTo); err != nil {
-			return nil, FlowSP, classify(err)
+		pending, err = s.pendingState(ctx, site.ID, header.inResponseTo)
+		attempt.Test = pending.test
+		if attempt.Test {
+			attempt.Received = decoded
+		}
+		if err != nil {
+			return nil, attempt, explained(err)
 		}
 		possibleIDs = []string{pending.requestID}
-	} else if !p.settings.IdPInitiated {
-		return nil, FlowIdP, refuse(ReasonUnsolicited, "the response answers no sign-in request (IdP-initiated) and this site allows only SP-initiated sign-in")
+	}
+	// A test runs whether or not SSO is switched on: that is how an admin
+	// checks the configuration before enabling it.
+	if !p.settings.Enabled && !attempt.Test {
+		return nil, attempt, refuse(ReasonNotEnabled, "single sign-on is not enabled for this site")
+	}
+	if header.status != "" && header.status != saml.StatusSuccess {
+		return nil, attempt, statusRefusal(header)
+	}
+	if header.inResponseTo == "" && !p.settings.IdPInitiated {
+		return nil, attempt, explained(refuse(ReasonUnsolicited, "the response answers no sign-in request (IdP-initiated) and this site allows only SP-initiated sign-in"))
 	}
 
 	p.sp.ReplayCache = &replayCache{ctx: ctx, pool: s.pool, siteID: site.ID}
-	acsURL := p.sp.AcsURL
-	verified, err := p.sp.ParseXMLResponse(decoded, possibleIDs, acsURL)
+	verified, err := p.sp.ParseXMLResponse(decoded, possibleIDs, p.sp.AcsURL)
 	if err != nil {
-		return nil, header.flow(), classify(err)
+		return nil, attempt, explained(err)
 	}
 	if err := s.checkIssueInstants(header, verified); err != nil {
-		return nil, header.flow(), err
+		return nil, attempt, explained(err)
 	}
 	if pending.requestID != "" {
 		if err := s.consumePending(ctx, site.ID, pending.requestID); err != nil {
-			return nil, FlowSP, err
+			return nil, attempt, err
 		}
 	}
 
 	a := &Assertion{
-		Flow:       header.flow(),
+		Flow:       attempt.Flow,
 		Issuer:     verified.Issuer.Value,
 		Attributes: map[string][]string{},
-		ReturnPath: "/",
-		Test:       pending.test,
+		ReturnPath: p.settings.DefaultTarget,
+		Test:       attempt.Test,
 		Settings:   p.settings,
 	}
 	if verified.Subject != nil && verified.Subject.NameID != nil {
@@ -131,15 +159,46 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 			a.SessionIndex = st.SessionIndex
 		}
 	}
+	if p.settings.RequireMFA && !a.showsMFA(p.settings.MFAContexts) {
+		return nil, attempt, refuse(ReasonMFARequired,
+			"this site requires multi-factor sign-in, and the assertion shows none (authentication methods %s; authentication context %s)",
+			orNone(strings.Join(a.Attributes[ClaimAuthnMethods], ", ")), orNone(strings.Join(a.AuthnContext, ", ")))
+	}
 	switch {
-	case pending.requestID != "":
+	case pending.requestID != "" && pending.returnPath != "/":
 		a.ReturnPath = pending.returnPath
-	case SafeReturnPath(relayState):
+	case pending.requestID == "" && SafeReturnPath(relayState) && relayState != "/":
 		// Azure's "Relay State" setting for the My Apps tile: a path on
 		// this site only, never another host.
 		a.ReturnPath = relayState
 	}
-	return a, a.Flow, nil
+	return a, attempt, nil
+}
+
+// showsMFA reports whether the assertion says the user passed multi-factor
+// authentication: Azure's authnmethodsreferences claim, or an
+// AuthnContextClassRef the site lists as MFA.
+func (a *Assertion) showsMFA(mfaContexts []string) bool {
+	for _, m := range a.Attributes[ClaimAuthnMethods] {
+		if m == AzureMFAMethod {
+			return true
+		}
+	}
+	for _, ref := range a.AuthnContext {
+		for _, mfa := range mfaContexts {
+			if ref == mfa {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 // checkIssueInstants bounds the age of the Response and the Assertion:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -101,17 +102,17 @@ func (h *Handler) acs(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	site, _ := web.SiteFrom(ctx)
 	if err := r.ParseForm(); err != nil {
-		h.refused(w, r, FlowUnknown, "", refuse(xmlguardTooLarge(err), "the POST could not be read: %v", err))
+		h.refused(w, r, Attempt{Flow: FlowUnknown}, "", refuse(bodyReason(err), "the POST could not be read: %v", err))
 		return
 	}
-	a, flow, err := h.SSO.Consume(ctx, site, r.PostForm.Get("SAMLResponse"), r.PostForm.Get("RelayState"))
+	a, attempt, err := h.SSO.Consume(ctx, site, r.PostForm.Get("SAMLResponse"), r.PostForm.Get("RelayState"))
 	if err != nil {
 		var refusal *RefusalError
 		if !errors.As(err, &refusal) {
 			h.Render.ServerError(w, r, err)
 			return
 		}
-		h.refused(w, r, flow, "", refusal)
+		h.refused(w, r, attempt, "", refusal)
 		return
 	}
 	if a.Test {
@@ -119,10 +120,12 @@ func (h *Handler) acs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	identity := users.IdentityFrom(a.NameID, a.Attributes)
-	user, token, err := h.Users.SignIn(ctx, site.ID, identity, users.Policy{AutoCreate: a.Settings.AutoCreate, AutoUpdate: a.Settings.AutoUpdate})
+	user, token, err := h.Users.SignIn(ctx, site.ID, identity, users.Policy{
+		AutoCreate: a.Settings.AutoCreate, AutoUpdate: a.Settings.AutoUpdate, Role: a.Settings.NewUserRole,
+	})
 	if err != nil {
 		if refusal := accountRefusal(err, identity); refusal != nil {
-			h.refused(w, r, a.Flow, a.NameID, refusal)
+			h.refused(w, r, attempt, a.NameID, refusal)
 			return
 		}
 		h.Render.ServerError(w, r, err)
@@ -140,7 +143,8 @@ func (h *Handler) acs(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, a.ReturnPath, http.StatusSeeOther)
 }
 
-func xmlguardTooLarge(err error) string {
+// bodyReason names an unreadable POST: too large, or malformed.
+func bodyReason(err error) string {
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {
 		return "response-too-large"
@@ -172,13 +176,36 @@ type refusedPage struct {
 	Reference string
 }
 
-func (h *Handler) refused(w http.ResponseWriter, r *http.Request, flow Flow, nameID string, refusal *RefusalError) {
+func (h *Handler) refused(w http.ResponseWriter, r *http.Request, attempt Attempt, nameID string, refusal *RefusalError) {
 	ctx := r.Context()
 	site, _ := web.SiteFrom(ctx)
 	ref := web.RequestID(ctx)
-	h.record(r, Event{SiteID: site.ID, Reference: ref, Flow: flow, Result: ResultRefused, Reason: refusal.Reason,
+	result := ResultRefused
+	if attempt.Test {
+		result = ResultTest
+	}
+	h.record(r, Event{SiteID: site.ID, Reference: ref, Flow: attempt.Flow, Result: result, Reason: refusal.Reason,
 		Detail: refusal.Detail, NameID: nameID, ClientIP: web.ClientFrom(ctx).IP})
-	h.Log.WarnContext(ctx, "sign-in refused", "site", site.Name, "reason", refusal.Reason, "detail", refusal.Detail, "flow", flow)
+	h.Log.WarnContext(ctx, "sign-in refused", "site", site.Name, "reason", refusal.Reason, "detail", refusal.Detail, "flow", attempt.Flow, "test", attempt.Test)
+	if attempt.Test {
+		h.Render.Render(w, r, http.StatusOK, "sso_test_failed", testFailure{
+			Reason: refusal.Reason, Explanation: refusal.Detail,
+			Received: Peek(attempt.Received), Reference: ref,
+		})
+		return
+	}
+	if attempt.ErrorPageURL != "" {
+		// The customer's own error page, told which sign-in failed and why.
+		target, err := url.Parse(attempt.ErrorPageURL)
+		if err == nil {
+			q := target.Query()
+			q.Set("reference", ref)
+			q.Set("reason", refusal.Reason)
+			target.RawQuery = q.Encode()
+			http.Redirect(w, r, target.String(), http.StatusSeeOther)
+			return
+		}
+	}
 	page := refusedPage{Reference: ref}
 	switch refusal.Reason {
 	case ReasonNoAccount:
@@ -198,6 +225,8 @@ func (h *Handler) refused(w http.ResponseWriter, r *http.Request, flow Flow, nam
 		}
 	case ReasonNotEnabled:
 		page.Message = "Single sign-on is not enabled for this site."
+	case ReasonMFARequired:
+		page.Message = "This site requires multi-factor sign-in. Sign in again and complete the second step your company asks for."
 	default:
 		page.Message = "The sign-in response from your company's identity provider was not accepted. Try again from the start; if it keeps happening, give your administrator the reference below."
 	}
@@ -213,11 +242,17 @@ func (h *Handler) record(r *http.Request, e Event) {
 	}
 }
 
+// testFailure is the Test SSO page of a refused response.
+type testFailure struct {
+	Reason, Explanation, Reference string
+	Received                       Received
+}
+
 // showTest shows an admin what a Test SSO sign-in sent, signing nobody in.
 func (h *Handler) showTest(w http.ResponseWriter, r *http.Request, a *Assertion) {
 	site, _ := web.SiteFrom(r.Context())
 	h.record(r, Event{SiteID: site.ID, Reference: web.RequestID(r.Context()), Flow: a.Flow, Result: ResultTest,
-		NameID: a.NameID, ClientIP: web.ClientFrom(r.Context()).IP})
+		Reason: "all-checks-passed", NameID: a.NameID, ClientIP: web.ClientFrom(r.Context()).IP})
 	h.Render.Render(w, r, http.StatusOK, "sso_test_result", a)
 }
 

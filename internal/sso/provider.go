@@ -42,7 +42,6 @@ func (s *Service) provider(ctx context.Context, site sites.Site) (*provider, err
 		AcsURL:            *acsURL,
 		IDPMetadata:       idpDescriptor(set),
 		AuthnNameIDFormat: saml.NameIDFormat(set.NameIDFormat),
-		SignatureMethod:   dsig.RSASHA256SignatureMethod,
 		AllowIDPInitiated: set.IdPInitiated,
 		// Only HTTP-POST: advertising HTTP-Artifact would invite IdPs to
 		// make the SP call out to them.
@@ -54,6 +53,9 @@ func (s *Service) provider(ctx context.Context, site sites.Site) (*provider, err
 		// (saml-core errata E93: CBC padding oracles).
 		RequireSignedResponseForCBC: true,
 		Clock:                       s.clock,
+	}
+	if set.SignRequests {
+		sp.SignatureMethod = dsig.RSASHA256SignatureMethod
 	}
 	if len(set.AuthnContext) > 0 {
 		sp.RequestedAuthnContext = &saml.RequestedAuthnContext{Comparison: "exact", AuthnContextClassRefs: set.AuthnContext}

@@ -31,6 +31,7 @@ const (
 	ReasonReplayed            = "replayed"
 	ReasonUnsupported         = "unsupported"
 	ReasonInvalid             = "invalid-response"
+	ReasonMFARequired         = "mfa-required"
 	// Account reasons, decided after the response is accepted.
 	ReasonNoAccount         = "no-account"
 	ReasonDeactivated       = "account-deactivated"
