@@ -27,7 +27,10 @@ type config struct {
 	SecretKey      string
 	NoMigrate      bool
 	DevIdP         bool
-	DevIdPPassword string
+	// MetadataAllowPrivate lets metadata URLs reach loopback, link-local
+	// and private addresses (PORTAL_METADATA_ALLOW_PRIVATE=1), for IdPs on
+	// an internal network and for development.
+	MetadataAllowPrivate bool
 }
 
 const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/portal?sslmode=disable"
@@ -54,6 +57,7 @@ func (c *cli) loadConfig(fs *flag.FlagSet) (*config, func() error, error) {
 	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", c.env("PORTAL_TRUSTED_PROXIES", ""), "CIDRs whose X-Forwarded-For/-Proto are believed (PORTAL_TRUSTED_PROXIES)")
 	fs.StringVar(&skew, "saml-clock-skew", skew, "allowed clock difference with IdPs (PORTAL_SAML_CLOCK_SKEW)")
 	fs.StringVar(&cfg.SecretKey, "secret-key", c.env("PORTAL_SECRET_KEY", ""), "32 random bytes, hex or base64, that encrypt SP private keys (PORTAL_SECRET_KEY)")
+	cfg.MetadataAllowPrivate = c.getenv("PORTAL_METADATA_ALLOW_PRIVATE") == "1"
 	validate := func() error {
 		d, err := time.ParseDuration(skew)
 		if err != nil || d < 0 || d > time.Hour {

@@ -16,6 +16,7 @@ import (
 	"github.com/meetings-portal/portal/internal/session"
 	"github.com/meetings-portal/portal/internal/sites"
 	"github.com/meetings-portal/portal/internal/sso"
+	"github.com/meetings-portal/portal/internal/sso/idpmeta"
 	"github.com/meetings-portal/portal/internal/web"
 )
 
@@ -67,9 +68,13 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	fetch := func(ctx context.Context, url string) ([]byte, error) {
+		return idpmeta.Fetch(ctx, url, idpmeta.FetchOptions{AllowPrivate: cfg.MetadataAllowPrivate})
+	}
 	m := metrics.New()
 	srv, err := server.New(server.Options{
 		Pool: pool, Hosts: hosts, TrustedProxies: proxies, Log: log, Metrics: m, SSO: ssoService, DevIdP: devIdP,
+		FetchMetadata: fetch,
 	})
 	if err != nil {
 		return err
@@ -81,6 +86,11 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 			{Name: "sessions", Run: sessions.DeleteExpired},
 			{Name: "pending-requests", Run: ssoService.DeleteExpiredRequests},
 			{Name: "replay-cache", Run: ssoService.DeleteExpiredReplays},
+			{Name: "metadata-drafts", Run: ssoService.DeleteExpiredDrafts},
+			{Name: "metadata-refresh", Run: func(ctx context.Context, limit int) (int64, error) {
+				// A fetch takes up to 10 seconds: a few per round.
+				return ssoService.RefreshDue(ctx, min(limit, 20), fetch)
+			}},
 		},
 	}
 	go keeper.Run(ctx)

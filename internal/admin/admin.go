@@ -12,8 +12,11 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/httprate"
 
+	"github.com/meetings-portal/portal/internal/audit"
 	"github.com/meetings-portal/portal/internal/session"
 	"github.com/meetings-portal/portal/internal/sites"
+	"github.com/meetings-portal/portal/internal/sso"
+	"github.com/meetings-portal/portal/internal/users"
 	"github.com/meetings-portal/portal/internal/web"
 )
 
@@ -23,9 +26,16 @@ const cookieName = "admin_session"
 type Handler struct {
 	Sites    *sites.Store
 	Sessions *session.Store
+	Users    *users.Store
+	SSO      *sso.Service
+	Audit    *audit.Log
+	Hosts    sites.Hosts
 	Render   *web.Renderer
 	Cookies  web.Cookies
 	Log      *slog.Logger
+	// FetchMetadata fetches an IdP metadata URL under the operator's SSRF
+	// rules (idpmeta.Fetch with PORTAL_METADATA_ALLOW_PRIVATE).
+	FetchMetadata sso.Fetcher
 	// SignInLimit is how many sign-in attempts one client may make on one
 	// site per minute. The counters live in each process (httprate's memory
 	// store): behind a load balancer with N processes a client gets up to N
@@ -61,8 +71,21 @@ func (h *Handler) Routes(r chi.Router) {
 	r.Post("/admin/logout", h.signOut)
 	r.Group(func(r chi.Router) {
 		r.Use(h.RequireAdmin)
-		r.Get("/admin/sso", h.ssoPlaceholder)
+		h.ssoRoutes(r)
+		h.eventsRoutes(r)
+		h.usersRoutes(r)
+		h.adminsRoutes(r)
+		h.auditRoutes(r)
 	})
+}
+
+// record writes an audit entry for the signed-in admin; a failure to record
+// is logged, not shown: the change itself has been made.
+func (h *Handler) record(r *http.Request, action, detail string) {
+	site, _ := web.SiteFrom(r.Context())
+	if err := h.Audit.Record(r.Context(), site.ID, AdminFrom(r.Context()).Email, action, detail); err != nil {
+		h.Log.ErrorContext(r.Context(), "audit", "error", err.Error())
+	}
 }
 
 // RequireAdmin lets through only a signed-in admin of this site; anyone else
@@ -157,8 +180,4 @@ func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Cookies.Clear(w, cookieName)
 	http.Redirect(w, r, "/admin", http.StatusSeeOther)
-}
-
-func (h *Handler) ssoPlaceholder(w http.ResponseWriter, r *http.Request) {
-	h.Render.Render(w, r, http.StatusOK, "admin_sso", nil)
 }

@@ -14,12 +14,14 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/meetings-portal/portal/internal/admin"
+	"github.com/meetings-portal/portal/internal/audit"
 	"github.com/meetings-portal/portal/internal/meetings"
 	"github.com/meetings-portal/portal/internal/metrics"
 	"github.com/meetings-portal/portal/internal/seal"
 	"github.com/meetings-portal/portal/internal/session"
 	"github.com/meetings-portal/portal/internal/sites"
 	"github.com/meetings-portal/portal/internal/sso"
+	"github.com/meetings-portal/portal/internal/sso/idpmeta"
 	"github.com/meetings-portal/portal/internal/users"
 	"github.com/meetings-portal/portal/internal/web"
 	"github.com/meetings-portal/portal/web/static"
@@ -37,6 +39,9 @@ type Options struct {
 	// SSO is the sites' service provider; nil builds one over Pool with a
 	// random sealing key (tests).
 	SSO *sso.Service
+	// FetchMetadata fetches IdP metadata URLs; nil means idpmeta.Fetch
+	// refusing private addresses.
+	FetchMetadata sso.Fetcher
 	// DevIdP, when set, serves the development identity provider at
 	// idp.<base host>.
 	DevIdP http.Handler
@@ -78,6 +83,11 @@ func New(o Options) (*Server, error) {
 		}
 		o.SSO = sso.New(o.Pool, box, o.Hosts, o.Log, nil)
 	}
+	if o.FetchMetadata == nil {
+		o.FetchMetadata = func(ctx context.Context, url string) ([]byte, error) {
+			return idpmeta.Fetch(ctx, url, idpmeta.FetchOptions{})
+		}
+	}
 	s := &Server{opts: o, sites: siteStore, render: render}
 	cookies := web.Cookies{HTTPS: o.Hosts.HTTPS()}
 	sessions := session.NewStore(o.Pool, o.Now)
@@ -85,14 +95,14 @@ func New(o Options) (*Server, error) {
 	ssoHandler := &sso.Handler{
 		SSO: o.SSO, Users: userStore, Sessions: sessions, Render: render, Cookies: cookies, Log: o.Log, Metrics: o.Metrics,
 	}
+	adminHandler := &admin.Handler{
+		Sites: siteStore, Sessions: sessions, Users: userStore, SSO: o.SSO, Audit: audit.New(o.Pool, o.Now),
+		Hosts: o.Hosts, Render: render, Cookies: cookies, Log: o.Log, SignInLimit: o.SignInLimit,
+		FetchMetadata: o.FetchMetadata,
+	}
 	meetingsHandler := &meetings.Handler{
 		Render: render, Hosts: o.Hosts,
 		CurrentUser: func(r *http.Request) users.User { return sso.UserFrom(r.Context()) },
-	}
-
-	adminHandler := &admin.Handler{
-		Sites: siteStore, Sessions: sessions, Render: render, Cookies: cookies, Log: o.Log,
-		SignInLimit: o.SignInLimit,
 	}
 
 	site := chi.NewRouter()
