@@ -38,6 +38,7 @@ import (
 	"github.com/meetings-portal/portal/internal/dbtest"
 	"github.com/meetings-portal/portal/internal/server"
 	"github.com/meetings-portal/portal/internal/sites"
+	"github.com/meetings-portal/portal/internal/web"
 )
 
 // ChromiumPath is Debian's Chromium, the only browser the tests use.
@@ -99,7 +100,7 @@ func New(t *testing.T, options ...func(*server.Options)) *Env {
 		Hosts: hosts,
 		// The portal's log goes to the test's output: shown with -v or when
 		// the test fails.
-		Log: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Log: slog.New(web.LogHandler{Handler: slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})}),
 	}
 	for _, o := range options {
 		o(&opts)
