@@ -1,0 +1,121 @@
+package sso_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/meetings-portal/portal/internal/sso"
+	"github.com/meetings-portal/portal/internal/sso/ssotest"
+)
+
+func TestRequireMFAAcceptsOnlyAssertionsShowingMFA(t *testing.T) {
+	p := newPortal(t)
+	p.set(p.acme, sso.Options{RequireMFA: ptr(true)})
+	claims := func(method string) map[string][]string {
+		c := p.idp.AzureClaims(ssotest.DefaultNameID, "B", "Simon", ssotest.DefaultObjectID)
+		c[sso.ClaimAuthnMethods] = []string{method}
+		return c
+	}
+	password := p.respond(withAttributes(azure(""), claims("http://schemas.microsoft.com/ws/2008/06/identity/authenticationmethod/password")))
+	resp := p.postACS(acmeHost, password, "")
+	if b := body(t, resp); resp.StatusCode != http.StatusForbidden || hasUserCookie(resp) || !strings.Contains(b, "multi-factor") {
+		t.Fatalf("password-only sign-in: status %d: %s", resp.StatusCode, b)
+	}
+	if e := p.lastEvent(p.acme); e.Reason != sso.ReasonMFARequired {
+		t.Fatalf("event %+v", e)
+	}
+	mfa := p.respond(withAttributes(azure(""), claims(sso.AzureMFAMethod)))
+	if resp := p.postACS(acmeHost, mfa, ""); resp.StatusCode != http.StatusSeeOther || !hasUserCookie(resp) {
+		t.Fatalf("Azure MFA sign-in: status %d: %s", resp.StatusCode, body(t, resp))
+	}
+	// Another IdP's way: an AuthnContextClassRef from the site's MFA list.
+	p.set(p.acme, sso.Options{MFAContexts: ptr([]string{"urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"})})
+	again := p.respond(withAttributes(azure(""), claims("http://schemas.microsoft.com/ws/2008/06/identity/authenticationmethod/password")))
+	if resp := p.postACS(acmeHost, again, ""); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("MFA by AuthnContextClassRef: status %d: %s", resp.StatusCode, body(t, resp))
+	}
+}
+
+func withAttributes(o ssotest.Options, attrs map[string][]string) ssotest.Options {
+	o.Attributes = attrs
+	return o
+}
+
+func TestDefaultTargetAttendeeRoleAndCustomerErrorPage(t *testing.T) {
+	p := newPortal(t)
+	p.set(p.acme, sso.Options{
+		DefaultTarget: ptr("/meet/b.simon"), NewUserRole: ptr("attendee"),
+		ErrorPageURL: ptr("https://help.contoso.com/sso-error?lang=en"),
+	})
+	resp := p.postACS(acmeHost, p.respond(azure("")), "")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/meet/b.simon" {
+		t.Fatalf("IdP-initiated with no RelayState: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	var role string
+	if err := p.pool.QueryRow(context.Background(), `SELECT role FROM users WHERE site_id = $1`, p.acme.ID).Scan(&role); err != nil || role != "attendee" {
+		t.Fatalf("role %q, %v", role, err)
+	}
+	// A refused sign-in goes to the customer's page with the reference.
+	resp = p.postACS(acmeHost, "not base64!", "")
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusSeeOther || loc == nil || loc.Host != "help.contoso.com" || loc.Query().Get("lang") != "en" {
+		t.Fatalf("refusal: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	e := p.lastEvent(p.acme)
+	if loc.Query().Get("reference") != e.Reference || loc.Query().Get("reason") != e.Reason {
+		t.Fatalf("redirect %s does not carry event %+v", loc, e)
+	}
+}
+
+func TestUnsignedAuthnRequestsWhenTheSiteSaysSo(t *testing.T) {
+	p := newPortal(t)
+	p.set(p.acme, sso.Options{SignRequests: ptr(false)})
+	resp := p.get(acmeHost, "/")
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if loc.Query().Get("Signature") != "" || loc.Query().Get("SigAlg") != "" {
+		t.Fatalf("request still signed: %s", loc)
+	}
+	meta := body(t, p.get(acmeHost, "/saml/metadata"))
+	if !strings.Contains(meta, `AuthnRequestsSigned="false"`) {
+		t.Fatalf("metadata still says requests are signed")
+	}
+}
+
+func TestSetOptionsRefusesBadValuesAndChangesNothing(t *testing.T) {
+	p := newPortal(t)
+	ctx := context.Background()
+	before, _ := p.sso.Settings(ctx, p.acme.ID)
+	err := p.sso.SetOptions(ctx, p.acme.ID, sso.Options{
+		AutoCreate:    ptr(false),
+		AuthnContext:  ptr([]string{"not a uri"}),
+		DefaultTarget: ptr("//evil.example"),
+		ErrorPageURL:  ptr("http://plain.example"),
+		NameIDFormat:  ptr("urn:oasis:names:tc:SAML:2.0:nameid-format:transient"),
+		NewUserRole:   ptr("owner"),
+	})
+	var fields sso.FieldErrors
+	if !errors.As(err, &fields) {
+		t.Fatalf("err %v, want FieldErrors", err)
+	}
+	for _, f := range []string{"AuthnContext", "DefaultTarget", "ErrorPageURL", "NameIDFormat", "NewUserRole"} {
+		if fields[f] == "" {
+			t.Errorf("no error for %s: %v", f, fields)
+		}
+	}
+	after, _ := p.sso.Settings(ctx, p.acme.ID)
+	if after.AutoCreate != before.AutoCreate || !after.UpdatedAt.Equal(before.UpdatedAt) {
+		t.Fatal("a refused save changed the settings")
+	}
+	both := "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport;urn:oasis:names:tc:SAML:2.0:ac:classes:X509"
+	refs, err := sso.ParseAuthnContext(" " + both + " ; ")
+	if err != nil || len(refs) != 2 {
+		t.Fatalf("tutorial values: %v %v", refs, err)
+	}
+	if err := p.sso.SetOptions(ctx, p.globex.ID, sso.Options{Enabled: ptr(true)}); err != nil {
+		t.Fatalf("globex has an IdP: %v", err)
+	}
+}
