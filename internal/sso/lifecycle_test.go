@@ -138,7 +138,9 @@ func TestRefreshDueSkipsSitesFetchedRecently(t *testing.T) {
 func TestSPCertificateRollover(t *testing.T) {
 	p := newPortal(t)
 	ctx := context.Background()
-	published := func() int { return strings.Count(body(t, p.get(acmeHost, "/saml/metadata")), `<KeyDescriptor use="signing">`) }
+	published := func() int {
+		return strings.Count(body(t, p.get(acmeHost, "/saml/metadata")), `<KeyDescriptor use="signing">`)
+	}
 	certs, err := p.sso.SPCertificates(ctx, p.acme)
 	if err != nil || len(certs) != 1 || certs[0].State != "active" {
 		t.Fatalf("start: %+v %v", certs, err)
