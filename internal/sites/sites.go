@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -264,4 +265,61 @@ func (s *Store) AdminByID(ctx context.Context, siteID, id int64) (Admin, error) 
 func isUniqueViolation(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}
+
+// Refusals of RemoveAdmin: a site always keeps an admin who can sign in
+// locally (the way back in when SSO is broken), and an admin does not lock
+// themselves out by accident.
+var (
+	ErrLastAdmin  = errors.New("the last admin of a site cannot be removed")
+	ErrRemoveSelf = errors.New("an admin cannot remove themselves")
+)
+
+// ListAdmins returns a site's admins by e-mail.
+func (s *Store) ListAdmins(ctx context.Context, siteID int64) ([]Admin, error) {
+	rows, _ := s.pool.Query(ctx, selectAdmin+` WHERE site_id = $1 ORDER BY email`, siteID)
+	list, err := pgx.CollectRows(rows, pgx.RowToStructByName[Admin])
+	if err != nil {
+		return nil, fmt.Errorf("list admins: %w", err)
+	}
+	return list, nil
+}
+
+// lockAdmins locks every admin row of a site, so two concurrent removals
+// cannot each see the other's admin still there and remove the last two.
+const lockAdmins = `SELECT id FROM site_admins WHERE site_id = $1 ORDER BY id FOR UPDATE`
+
+// RemoveAdmin removes admin id of a site on behalf of admin actorID and
+// returns the removed account. The caller ends the removed admin's sessions
+// (which stop working anyway: a session is honoured only while its admin
+// exists).
+func (s *Store) RemoveAdmin(ctx context.Context, siteID, id, actorID int64) (Admin, error) {
+	if id == actorID {
+		return Admin{}, ErrRemoveSelf
+	}
+	var removed Admin
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, lockAdmins, siteID)
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return fmt.Errorf("lock admins: %w", err)
+		}
+		if !slices.Contains(ids, id) {
+			return fmt.Errorf("admin %d: %w", id, ErrNotFound)
+		}
+		if len(ids) == 1 {
+			return ErrLastAdmin
+		}
+		rows, _ = tx.Query(ctx, `DELETE FROM site_admins WHERE site_id = $1 AND id = $2
+RETURNING site_id, id, email, password_hash, created_at`, siteID, id)
+		removed, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Admin])
+		if err != nil {
+			return fmt.Errorf("remove admin %d: %w", id, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return Admin{}, err
+	}
+	return removed, nil
 }

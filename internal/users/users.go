@@ -202,3 +202,20 @@ func (s *Store) SetActive(ctx context.Context, siteID, id int64, active bool) er
 	}
 	return nil
 }
+
+// Relink forgets the IdP object ID stored with an account, so that the next
+// sign-in with its uid links the account to whoever that is now. It is the
+// admin's answer to an account-identity-changed refusal, after checking that
+// the new person is meant to have the account (the e-mail address was given
+// to a successor, or the IdP tenant was migrated). The account's sessions end
+// at once: they belong to the person it is being taken from.
+func (s *Store) Relink(ctx context.Context, siteID, id int64) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE users SET object_id = '', updated_at = $3 WHERE site_id = $1 AND id = $2`, siteID, id, s.now())
+	if err != nil {
+		return fmt.Errorf("re-link user %d: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return s.sessions.DeleteForSubject(ctx, siteID, session.User, id)
+}
