@@ -435,6 +435,19 @@ func TestACSRefuses(t *testing.T) {
 			},
 			page: []string{"Requester / RequestDenied: AADSTS50105: not assigned"}},
 
+		{name: "FailureStatusInASignedResponseWithAnAssertion", reason: sso.ReasonIdPStatus,
+			send: post(func(t *testing.T, p *portal) string {
+				return p.respondWith(func(o *ssotest.Options) {
+					o.Signing = ssotest.SignBoth
+					o.EditResponse = func(r *etree.Element) {
+						status := r.SelectElement("Status")
+						status.SelectElement("StatusCode").CreateAttr("Value", "urn:oasis:names:tc:SAML:2.0:status:Responder")
+						status.CreateElement("samlp:StatusMessage").SetText("AADSTS90072: <b>try again</b>")
+					}
+				})
+			}),
+			page: []string{"Responder: AADSTS90072: &lt;b&gt;try again&lt;/b&gt;"}},
+
 		// A signed assertion missing what a login needs: refused, no panic.
 		{name: "SignedAssertionWithoutSubject", reason: sso.ReasonMissingElement,
 			send: editAssertion(func(a *etree.Element) { removeChild(a, "Subject") })},
