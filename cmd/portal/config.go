@@ -24,6 +24,9 @@ type config struct {
 	MetricsAddr    string
 	TrustedProxies string
 	ClockSkew      time.Duration
+	// EventRetention is how long sign-in events are kept
+	// (PORTAL_EVENT_RETENTION); the housekeeping job deletes older ones.
+	EventRetention time.Duration
 	SecretKey      string
 	NoMigrate      bool
 	DevIdP         bool
@@ -47,6 +50,7 @@ func (c *cli) env(name, def string) string {
 func (c *cli) loadConfig(fs *flag.FlagSet) (*config, func() error, error) {
 	cfg := &config{}
 	skew := c.env("PORTAL_SAML_CLOCK_SKEW", "3m")
+	retention := c.env("PORTAL_EVENT_RETENTION", "2160h")
 	if fs == nil {
 		fs = flag.NewFlagSet("", flag.ContinueOnError)
 	}
@@ -56,6 +60,7 @@ func (c *cli) loadConfig(fs *flag.FlagSet) (*config, func() error, error) {
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", c.env("PORTAL_METRICS_ADDR", "127.0.0.1:9090"), "where /metrics is served (PORTAL_METRICS_ADDR)")
 	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", c.env("PORTAL_TRUSTED_PROXIES", ""), "CIDRs whose X-Forwarded-For/-Proto are believed (PORTAL_TRUSTED_PROXIES)")
 	fs.StringVar(&skew, "saml-clock-skew", skew, "allowed clock difference with IdPs (PORTAL_SAML_CLOCK_SKEW)")
+	fs.StringVar(&retention, "event-retention", retention, "how long sign-in events are kept, default 2160h = 90 days (PORTAL_EVENT_RETENTION)")
 	fs.StringVar(&cfg.SecretKey, "secret-key", c.env("PORTAL_SECRET_KEY", ""), "32 random bytes, hex or base64, that encrypt SP private keys (PORTAL_SECRET_KEY)")
 	cfg.MetadataAllowPrivate = c.getenv("PORTAL_METADATA_ALLOW_PRIVATE") == "1"
 	validate := func() error {
@@ -64,6 +69,9 @@ func (c *cli) loadConfig(fs *flag.FlagSet) (*config, func() error, error) {
 			return badInputf("PORTAL_SAML_CLOCK_SKEW %q: want a duration such as 3m, at most 1h", skew)
 		}
 		cfg.ClockSkew = d
+		if cfg.EventRetention, err = time.ParseDuration(retention); err != nil || cfg.EventRetention <= 0 {
+			return badInputf("PORTAL_EVENT_RETENTION %q: want a positive duration such as 2160h (90 days)", retention)
+		}
 		if _, err := sites.ParseBaseURL(cfg.BaseURL); err != nil {
 			return badInput(err)
 		}

@@ -72,6 +72,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return idpmeta.Fetch(ctx, url, idpmeta.FetchOptions{AllowPrivate: cfg.MetadataAllowPrivate})
 	}
 	m := metrics.New()
+	m.Registry.MustRegister(sso.NewCertificateCollector(ssoService, 2*time.Second))
 	srv, err := server.New(server.Options{
 		Pool: pool, Hosts: hosts, TrustedProxies: proxies, Log: log, Metrics: m, SSO: ssoService, DevIdP: devIdP,
 		FetchMetadata: fetch,
@@ -87,6 +88,9 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 			{Name: "pending-requests", Run: ssoService.DeleteExpiredRequests},
 			{Name: "replay-cache", Run: ssoService.DeleteExpiredReplays},
 			{Name: "metadata-drafts", Run: ssoService.DeleteExpiredDrafts},
+			{Name: "signin-events", Run: func(ctx context.Context, limit int) (int64, error) {
+				return ssoService.DeleteOldEvents(ctx, limit, cfg.EventRetention)
+			}},
 			{Name: "metadata-refresh", Run: func(ctx context.Context, limit int) (int64, error) {
 				// A fetch takes up to 10 seconds: a few per round.
 				return ssoService.RefreshDue(ctx, min(limit, 20), fetch)
