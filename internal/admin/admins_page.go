@@ -1,7 +1,114 @@
 package admin
 
-import "github.com/go-chi/chi/v5"
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
 
-// adminsRoutes mounts the Admins pages. Not built yet: the entry in the
-// navigation leads nowhere until it is.
-func (h *Handler) adminsRoutes(r chi.Router) {}
+	"github.com/go-chi/chi/v5"
+
+	"github.com/meetings-portal/portal/internal/password"
+	"github.com/meetings-portal/portal/internal/session"
+	"github.com/meetings-portal/portal/internal/sites"
+	"github.com/meetings-portal/portal/internal/web"
+)
+
+func (h *Handler) adminsRoutes(r chi.Router) {
+	r.Get("/admin/admins", h.admins)
+	r.Post("/admin/admins", h.addAdmin)
+	r.Post("/admin/admins/{id}/remove", h.removeAdmin)
+}
+
+type adminsPage struct {
+	Admins []sites.Admin
+	Self   int64
+	Banner string
+	Error  string // a refused removal
+	// The add form: the e-mail is kept after an error; the password never
+	// comes back into the page.
+	Email         string
+	EmailError    string
+	PasswordError string
+}
+
+func (h *Handler) admins(w http.ResponseWriter, r *http.Request) {
+	page := adminsPage{}
+	switch r.URL.Query().Get("done") {
+	case "added":
+		page.Banner = "The admin was added. They can sign in at /admin with the initial password; ask them to keep it safe."
+	case "removed":
+		page.Banner = "The admin was removed and signed out everywhere."
+	}
+	h.renderAdmins(w, r, http.StatusOK, page)
+}
+
+func (h *Handler) renderAdmins(w http.ResponseWriter, r *http.Request, status int, page adminsPage) {
+	site, _ := web.SiteFrom(r.Context())
+	list, err := h.Sites.ListAdmins(r.Context(), site.ID)
+	if err != nil {
+		h.Render.ServerError(w, r, err)
+		return
+	}
+	page.Admins, page.Self = list, AdminFrom(r.Context()).ID
+	h.Render.Render(w, r, status, "admin_admins", page)
+}
+
+func (h *Handler) addAdmin(w http.ResponseWriter, r *http.Request) {
+	site, _ := web.SiteFrom(r.Context())
+	page := adminsPage{Email: r.PostFormValue("email")}
+	email, err := sites.NormalizeEmail(page.Email)
+	if err != nil {
+		page.EmailError = "Enter an e-mail address such as name@example.com."
+	}
+	pw := r.PostFormValue("password")
+	if err := password.Validate(pw); err != nil {
+		page.PasswordError = fmt.Sprintf("The initial password must be at least %d characters.", password.MinLength)
+	}
+	if page.EmailError == "" && page.PasswordError == "" {
+		err = h.Sites.CreateAdmin(r.Context(), site.ID, email, pw)
+		switch {
+		case errors.Is(err, sites.ErrExists):
+			page.EmailError = "This e-mail address is already an admin of this site."
+		case err != nil:
+			h.Render.ServerError(w, r, err)
+			return
+		default:
+			h.record(r, "admin.add", email)
+			http.Redirect(w, r, "/admin/admins?done=added", http.StatusSeeOther)
+			return
+		}
+	}
+	h.renderAdmins(w, r, http.StatusUnprocessableEntity, page)
+}
+
+func (h *Handler) removeAdmin(w http.ResponseWriter, r *http.Request) {
+	site, _ := web.SiteFrom(r.Context())
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil {
+		h.Render.NotFound(w, r)
+		return
+	}
+	removed, err := h.Sites.RemoveAdmin(r.Context(), site.ID, id, AdminFrom(r.Context()).ID)
+	switch {
+	case errors.Is(err, sites.ErrNotFound):
+		h.Render.NotFound(w, r)
+		return
+	case errors.Is(err, sites.ErrRemoveSelf):
+		h.renderAdmins(w, r, http.StatusConflict, adminsPage{Error: "You cannot remove yourself. Another admin of this site can."})
+		return
+	case errors.Is(err, sites.ErrLastAdmin):
+		h.renderAdmins(w, r, http.StatusConflict, adminsPage{Error: "The last admin of a site cannot be removed: the site would have no way to sign in when SSO is broken."})
+		return
+	case err != nil:
+		h.Render.ServerError(w, r, err)
+		return
+	}
+	// The removed admin's sessions already stop working (a session counts
+	// only while its admin exists); deleting them makes that explicit.
+	if err := h.Sessions.DeleteForSubject(r.Context(), site.ID, session.Admin, removed.ID); err != nil {
+		h.Log.ErrorContext(r.Context(), "end removed admin's sessions", "error", err.Error())
+	}
+	h.record(r, "admin.remove", removed.Email)
+	http.Redirect(w, r, "/admin/admins?done=removed", http.StatusSeeOther)
+}

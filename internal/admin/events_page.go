@@ -1,7 +1,173 @@
 package admin
 
-import "github.com/go-chi/chi/v5"
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
 
-// eventsRoutes mounts the Events pages. Not built yet: the entry in the
-// navigation leads nowhere until it is.
-func (h *Handler) eventsRoutes(r chi.Router) {}
+	"github.com/go-chi/chi/v5"
+
+	"github.com/meetings-portal/portal/internal/sso"
+	"github.com/meetings-portal/portal/internal/web"
+)
+
+// eventsPerPage is how many sign-in events one page lists.
+const eventsPerPage = 50
+
+// maxPage bounds the page number so a hand-edited URL cannot make the
+// database skip millions of rows.
+const maxPage = 10000
+
+func (h *Handler) eventsRoutes(r chi.Router) {
+	r.Get("/admin/events", h.events)
+}
+
+// eventRow is one sign-in event as the page shows it.
+type eventRow struct {
+	sso.Event
+}
+
+// FlowLabel names the flow as Webex and Azure do.
+func (e eventRow) FlowLabel() string {
+	switch e.Flow {
+	case sso.FlowSP:
+		return "SP-initiated"
+	case sso.FlowIdP:
+		return "IdP-initiated"
+	default:
+		return "Unknown"
+	}
+}
+
+// ResultLabel is the result in words.
+func (e eventRow) ResultLabel() string {
+	switch e.Result {
+	case sso.ResultSuccess:
+		return "Signed in"
+	case sso.ResultRefused:
+		return "Refused"
+	case sso.ResultTest:
+		return "Test"
+	}
+	return e.Result
+}
+
+type resultOption struct {
+	Value, Label string
+	Selected     bool
+}
+
+type eventsPage struct {
+	Events    []eventRow
+	Result    string
+	User      string
+	Reference string
+	Results   []resultOption
+	Page      int
+	PrevURL   string
+	NextURL   string
+	Filtered  bool
+}
+
+var eventResults = []resultOption{
+	{Value: "", Label: "All results"},
+	{Value: sso.ResultSuccess, Label: "Signed in"},
+	{Value: sso.ResultRefused, Label: "Refused"},
+	{Value: sso.ResultTest, Label: "Test sign-ins"},
+}
+
+func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
+	site, _ := web.SiteFrom(r.Context())
+	q := r.URL.Query()
+	page := eventsPage{
+		Result:    q.Get("result"),
+		User:      strings.TrimSpace(q.Get("user")),
+		Reference: normalizeReference(q.Get("reference")),
+		Page:      pageNumber(q.Get("page")),
+	}
+	known := false
+	for _, o := range eventResults {
+		o.Selected = o.Value == page.Result
+		known = known || o.Selected
+		page.Results = append(page.Results, o)
+	}
+	if !known {
+		// An unknown result filters nothing rather than showing an empty page.
+		page.Result = ""
+		page.Results[0].Selected = true
+	}
+	page.Filtered = page.Result != "" || page.User != "" || page.Reference != ""
+	// One more than a page: whether there is a next page, without a count.
+	events, err := h.SSO.RecentEvents(r.Context(), site.ID, sso.EventFilter{
+		Result: page.Result, User: page.User, Reference: page.Reference,
+		Limit: eventsPerPage + 1, Offset: (page.Page - 1) * eventsPerPage,
+	})
+	if err != nil {
+		h.Render.ServerError(w, r, err)
+		return
+	}
+	filters := url.Values{}
+	for name, value := range map[string]string{"result": page.Result, "user": page.User, "reference": page.Reference} {
+		if value != "" {
+			filters.Set(name, value)
+		}
+	}
+	if len(events) > eventsPerPage {
+		events = events[:eventsPerPage]
+		if page.Page < maxPage {
+			page.NextURL = pageURL("/admin/events", filters, page.Page+1)
+		}
+	}
+	if page.Page > 1 {
+		page.PrevURL = pageURL("/admin/events", filters, page.Page-1)
+	}
+	for _, e := range events {
+		page.Events = append(page.Events, eventRow{e})
+	}
+	h.Render.Render(w, r, http.StatusOK, "admin_events", page)
+}
+
+// referencePattern is a reference as web.NewReference makes it, whatever
+// the case and separators the admin typed it with.
+var referencePattern = regexp.MustCompile(`^[A-Z2-7]{12}$`)
+
+// normalizeReference turns what an admin pastes from a user's error page —
+// "Reference: 7kq2-m4xd-9pla", "7KQ2 M4XD 9PLA" — into the stored form
+// 7KQ2-M4XD-9PLA. Anything else is searched for as typed.
+func normalizeReference(s string) string {
+	s = strings.TrimSpace(s)
+	if rest, ok := strings.CutPrefix(strings.ToLower(s), "reference:"); ok {
+		s = strings.TrimSpace(s[len(s)-len(rest):])
+	}
+	compact := strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(s))
+	if referencePattern.MatchString(compact) {
+		return compact[:4] + "-" + compact[4:8] + "-" + compact[8:]
+	}
+	return s
+}
+
+// pageNumber reads a 1-based page number; anything unusable is page 1.
+func pageNumber(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 1
+	}
+	return min(n, maxPage)
+}
+
+// pageURL is path with the filters and a page number.
+func pageURL(path string, filters url.Values, page int) string {
+	q := url.Values{}
+	for k, v := range filters {
+		q[k] = v
+	}
+	if page > 1 {
+		q.Set("page", strconv.Itoa(page))
+	}
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
+}
