@@ -76,10 +76,15 @@ ORDER BY occurred_at DESC, id DESC LIMIT $5 OFFSET $6`, siteID, f.Result, f.User
 	return events, nil
 }
 
+// truncate makes s storable in a text column of at most n bytes. A detail or
+// NameID can quote bytes the sender chose (encoding/xml names the bad token
+// in its syntax errors), and PostgreSQL refuses invalid UTF-8 and NUL in
+// text: without this, such a refused sign-in would go unrecorded.
 func truncate(s string, n int) string {
+	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
 	if len(s) <= n {
 		return s
 	}
-	// Cut on a rune boundary: PostgreSQL refuses invalid UTF-8.
+	// Cut on a rune boundary.
 	return strings.ToValidUTF8(s[:n], "")
 }
