@@ -414,6 +414,13 @@ func TestACSRefuses(t *testing.T) {
 			})},
 		{name: "NotXMLAtAll", reason: xmlguard.ReasonMalformedXML,
 			send: post(func(t *testing.T, p *portal) string { return ssotest.EncodeBytes([]byte(`{"SAMLResponse": true}`)) })},
+		{name: "InvalidUTF8QuotedInTheRefusalDetail", reason: xmlguard.ReasonMalformedXML,
+			send: post(func(t *testing.T, p *portal) string {
+				// encoding/xml quotes the bad name in its error, which becomes
+				// the event's detail: the event must be recorded all the same
+				// (found by FuzzACS).
+				return ssotest.EncodeBytes([]byte("<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\"><At\xe77Fbute/></samlp:Response>"))
+			})},
 		{name: "SAMLArtifactInsteadOfResponse", reason: sso.ReasonMissingResponse,
 			send: func(t *testing.T, p *portal) *http.Response {
 				// The HTTP-Artifact binding would make the SP call the IdP's
