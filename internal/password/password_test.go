@@ -1,7 +1,10 @@
 package password
 
 import (
+	"encoding/base64"
+
 	"errors"
+	"golang.org/x/crypto/argon2"
 	"testing"
 )
 
@@ -36,5 +39,19 @@ func TestValidateNeedsTwelveCharacters(t *testing.T) {
 		if err := Validate(pw); (err == nil) != ok {
 			t.Errorf("Validate(%q) = %v, want ok=%v", pw, err, ok)
 		}
+	}
+}
+
+func TestVerifyUsesTheParametersStoredInTheHash(t *testing.T) {
+	// A production-cost hash (made with the real parameters) verifies too.
+	const production = "$argon2id$v=19$m=65536,t=3,p=2$c2FsdHNhbHRzYWx0c2FsdA$"
+	salt := []byte("saltsaltsaltsalt")
+	key := argon2.IDKey([]byte("correct horse battery"), salt, 3, 65536, 2, 32)
+	h := production + base64.RawStdEncoding.EncodeToString(key)
+	if err := Verify(h, "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	if err := Verify(h, "wrong horse battery"); !errors.Is(err, ErrMismatch) {
+		t.Fatal(err)
 	}
 }
