@@ -1,7 +1,412 @@
 package admin
 
-import "github.com/go-chi/chi/v5"
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
-// ssoRoutes mounts the Sso pages. Not built yet: the entry in the
-// navigation leads nowhere until it is.
-func (h *Handler) ssoRoutes(r chi.Router) {}
+	"github.com/go-chi/chi/v5"
+
+	"github.com/meetings-portal/portal/internal/sites"
+	"github.com/meetings-portal/portal/internal/sso"
+	"github.com/meetings-portal/portal/internal/sso/idpmeta"
+	"github.com/meetings-portal/portal/internal/web"
+)
+
+// ssoRoutes mounts Common Site Settings → SSO Configuration. Every change
+// is a POST (Go's CrossOriginProtection guards them) that ends in a
+// redirect back to the page, or in the page again with the errors next to
+// their fields.
+func (h *Handler) ssoRoutes(r chi.Router) {
+	r.Get("/admin/sso", h.ssoPage)
+	r.Post("/admin/sso", h.ssoSaveOptions)
+	r.Post("/admin/sso/import", h.ssoImportFile)
+	r.Post("/admin/sso/import-url", h.ssoImportURL)
+	r.Get("/admin/sso/import/{draft}", h.ssoReview)
+	r.Post("/admin/sso/import/{draft}", h.ssoApplyDraft)
+	r.Post("/admin/sso/idp", h.ssoSaveIdP)
+	r.Get("/admin/sso/export", h.ssoExport)
+	r.Post("/admin/sso/refresh", h.ssoRefresh)
+	r.Post("/admin/sso/refresh/accept", h.ssoAcceptProposal)
+	r.Post("/admin/sso/sp-certificates/next", h.ssoCreateNextSPKey)
+	r.Post("/admin/sso/sp-certificates/activate", h.ssoActivateNextSPKey)
+	r.Post("/admin/sso/sp-certificates/{id}/remove", h.ssoRemoveSPKey)
+	r.Get("/admin/sso/test", h.ssoTest)
+}
+
+// ssoNotices are the banners shown after a change redirected back to the
+// page (?done=…); only these fixed texts can appear, never the query.
+var ssoNotices = map[string]string{
+	"saved":            "Saved. The new settings apply from the next sign-in.",
+	"imported":         "The identity provider's metadata was imported.",
+	"idp-saved":        "The identity provider was saved.",
+	"refreshed":        "The metadata was fetched again from its URL.",
+	"accepted":         "The identity provider's new entity ID and URLs are now in use.",
+	"sp-key-created":   "The next SP certificate was created and is published in this site's SP metadata. Export the metadata and upload it to the identity provider, then activate the new certificate.",
+	"sp-key-activated": "The new SP certificate now signs this site's requests. Remove the previous one once the identity provider has the new metadata.",
+	"sp-key-removed":   "The SP certificate was removed from this site's SP metadata.",
+}
+
+// ssoProblems are the error banners shown after a redirect (?problem=…).
+var ssoProblems = map[string]string{
+	"refresh-failed": "Fetching the metadata failed. The configuration in use has not changed; the error is shown under Metadata URL.",
+}
+
+func (h *Handler) ssoPage(w http.ResponseWriter, r *http.Request) {
+	p, err := h.loadSSOPage(r)
+	if err != nil {
+		h.Render.ServerError(w, r, err)
+		return
+	}
+	p.Notice = ssoNotices[r.URL.Query().Get("done")]
+	p.Problem = ssoProblems[r.URL.Query().Get("problem")]
+	h.Render.Render(w, r, http.StatusOK, "admin_sso", p)
+}
+
+// showSSOPage renders the page again after a refused change; edit puts the
+// admin's input and the errors into the page.
+func (h *Handler) showSSOPage(w http.ResponseWriter, r *http.Request, status int, edit func(*ssoPage)) {
+	p, err := h.loadSSOPage(r)
+	if err != nil {
+		h.Render.ServerError(w, r, err)
+		return
+	}
+	edit(&p)
+	h.Render.Render(w, r, status, "admin_sso", p)
+}
+
+func (h *Handler) ssoSaveOptions(w http.ResponseWriter, r *http.Request) {
+	site, _ := web.SiteFrom(r.Context())
+	form, options, errs := parseOptionsForm(r)
+	if errs == nil {
+		errs = optionErrors(h.SSO.SetOptions(r.Context(), site.ID, options))
+		if errs == nil {
+			h.record(r, "sso.save-options", optionsSummary(form))
+			http.Redirect(w, r, "/admin/sso?done=saved", http.StatusSeeOther)
+			return
+		}
+		if errs[""] != "" {
+			h.Render.ServerError(w, r, errors.New(errs[""]))
+			return
+		}
+	}
+	h.showSSOPage(w, r, http.StatusUnprocessableEntity, func(p *ssoPage) {
+		p.Options, p.OptionErrors = form, errs
+		p.Problem = "Nothing was saved: correct the fields marked below."
+	})
+}
+
+// optionErrors turns SetOptions' refusals into errors next to fields; any
+// other failure is returned under the key "".
+func optionErrors(err error) sso.FieldErrors {
+	var fieldErrs sso.FieldErrors
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &fieldErrs):
+		return fieldErrs
+	case errors.Is(err, sso.ErrNotConfigured):
+		return sso.FieldErrors{"Enabled": "Set up the identity provider first (Import SAML Metadata, Import from URL or the manual fields), then enable SSO."}
+	}
+	return sso.FieldErrors{"": err.Error()}
+}
+
+// uploadOverhead is room for the multipart framing around the metadata
+// file within the upload's cap.
+const uploadOverhead = 64 << 10
+
+func (h *Handler) ssoImportFile(w http.ResponseWriter, r *http.Request) {
+	data, problem := readMetadataUpload(w, r)
+	if problem != "" {
+		h.showSSOPage(w, r, http.StatusUnprocessableEntity, func(p *ssoPage) { p.ImportError = problem })
+		return
+	}
+	h.createDraft(w, r, data, "", func(p *ssoPage, message string) { p.ImportError = message })
+}
+
+// readMetadataUpload reads the uploaded metadata file, at most
+// idpmeta.MaxBytes (one byte more lets the parser say it is too large).
+func readMetadataUpload(w http.ResponseWriter, r *http.Request) ([]byte, string) {
+	r.Body = http.MaxBytesReader(w, r.Body, idpmeta.MaxBytes+uploadOverhead)
+	if err := r.ParseMultipartForm(idpmeta.MaxBytes + uploadOverhead); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, "This file is larger than 1 MiB, too large for identity provider metadata. Download the Federation Metadata XML again and upload that file."
+		}
+		return nil, "The upload could not be read. Choose the metadata file and try again."
+	}
+	defer r.MultipartForm.RemoveAll() //nolint:errcheck
+	file, _, err := r.FormFile("metadata")
+	if err != nil {
+		return nil, "Choose the metadata file to upload (Azure: Federation Metadata XML)."
+	}
+	defer file.Close()
+	data, err := io.ReadAll(io.LimitReader(file, idpmeta.MaxBytes+1))
+	if err != nil {
+		return nil, "The upload could not be read. Choose the metadata file and try again."
+	}
+	return data, ""
+}
+
+func (h *Handler) ssoImportURL(w http.ResponseWriter, r *http.Request) {
+	metadataURL := strings.TrimSpace(r.PostFormValue("metadata_url"))
+	refused := func(p *ssoPage, message string) { p.ImportURL, p.ImportURLError = metadataURL, message }
+	data, err := h.FetchMetadata(r.Context(), metadataURL)
+	if err != nil {
+		message, ok := adminMessage(err)
+		if !ok {
+			message = "The metadata could not be fetched from this address."
+			h.Log.WarnContext(r.Context(), "metadata fetch failed", "error", err.Error())
+		}
+		h.showSSOPage(w, r, http.StatusUnprocessableEntity, func(p *ssoPage) { refused(p, message) })
+		return
+	}
+	h.createDraft(w, r, data, metadataURL, refused)
+}
+
+// createDraft keeps parsed metadata for review and sends the admin to the
+// review page; refused metadata is shown on the page through refused.
+func (h *Handler) createDraft(w http.ResponseWriter, r *http.Request, data []byte, sourceURL string, refused func(*ssoPage, string)) {
+	site, _ := web.SiteFrom(r.Context())
+	draft, err := h.SSO.CreateDraft(r.Context(), site.ID, data, sourceURL)
+	if err != nil {
+		message, ok := adminMessage(err)
+		if !ok {
+			h.Render.ServerError(w, r, err)
+			return
+		}
+		h.showSSOPage(w, r, http.StatusUnprocessableEntity, func(p *ssoPage) { refused(p, message) })
+		return
+	}
+	http.Redirect(w, r, "/admin/sso/import/"+draft.ID, http.StatusSeeOther)
+}
+
+func (h *Handler) ssoReview(w http.ResponseWriter, r *http.Request) {
+	site, _ := web.SiteFrom(r.Context())
+	draft, _, err := h.SSO.Draft(r.Context(), site.ID, chi.URLParam(r, "draft"))
+	if h.draftGone(w, r, err) {
+		return
+	}
+	current, err := h.SSO.Settings(r.Context(), site.ID)
+	if err != nil {
+		h.Render.ServerError(w, r, err)
+		return
+	}
+	h.Render.Render(w, r, http.StatusOK, "admin_sso_review", newReviewPage(draft, current, time.Now()))
+}
+
+func (h *Handler) ssoApplyDraft(w http.ResponseWriter, r *http.Request) {
+	site, _ := web.SiteFrom(r.Context())
+	idp, err := h.SSO.ApplyDraft(r.Context(), site.ID, chi.URLParam(r, "draft"))
+	if h.draftGone(w, r, err) {
+		return
+	}
+	h.record(r, "sso.import-metadata", fmt.Sprintf("entity ID %s, SSO URL %s, %d signing certificate(s): %s",
+		idp.EntityID, idp.SSOURL, len(idp.Certificates), fingerprints(idp.Certificates)))
+	http.Redirect(w, r, "/admin/sso?done=imported", http.StatusSeeOther)
+}
+
+// draftGone handles a draft that cannot be used; it reports whether it
+// answered the request.
+func (h *Handler) draftGone(w http.ResponseWriter, r *http.Request, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, sso.ErrDraftNotFound):
+		h.Render.Error(w, r, http.StatusNotFound, "Metadata no longer waiting", "This metadata is no longer waiting for confirmation (it was imported, or an hour has passed). Upload it again on the SSO Configuration page.")
+	default:
+		h.Render.ServerError(w, r, err)
+	}
+	return true
+}
+
+func (h *Handler) ssoSaveIdP(w http.ResponseWriter, r *http.Request) {
+	site, _ := web.SiteFrom(r.Context())
+	form, idp, errs := parseManualForm(r)
+	if errs == nil {
+		err := h.SSO.SaveIdP(r.Context(), site.ID, idp)
+		if err == nil {
+			h.record(r, "sso.save-idp", fmt.Sprintf("entity ID %s, SSO URL %s, SLO URL %s, %d signing certificate(s): %s",
+				idp.EntityID, idp.SSOURL, idp.SLOURL, len(idp.Certificates), fingerprints(idp.Certificates)))
+			http.Redirect(w, r, "/admin/sso?done=idp-saved", http.StatusSeeOther)
+			return
+		}
+		message, ok := adminMessage(err)
+		if !ok {
+			h.Render.ServerError(w, r, err)
+			return
+		}
+		errs = map[string]string{"SSOURL": message}
+	}
+	h.showSSOPage(w, r, http.StatusUnprocessableEntity, func(p *ssoPage) {
+		p.Manual, p.ManualErrors = form, errs
+		p.Problem = "The identity provider was not saved: correct the fields marked below."
+	})
+}
+
+// ssoExport downloads the site's SP metadata: the same document as
+// /saml/metadata, named for the site, to upload into Azure.
+func (h *Handler) ssoExport(w http.ResponseWriter, r *http.Request) {
+	site, _ := web.SiteFrom(r.Context())
+	doc, err := h.SSO.Metadata(r.Context(), site)
+	if err != nil {
+		h.Render.ServerError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/samlmetadata+xml")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+site.Name+`-sp-metadata.xml"`)
+	_, _ = w.Write(doc)
+}
+
+func (h *Handler) ssoRefresh(w http.ResponseWriter, r *http.Request) {
+	site, _ := web.SiteFrom(r.Context())
+	set, err := h.SSO.Settings(r.Context(), site.ID)
+	if err != nil {
+		h.Render.ServerError(w, r, err)
+		return
+	}
+	if set.MetadataURL == "" {
+		h.showSSOPage(w, r, http.StatusConflict, func(p *ssoPage) {
+			p.Problem = "There is no metadata URL to refresh: use Import from URL first."
+		})
+		return
+	}
+	if err := h.SSO.Refresh(r.Context(), site.ID, h.FetchMetadata); err != nil {
+		// Refresh recorded the error and its time; the page shows them.
+		message, ok := adminMessage(err)
+		if !ok {
+			message = "the metadata could not be fetched"
+		}
+		h.record(r, "sso.refresh-metadata", "failed: "+message)
+		http.Redirect(w, r, "/admin/sso?problem=refresh-failed", http.StatusSeeOther)
+		return
+	}
+	h.record(r, "sso.refresh-metadata", "fetched "+set.MetadataURL)
+	http.Redirect(w, r, "/admin/sso?done=refreshed", http.StatusSeeOther)
+}
+
+func (h *Handler) ssoAcceptProposal(w http.ResponseWriter, r *http.Request) {
+	site, _ := web.SiteFrom(r.Context())
+	set, err := h.SSO.Settings(r.Context(), site.ID)
+	if err != nil {
+		h.Render.ServerError(w, r, err)
+		return
+	}
+	if err := h.SSO.AcceptProposal(r.Context(), site.ID); err != nil {
+		h.showSSOPage(w, r, http.StatusConflict, func(p *ssoPage) { p.Problem = "There is no change waiting to be accepted." })
+		return
+	}
+	h.record(r, "sso.accept-refresh", fmt.Sprintf("entity ID %s → %s, SSO URL %s → %s",
+		set.IdPEntityID, set.ProposedEntityID, set.SSOURL, set.ProposedSSOURL))
+	http.Redirect(w, r, "/admin/sso?done=accepted", http.StatusSeeOther)
+}
+
+func (h *Handler) ssoCreateNextSPKey(w http.ResponseWriter, r *http.Request) {
+	site, _ := web.SiteFrom(r.Context())
+	h.rolloverStep(w, r, h.SSO.CreateNextSPKey(r.Context(), site), "sso.sp-key-create", "next SP certificate created", "sp-key-created")
+}
+
+func (h *Handler) ssoActivateNextSPKey(w http.ResponseWriter, r *http.Request) {
+	site, _ := web.SiteFrom(r.Context())
+	h.rolloverStep(w, r, h.SSO.ActivateNextSPKey(r.Context(), site.ID), "sso.sp-key-activate", "next SP certificate activated", "sp-key-activated")
+}
+
+func (h *Handler) ssoRemoveSPKey(w http.ResponseWriter, r *http.Request) {
+	site, _ := web.SiteFrom(r.Context())
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil {
+		h.Render.NotFound(w, r)
+		return
+	}
+	detail := fmt.Sprintf("SP certificate %d removed", id)
+	if certs, err := h.SSO.SPCertificates(r.Context(), site); err == nil {
+		for _, c := range certs {
+			if c.ID == id {
+				detail = fmt.Sprintf("%s SP certificate removed (SHA-256 %s)", c.State, c.SHA256)
+			}
+		}
+	}
+	h.rolloverStep(w, r, h.SSO.RemoveSPKey(r.Context(), site.ID, id), "sso.sp-key-remove", detail, "sp-key-removed")
+}
+
+// rolloverStep finishes one step of the SP certificate rollover: a step out
+// of order is explained on the page, a done one is recorded.
+func (h *Handler) rolloverStep(w http.ResponseWriter, r *http.Request, err error, action, detail, done string) {
+	if errors.Is(err, sso.ErrRollover) {
+		message := strings.TrimPrefix(err.Error(), sso.ErrRollover.Error()+": ")
+		h.showSSOPage(w, r, http.StatusConflict, func(p *ssoPage) { p.Problem = "Not done: " + message + "." })
+		return
+	}
+	if err != nil {
+		h.Render.ServerError(w, r, err)
+		return
+	}
+	h.record(r, action, detail)
+	http.Redirect(w, r, "/admin/sso?done="+done, http.StatusSeeOther)
+}
+
+// ssoTest starts an SP-initiated sign-in marked as a test: the ACS shows the
+// admin what came back instead of signing anyone in. It works before SSO is
+// enabled, which is the point: test, then enable.
+func (h *Handler) ssoTest(w http.ResponseWriter, r *http.Request) {
+	site, _ := web.SiteFrom(r.Context())
+	target, err := h.SSO.StartSignIn(r.Context(), site, "/", true)
+	if errors.Is(err, sso.ErrNotConfigured) {
+		h.Render.Error(w, r, http.StatusConflict, "Nothing to test yet",
+			"Set up the identity provider first: import its metadata on the SSO Configuration page, then use Test SSO.")
+		return
+	}
+	if err != nil {
+		h.Render.ServerError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, target, http.StatusFound)
+}
+
+// loadSSOPage gathers what the page shows: the saved settings in the forms,
+// the identity provider's certificates and this site's SP details.
+func (h *Handler) loadSSOPage(r *http.Request) (ssoPage, error) {
+	site, _ := web.SiteFrom(r.Context())
+	set, err := h.SSO.Settings(r.Context(), site.ID)
+	if err != nil {
+		return ssoPage{}, err
+	}
+	sp, err := h.spDetails(r, site)
+	if err != nil {
+		return ssoPage{}, err
+	}
+	now := time.Now()
+	p := ssoPage{
+		Settings: set, SP: sp, Options: optionsFormFrom(set), Manual: manualFormFrom(set),
+		ImportURL: set.MetadataURL, Protocol: protocolSAML2,
+		ProfileSP: profileSPInitiated, ProfileBoth: profileBoth, NameIDFormats: nameIDChoices,
+	}
+	for _, c := range set.Certificates {
+		p.IdPCertificates = append(p.IdPCertificates, describeCertificate(idpmeta.Describe(c), now))
+	}
+	return p, nil
+}
+
+func (h *Handler) spDetails(r *http.Request, site sites.Site) (spDetails, error) {
+	certs, err := h.SSO.SPCertificates(r.Context(), site)
+	if err != nil {
+		return spDetails{}, err
+	}
+	d := spDetails{
+		EntityID: h.SSO.EntityID(site.Name), ACSURL: h.SSO.ACSURL(site.Name), SignOnURL: h.Hosts.SignOnURL(site.Name),
+		ExportName: site.Name + "-sp-metadata.xml", Certificates: certs,
+	}
+	for _, c := range certs {
+		switch c.State {
+		case "active":
+			d.ActiveExpires = c.NotAfter
+		case "next":
+			d.HasNext = true
+		}
+	}
+	return d, nil
+}
