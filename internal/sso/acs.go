@@ -250,6 +250,9 @@ func readHeader(decoded []byte) (responseHeader, error) {
 		return responseHeader{}, refuse(ReasonMalformed, "%v", err)
 	}
 	root := doc.Root()
+	if root == nil {
+		return responseHeader{}, refuse(ReasonMalformed, "no root element")
+	}
 	h := responseHeader{inResponseTo: root.SelectAttrValue("InResponseTo", "")}
 	if v := root.SelectAttrValue("IssueInstant", ""); v != "" {
 		t, err := time.Parse(time.RFC3339Nano, v)
