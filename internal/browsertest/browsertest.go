@@ -246,3 +246,30 @@ func (b *lockedBuffer) Tail(n int) string {
 	}
 	return s
 }
+
+// WaitForURL waits until the tab's address is want, across any number of
+// navigations (redirects, auto-submitted SAML forms), and fails the test
+// with the last address seen if Ctx ends first. Waiting for an element is
+// not enough after a form that submits itself: the intermediate page may
+// have the same element.
+func (e *Env) WaitForURL(want string) {
+	e.t.Helper()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	var last string
+	for {
+		// During a navigation the evaluation may fail (its JavaScript
+		// context is gone); the next tick tries again.
+		if loc, err := chromedp.Run(e.Ctx, chromedp.Location()); err == nil {
+			if loc == want {
+				return
+			}
+			last = loc
+		}
+		select {
+		case <-e.Ctx.Done():
+			e.t.Fatalf("waiting for the browser to reach %s: %v; it is at %s", want, e.Ctx.Err(), last)
+		case <-tick.C:
+		}
+	}
+}
