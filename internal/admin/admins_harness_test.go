@@ -194,8 +194,8 @@ func pagesBody(t *testing.T, resp *http.Response) string {
 	return string(b)
 }
 
-// rowCount counts the rows of the table with the given id.
-func rowCount(t *testing.T, body, tableID string) int {
+// pagesRowCount counts the rows of the table with the given id.
+func pagesRowCount(t *testing.T, body, tableID string) int {
 	t.Helper()
 	start := strings.Index(body, `<table class="`+tableID+`" id="`+tableID+`">`)
 	if start < 0 {
@@ -206,11 +206,11 @@ func rowCount(t *testing.T, body, tableID string) int {
 	return strings.Count(rest[:end], "<tr") - 1 // minus the header row
 }
 
-var hrefPattern = regexp.MustCompile(`<a href="([^"]*)" rel="(prev|next)">`)
+var pagesHrefPattern = regexp.MustCompile(`<a href="([^"]*)" rel="(prev|next)">`)
 
-// pagerLinks returns the Previous and Next links of a page, unescaped.
-func pagerLinks(body string) (prev, next string) {
-	for _, m := range hrefPattern.FindAllStringSubmatch(body, -1) {
+// pagesPagerLinks returns the Previous and Next links of a page, unescaped.
+func pagesPagerLinks(body string) (prev, next string) {
+	for _, m := range pagesHrefPattern.FindAllStringSubmatch(body, -1) {
 		link := strings.ReplaceAll(m[1], "&amp;", "&")
 		if m[2] == "prev" {
 			prev = link

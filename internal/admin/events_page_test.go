@@ -27,7 +27,7 @@ func TestEventsPageListsNewestFirstWithFlowResultAndTheExplanation(t *testing.T)
 		Result: sso.ResultSuccess, NameID: "someone@globex.test"})
 
 	body := p.get(pagesAcme, "/admin/events", p.signIn(pagesAcme, "admin@acme.test"))
-	if n := rowCount(t, body, "events"); n != 3 {
+	if n := pagesRowCount(t, body, "events"); n != 3 {
 		t.Fatalf("%d rows, want acme's 3 events: %s", n, body)
 	}
 	c, b, a := strings.Index(body, "CCCC-CCCC-CCCC"), strings.Index(body, "BBBB-BBBB-BBBB"), strings.Index(body, "AAAA-AAAA-AAAA")
@@ -36,7 +36,7 @@ func TestEventsPageListsNewestFirstWithFlowResultAndTheExplanation(t *testing.T)
 	}
 	for _, want := range []string{
 		`<a href="/admin">Site administration</a>`,
-		utcString(now.Add(-2 * time.Minute)),
+		pagesUTC(now.Add(-2 * time.Minute)),
 		"first@contoso.com", "SP-initiated", "IdP-initiated", "Unknown", "Signed in", "Refused",
 		"signature-invalid", "malformed-response",
 		"The signature did not verify with the configured certificates (fingerprints AB:CD). The IdP may have rolled over its certificate: re-import the metadata.",
@@ -50,7 +50,7 @@ func TestEventsPageListsNewestFirstWithFlowResultAndTheExplanation(t *testing.T)
 	}
 }
 
-func utcString(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
+func pagesUTC(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
 
 func TestEventsPageFiltersByResultAndUser(t *testing.T) {
 	p := newPagesPortal(t)
@@ -103,7 +103,7 @@ func TestEventsPageFiltersByResultAndUser(t *testing.T) {
 	}
 }
 
-var referenceOnPage = regexp.MustCompile(`class="ref">([A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4})<`)
+var pagesReferenceOnPage = regexp.MustCompile(`class="ref">([A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4})<`)
 
 // A user refused at the ACS reads a reference off the error page; the
 // admin types it (in any case, with or without the "Reference:" label) and
@@ -115,7 +115,7 @@ func TestEventsPageFindsTheEventOfAUsersErrorPageReference(t *testing.T) {
 	}
 	resp := p.do("POST", pagesAcme, "/saml/acs", url.Values{"SAMLResponse": {"bm90IGEgU0FNTCByZXNwb25zZQ=="}})
 	errorPage := pagesBody(t, resp)
-	m := referenceOnPage.FindStringSubmatch(errorPage)
+	m := pagesReferenceOnPage.FindStringSubmatch(errorPage)
 	if m == nil {
 		t.Fatalf("the refusal page (status %d) shows no reference: %s", resp.StatusCode, errorPage)
 	}
@@ -124,7 +124,7 @@ func TestEventsPageFindsTheEventOfAUsersErrorPageReference(t *testing.T) {
 	for _, typed := range []string{ref, strings.ToLower(ref), strings.ReplaceAll(ref, "-", ""), "Reference: " + ref, "  " + strings.ReplaceAll(ref, "-", " ") + " "} {
 		t.Run(typed, func(t *testing.T) {
 			body := p.get(pagesAcme, "/admin/events?reference="+url.QueryEscape(typed), cookie)
-			if n := rowCount(t, body, "events"); n != 1 || !strings.Contains(body, ref) {
+			if n := pagesRowCount(t, body, "events"); n != 1 || !strings.Contains(body, ref) {
 				t.Fatalf("%d rows for reference %q, want the one event %s: %s", n, typed, ref, body)
 			}
 			if !strings.Contains(body, `name="reference" value="`+ref+`"`) {
@@ -134,7 +134,7 @@ func TestEventsPageFindsTheEventOfAUsersErrorPageReference(t *testing.T) {
 	}
 	// Another site's admin does not find it with the reference.
 	body := p.get(pagesGlobex, "/admin/events?reference="+ref, p.signIn(pagesGlobex, "admin@globex.test"))
-	if rowCount(t, body, "events") != 0 {
+	if pagesRowCount(t, body, "events") != 0 {
 		t.Fatal("globex's events page finds acme's event by reference")
 	}
 }
@@ -153,29 +153,29 @@ func TestEventsPagePagesFiftyAtATimeKeepingTheFilters(t *testing.T) {
 	cookie := p.signIn(pagesAcme, "admin@acme.test")
 
 	body := p.get(pagesAcme, "/admin/events?result=refused&user=pager", cookie)
-	prev, next := pagerLinks(body)
-	if rowCount(t, body, "events") != 50 || prev != "" || !strings.Contains(body, "PAGE-0119-AAAA") || strings.Contains(body, "PAGE-0069-AAAA") {
-		t.Fatalf("page 1: %d rows, prev %q", rowCount(t, body, "events"), prev)
+	prev, next := pagesPagerLinks(body)
+	if pagesRowCount(t, body, "events") != 50 || prev != "" || !strings.Contains(body, "PAGE-0119-AAAA") || strings.Contains(body, "PAGE-0069-AAAA") {
+		t.Fatalf("page 1: %d rows, prev %q", pagesRowCount(t, body, "events"), prev)
 	}
 	if next != "/admin/events?page=2&result=refused&user=pager" {
 		t.Fatalf("page 1 Next link %q", next)
 	}
 	body = p.get(pagesAcme, next, cookie)
-	if prev, next = pagerLinks(body); rowCount(t, body, "events") != 50 || !strings.Contains(body, "PAGE-0069-AAAA") || prev != "/admin/events?result=refused&user=pager" {
-		t.Fatalf("page 2: %d rows, prev %q", rowCount(t, body, "events"), prev)
+	if prev, next = pagesPagerLinks(body); pagesRowCount(t, body, "events") != 50 || !strings.Contains(body, "PAGE-0069-AAAA") || prev != "/admin/events?result=refused&user=pager" {
+		t.Fatalf("page 2: %d rows, prev %q", pagesRowCount(t, body, "events"), prev)
 	}
 	body = p.get(pagesAcme, next, cookie)
-	prev, next = pagerLinks(body)
-	if rowCount(t, body, "events") != 20 || next != "" || prev != "/admin/events?page=2&result=refused&user=pager" {
-		t.Fatalf("page 3: %d rows, prev %q, next %q", rowCount(t, body, "events"), prev, next)
+	prev, next = pagesPagerLinks(body)
+	if pagesRowCount(t, body, "events") != 20 || next != "" || prev != "/admin/events?page=2&result=refused&user=pager" {
+		t.Fatalf("page 3: %d rows, prev %q, next %q", pagesRowCount(t, body, "events"), prev, next)
 	}
 	if strings.Contains(body, "GOOD-") || !strings.Contains(body, "PAGE-0000-AAAA") {
 		t.Fatal("page 3 lost the result filter or the oldest event")
 	}
 	// Exactly 50 events: no Next link to an empty page.
 	body = p.get(pagesAcme, "/admin/events?user=pager&page=3", cookie)
-	if _, next := pagerLinks(body); rowCount(t, body, "events") != 25 || next != "" {
-		t.Fatalf("last unfiltered page: %d rows, next %q", rowCount(t, body, "events"), next)
+	if _, next := pagesPagerLinks(body); pagesRowCount(t, body, "events") != 25 || next != "" {
+		t.Fatalf("last unfiltered page: %d rows, next %q", pagesRowCount(t, body, "events"), next)
 	}
 	// Nonsense page numbers are page 1, not an error.
 	for _, page := range []string{"0", "-4", "x", "99999999999999999999"} {
