@@ -103,8 +103,8 @@ func TestTutorialAdminConfiguresSSOAndAUserSignsIn(t *testing.T) {
 	// 3b–3d. AuthnContextClassRef, Auto Account Creation, SSO enabled.
 	doStep(t, "fill in the settings", chromedp.Do(ctx,
 		chromedp.SetValue(chromedp.ID("authn_context"), tutorialAuthnContext),
-		tickCheckbox(ctx, "auto_create"),
-		tickCheckbox(ctx, "enabled"),
+		tickCheckbox("auto_create"),
+		tickCheckbox("enabled"),
 	))
 	env.Screenshot("sso-3-settings")
 	// 3e. Save.
@@ -208,8 +208,8 @@ func waitForText(t *testing.T, ctx context.Context, css, want string) {
 	}
 }
 
-// tick makes sure a checkbox is ticked, clicking it as the admin would.
-func tickCheckbox(ctx context.Context, id string) chromedp.Action[chromedp.Void] {
+// tickCheckbox makes sure a checkbox is ticked, clicking it as the admin would.
+func tickCheckbox(id string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
 		checked, err := chromedp.Evaluate[bool](`document.getElementById(`+fmt.Sprintf("%q", id)+`).checked`)(ctx, target)
 		if err != nil || checked {
@@ -220,7 +220,7 @@ func tickCheckbox(ctx context.Context, id string) chromedp.Action[chromedp.Void]
 	})
 }
 
-// download clicks the link with the given id, lets the browser save the
+// downloadLink clicks the link with the given id, lets the browser save the
 // file, and returns the file's bytes; the file must be named filename.
 func downloadLink(t *testing.T, ctx context.Context, id, filename string) []byte {
 	t.Helper()
