@@ -83,14 +83,14 @@ func (h *Handler) ssoSaveOptions(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
 	form, options, errs := parseOptionsForm(r)
 	if errs == nil {
-		errs = optionErrors(h.SSO.SetOptions(r.Context(), site.ID, options))
+		var err error
+		if errs, err = optionErrors(h.SSO.SetOptions(r.Context(), site.ID, options)); err != nil {
+			h.Render.ServerError(w, r, err)
+			return
+		}
 		if errs == nil {
 			h.record(r, "sso.save-options", optionsSummary(form))
 			http.Redirect(w, r, "/admin/sso?done=saved", http.StatusSeeOther)
-			return
-		}
-		if errs[""] != "" {
-			h.Render.ServerError(w, r, errors.New(errs[""]))
 			return
 		}
 	}
@@ -101,18 +101,18 @@ func (h *Handler) ssoSaveOptions(w http.ResponseWriter, r *http.Request) {
 }
 
 // optionErrors turns SetOptions' refusals into errors next to fields; any
-// other failure is returned under the key "".
-func optionErrors(err error) sso.FieldErrors {
+// other failure is returned as err.
+func optionErrors(err error) (sso.FieldErrors, error) {
 	var fieldErrs sso.FieldErrors
 	switch {
 	case err == nil:
-		return nil
+		return nil, nil
 	case errors.As(err, &fieldErrs):
-		return fieldErrs
+		return fieldErrs, nil
 	case errors.Is(err, sso.ErrNotConfigured):
-		return sso.FieldErrors{"Enabled": "Set up the identity provider first (Import SAML Metadata, Import from URL or the manual fields), then enable SSO."}
+		return sso.FieldErrors{"Enabled": "Set up the identity provider first (Import SAML Metadata, Import from URL or the manual fields), then enable SSO."}, nil
 	}
-	return sso.FieldErrors{"": err.Error()}
+	return nil, err
 }
 
 // uploadOverhead is room for the multipart framing around the metadata
