@@ -77,9 +77,14 @@ func TestUserSignsInThroughTheDevelopmentIdPAndLandsOnTheDeepLink(t *testing.T) 
 		chromedp.SendKeys(chromedp.ID("user"), "b.simon"),
 		chromedp.SendKeys(chromedp.ID("password"), demoPassword),
 		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`main h1`)),
 	); err != nil {
 		t.Fatalf("sign in at the IdP: %v", err)
+	}
+	// The IdP's own "Signing you in…" page has a heading too: wait until the
+	// form has posted and the portal has redirected to the deep link.
+	env.WaitForURL(env.SiteURL("acme") + "/meet/b.simon")
+	if err := chromedp.Do(env.Ctx, chromedp.WaitVisible(chromedp.CSS(`main h1`))); err != nil {
+		t.Fatal(err)
 	}
 	location, err := chromedp.Run(env.Ctx, chromedp.Location())
 	if err != nil {
