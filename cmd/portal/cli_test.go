@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/meetings-portal/portal/internal/dbtest"
+	"github.com/meetings-portal/portal/internal/sso"
+)
+
+// testCLI runs the portal command against its own database.
+type testCLI struct {
+	t   *testing.T
+	env map[string]string
+}
+
+func newTestCLI(t *testing.T) *testCLI {
+	sso.SetClockSkew(3 * time.Minute)
+	return &testCLI{t: t, env: map[string]string{
+		"DATABASE_URL":      dbtest.NewURL(t),
+		"PORTAL_SECRET_KEY": strings.Repeat("ab", 32),
+	}}
+}
+
+// run returns stdout, stderr and the exit status main would use.
+func (tc *testCLI) run(extraEnv map[string]string, args ...string) (string, string, int) {
+	tc.t.Helper()
+	var stdout, stderr bytes.Buffer
+	c := &cli{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(k string) string {
+		if v, ok := extraEnv[k]; ok {
+			return v
+		}
+		return tc.env[k]
+	}}
+	err := c.run(context.Background(), args)
+	code := 0
+	if err != nil {
+		code = 1
+		var e *exitError
+		if errors.As(err, &e) {
+			code = e.code
+		}
+		stderr.WriteString(err.Error())
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+var goodPassword = map[string]string{"PORTAL_ADMIN_PASSWORD": "a good long password"}
+
+func TestSiteCreateRefusesBadInputWithStatus2AndWritesNothing(t *testing.T) {
+	tc := newTestCLI(t)
+	if out, errOut, code := tc.run(goodPassword, "site", "create", "acme", "--admin-email", "admin@acme.test"); code != 0 {
+		t.Fatalf("create acme: %d %s %s", code, out, errOut)
+	}
+	cases := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"bad name", goodPassword, []string{"site", "create", "-x-", "--admin-email", "a@b.test"}, ""},
+		{"reserved name", goodPassword, []string{"site", "create", "www", "--admin-email", "a@b.test"}, "reserved"},
+		{"duplicate", goodPassword, []string{"site", "create", "ACME", "--admin-email", "a@b.test"}, "already exists"},
+		{"weak password", map[string]string{"PORTAL_ADMIN_PASSWORD": "short"}, []string{"site", "create", "globex", "--admin-email", "a@b.test"}, "at least 12"},
+		{"bad e-mail", goodPassword, []string{"site", "create", "globex", "--admin-email", "not-an-email"}, "not an e-mail"},
+		{"no password", map[string]string{"PORTAL_ADMIN_PASSWORD": ""}, []string{"site", "create", "globex", "--admin-email", "a@b.test"}, "no admin password"},
+		{"no e-mail", goodPassword, []string{"site", "create", "globex"}, "usage"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, errOut, code := tc.run(c.env, c.args...)
+			if code != 2 || !strings.Contains(errOut, c.want) {
+				t.Fatalf("status %d, stderr %q; want 2 and %q", code, errOut, c.want)
+			}
+		})
+	}
+	out, _, _ := tc.run(nil, "site", "list")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[1], "acme ") {
+		t.Fatalf("site list after refusals:\n%s", out)
+	}
+}
+
+func TestSiteCreateReadsThePasswordFromAFile(t *testing.T) {
+	tc := newTestCLI(t)
+	file := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(file, []byte("a good long password\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := tc.run(nil, "site", "create", "acme", "--admin-email", "admin@acme.test", "--admin-password-file", file); code != 0 {
+		t.Fatalf("status %d: %s", code, errOut)
+	}
+}
+
+func TestSSOCommands(t *testing.T) {
+	tc := newTestCLI(t)
+	tc.run(goodPassword, "site", "create", "acme", "--admin-email", "admin@acme.test")
+	metadata := filepath.Join("..", "..", "internal", "sso", "idpmeta", "testdata")
+	azure, err := filepath.Glob(filepath.Join(metadata, "*zure*.xml"))
+	if err != nil || len(azure) == 0 {
+		t.Fatalf("Azure fixture: %v %v", azure, err)
+	}
+
+	// Bad metadata: status 2, a clear message, the old configuration kept.
+	bad := filepath.Join(t.TempDir(), "bad.xml")
+	_ = os.WriteFile(bad, []byte("<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"b\">]><x/>"), 0o600)
+	if _, errOut, code := tc.run(nil, "sso", "import", "--site", "acme", "--metadata", bad); code != 2 || errOut == "" {
+		t.Fatalf("DTD metadata: %d %q", code, errOut)
+	}
+	if _, errOut, code := tc.run(nil, "sso", "set", "--site", "acme", "--enabled"); code != 2 || !strings.Contains(errOut, "import its metadata first") {
+		t.Fatalf("enable without IdP: %d %q", code, errOut)
+	}
+	out, errOut, code := tc.run(nil, "sso", "import", "--site", "acme", "--metadata", azure[0])
+	if code != 0 || !strings.Contains(out, "https://sts.windows.net/") {
+		t.Fatalf("import Azure metadata: %d %q %q", code, out, errOut)
+	}
+	out, errOut, code = tc.run(nil, "sso", "set", "--site", "acme", "--enabled", "--auto-update=true", "--idp-initiated=false",
+		"--authn-context", "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport;urn:oasis:names:tc:SAML:2.0:ac:classes:X509")
+	if code != 0 {
+		t.Fatalf("sso set: %d %q", code, errOut)
+	}
+	for _, want := range []string{"SSO                        on", "Auto Account Update        on", "IdP-initiated sign-in      off", "PasswordProtectedTransport;urn:oasis:names:tc:SAML:2.0:ac:classes:X509"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("sso set output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, errOut, code := tc.run(nil, "sso", "set", "--site", "acme", "--authn-context", "not a uri"); code != 2 {
+		t.Fatalf("bad authn context: %d %q", code, errOut)
+	}
+	out, _, code = tc.run(nil, "sso", "export", "--site", "acme")
+	if code != 0 || !strings.Contains(out, `entityID="http://acme.localhost:8080/saml/metadata"`) || strings.Contains(out, "validUntil") {
+		t.Fatalf("export: %d\n%s", code, out)
+	}
+	if _, errOut, code := tc.run(nil, "sso", "show", "--site", "nobody"); code != 2 || !strings.Contains(errOut, "no site named") {
+		t.Fatalf("unknown site: %d %q", code, errOut)
+	}
+	out, _, code = tc.run(nil, "user", "list", "--site", "acme")
+	if code != 0 || !strings.HasPrefix(out, "UID") {
+		t.Fatalf("user list: %d %q", code, out)
+	}
+}
+
+func TestAdminResetPasswordEndsSessions(t *testing.T) {
+	tc := newTestCLI(t)
+	tc.run(goodPassword, "site", "create", "acme", "--admin-email", "admin@acme.test")
+	out, errOut, code := tc.run(map[string]string{"PORTAL_ADMIN_PASSWORD": "another long password"}, "admin", "reset-password", "--site", "acme", "--email", "admin@acme.test")
+	if code != 0 || !strings.Contains(out, "reset") {
+		t.Fatalf("reset: %d %q %q", code, out, errOut)
+	}
+	if _, errOut, code := tc.run(goodPassword, "admin", "reset-password", "--site", "acme", "--email", "nobody@acme.test"); code != 2 {
+		t.Fatalf("unknown admin: %d %q", code, errOut)
+	}
+	if _, errOut, code := tc.run(goodPassword, "admin", "create", "--site", "acme", "--email", "second@acme.test"); code != 0 {
+		t.Fatalf("admin create: %d %q", code, errOut)
+	}
+}
+
+func TestMigrateCommands(t *testing.T) {
+	tc := newTestCLI(t)
+	out, _, code := tc.run(nil, "migrate", "version")
+	if code != 0 || !strings.HasPrefix(out, "schema version ") {
+		t.Fatalf("version: %d %q", code, out)
+	}
+	if _, _, code := tc.run(nil, "migrate", "down", "zero"); code != 2 {
+		t.Fatalf("bad N: %d", code)
+	}
+	if _, _, code := tc.run(nil, "frobnicate"); code != 2 {
+		t.Fatalf("unknown command: %d", code)
+	}
+}
