@@ -27,27 +27,28 @@ func (c *cli) admin(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	env, err := c.openEnv(ctx)
+	return c.withSite(ctx, *siteName, func(env *env, site sites.Site) error {
+		if args[0] == "create" {
+			return c.createAdmin(ctx, env, site, *email, pw)
+		}
+		return c.resetAdminPassword(ctx, env, site, *email, pw)
+	})
+}
+
+func (c *cli) createAdmin(ctx context.Context, env *env, site sites.Site, email, pw string) error {
+	err := env.sites.CreateAdmin(ctx, site.ID, email, pw)
+	if errors.Is(err, sites.ErrInvalid) || errors.Is(err, sites.ErrExists) {
+		return badInput(err)
+	}
 	if err != nil {
 		return err
 	}
-	defer env.close()
-	site, err := env.site(ctx, *siteName)
-	if err != nil {
-		return err
-	}
-	if args[0] == "create" {
-		err := env.sites.CreateAdmin(ctx, site.ID, *email, pw)
-		if errors.Is(err, sites.ErrInvalid) || errors.Is(err, sites.ErrExists) {
-			return badInput(err)
-		}
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(c.stdout, "created admin %s on %s\n", *email, site.Name)
-		return nil
-	}
-	admin, err := env.sites.SetAdminPassword(ctx, site.ID, *email, pw)
+	fmt.Fprintf(c.stdout, "created admin %s on %s\n", email, site.Name)
+	return nil
+}
+
+func (c *cli) resetAdminPassword(ctx context.Context, env *env, site sites.Site, email, pw string) error {
+	admin, err := env.sites.SetAdminPassword(ctx, site.ID, email, pw)
 	if errors.Is(err, sites.ErrNotFound) || errors.Is(err, sites.ErrInvalid) {
 		return badInput(err)
 	}

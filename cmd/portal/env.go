@@ -67,6 +67,21 @@ func (e *env) site(ctx context.Context, name string) (sites.Site, error) {
 	return s, err
 }
 
+// withSite opens the environment, looks up the site named name and runs fn:
+// the shape of every command that works on one site.
+func (c *cli) withSite(ctx context.Context, name string, fn func(*env, sites.Site) error) error {
+	e, err := c.openEnv(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	site, err := e.site(ctx, name)
+	if err != nil {
+		return err
+	}
+	return fn(e, site)
+}
+
 // afterSiteCreated prepares what a new site needs beyond its row.
 func (e *env) afterSiteCreated(ctx context.Context, site sites.Site) error {
 	return e.sso.EnsureSPKey(ctx, site.ID, site.Name)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/meetings-portal/portal/internal/sites"
 	"github.com/meetings-portal/portal/internal/sso"
 	"github.com/meetings-portal/portal/internal/sso/idpmeta"
 )
@@ -63,29 +64,22 @@ func (c *cli) ssoImport(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	env, err := c.openEnv(ctx)
-	if err != nil {
-		return err
-	}
-	defer env.close()
-	site, err := env.site(ctx, siteName)
-	if err != nil {
-		return err
-	}
-	idp, err := env.sso.ImportMetadata(ctx, site.ID, data, sourceURL(source))
-	var metaErr *idpmeta.Error
-	if errors.As(err, &metaErr) {
-		return badInputf("%s", metaErr.Message)
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(c.stdout, "imported IdP %s for site %s\n  SSO URL: %s\n", idp.EntityID, site.Name, idp.SSOURL)
-	for _, cert := range idp.Certificates {
-		info := idpmeta.Describe(cert)
-		fmt.Fprintf(c.stdout, "  signing certificate %s, valid until %s, SHA-256 %s\n", info.Subject, info.NotAfter.Format("2006-01-02"), info.SHA256)
-	}
-	return nil
+	return c.withSite(ctx, siteName, func(env *env, site sites.Site) error {
+		idp, err := env.sso.ImportMetadata(ctx, site.ID, data, sourceURL(source))
+		var metaErr *idpmeta.Error
+		if errors.As(err, &metaErr) {
+			return badInputf("%s", metaErr.Message)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "imported IdP %s for site %s\n  SSO URL: %s\n", idp.EntityID, site.Name, idp.SSOURL)
+		for _, cert := range idp.Certificates {
+			info := idpmeta.Describe(cert)
+			fmt.Fprintf(c.stdout, "  signing certificate %s, valid until %s, SHA-256 %s\n", info.Subject, info.NotAfter.Format("2006-01-02"), info.SHA256)
+		}
+		return nil
+	})
 }
 
 // sourceURL is the metadata URL to keep for the daily refresh: source when
@@ -130,21 +124,14 @@ func (c *cli) ssoExport(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	env, err := c.openEnv(ctx)
-	if err != nil {
+	return c.withSite(ctx, siteName, func(env *env, site sites.Site) error {
+		doc, err := env.sso.Metadata(ctx, site)
+		if err != nil {
+			return err
+		}
+		_, err = c.stdout.Write(doc)
 		return err
-	}
-	defer env.close()
-	site, err := env.site(ctx, siteName)
-	if err != nil {
-		return err
-	}
-	doc, err := env.sso.Metadata(ctx, site)
-	if err != nil {
-		return err
-	}
-	_, err = c.stdout.Write(doc)
-	return err
+	})
 }
 
 func (c *cli) ssoSet(ctx context.Context, args []string) error {
@@ -182,21 +169,15 @@ func (c *cli) ssoSet(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	env, err := c.openEnv(ctx)
-	if err != nil {
-		return err
-	}
-	defer env.close()
-	site, err := env.site(ctx, siteName)
-	if err != nil {
-		return err
-	}
-	if err := env.sso.SetOptions(ctx, site.ID, o); errors.Is(err, sso.ErrNotConfigured) {
-		return badInput(err)
-	} else if err != nil {
-		return err
-	}
-	return c.printSettings(ctx, env, siteName)
+	return c.withSite(ctx, siteName, func(env *env, site sites.Site) error {
+		var fields sso.FieldErrors
+		if err := env.sso.SetOptions(ctx, site.ID, o); errors.Is(err, sso.ErrNotConfigured) || errors.As(err, &fields) {
+			return badInput(err)
+		} else if err != nil {
+			return err
+		}
+		return c.printSettings(ctx, env, site)
+	})
 }
 
 func (c *cli) ssoShow(ctx context.Context, args []string) error {
@@ -204,19 +185,12 @@ func (c *cli) ssoShow(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	env, err := c.openEnv(ctx)
-	if err != nil {
-		return err
-	}
-	defer env.close()
-	return c.printSettings(ctx, env, siteName)
+	return c.withSite(ctx, siteName, func(env *env, site sites.Site) error {
+		return c.printSettings(ctx, env, site)
+	})
 }
 
-func (c *cli) printSettings(ctx context.Context, env *env, siteName string) error {
-	site, err := env.site(ctx, siteName)
-	if err != nil {
-		return err
-	}
+func (c *cli) printSettings(ctx context.Context, env *env, site sites.Site) error {
 	set, err := env.sso.Settings(ctx, site.ID)
 	if err != nil {
 		return err

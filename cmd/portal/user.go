@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"text/tabwriter"
+
+	"github.com/meetings-portal/portal/internal/sites"
 )
 
 func (c *cli) user(ctx context.Context, args []string) error {
@@ -15,15 +17,12 @@ func (c *cli) user(ctx context.Context, args []string) error {
 	if pos, err := parseInterspersed(fs, args[1:]); err != nil || len(pos) != 0 || *siteName == "" {
 		return badInputf("usage: portal user list --site NAME")
 	}
-	env, err := c.openEnv(ctx)
-	if err != nil {
-		return err
-	}
-	defer env.close()
-	site, err := env.site(ctx, *siteName)
-	if err != nil {
-		return err
-	}
+	return c.withSite(ctx, *siteName, func(env *env, site sites.Site) error {
+		return c.printUsers(ctx, env, site)
+	})
+}
+
+func (c *cli) printUsers(ctx context.Context, env *env, site sites.Site) error {
 	list, err := env.users.List(ctx, site.ID)
 	if err != nil {
 		return err
