@@ -51,6 +51,9 @@
 //	                                 (RetrievalMethod, KeyInfoReference, ...); plain
 //	                                 X509Data is allowed and is never trusted by the SP
 //	unsigned                         no signature on the Response or the Assertion
+//	encrypted-assertion              the assertion is an EncryptedAssertion: the SP
+//	                                 publishes no encryption key, and a decrypted
+//	                                 assertion would escape these checks
 //
 // Passing these checks proves nothing about authenticity: the signature
 // itself, the issuer, audience, times and replay are still for
@@ -105,6 +108,7 @@ const (
 	ReasonSignatureReference    = "signature-reference"
 	ReasonKeyInfo               = "keyinfo-forbidden"
 	ReasonUnsigned              = "unsigned"
+	ReasonEncryptedAssertion    = "encrypted-assertion"
 )
 
 const (
@@ -373,6 +377,12 @@ func theAssertion(root *etree.Element) (*etree.Element, error) {
 	}
 	if found[0].Parent() != root {
 		return nil, refuse(ReasonAssertionCount, "the assertion is inside %s, not the Response", found[0].Parent().FullTag())
+	}
+	if found[0].Tag == "EncryptedAssertion" {
+		// The portal publishes no encryption key, so no IdP configured from
+		// its metadata encrypts; and a decrypted assertion would skip every
+		// check above, which runs on the document as received.
+		return nil, refuse(ReasonEncryptedAssertion, "the assertion is encrypted; this service provider accepts only signed, unencrypted assertions")
 	}
 	return found[0], nil
 }

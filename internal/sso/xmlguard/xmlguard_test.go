@@ -47,6 +47,10 @@ func TestDecodeRefuses(t *testing.T) {
 			return encode(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"><!ENTITY x "y"></samlp:Response>`)
 		}, xmlguard.ReasonDoctype},
 		{"LowercaseDoctype", func(*testing.T) string { return encode(`<!doctype x><x/>`) }, xmlguard.ReasonDoctype},
+		{"EncryptedAssertion", func(*testing.T) string {
+			return encode(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r">` +
+				`<saml:EncryptedAssertion><xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#"/></saml:EncryptedAssertion></samlp:Response>`)
+		}, xmlguard.ReasonEncryptedAssertion},
 		{"ProcessingInstruction", func(t *testing.T) string {
 			return ssotest.EncodeBytes(ssotest.WithProcInst(f.signedBytes(t), "xml-stylesheet", `href="x"`))
 		}, xmlguard.ReasonProcessingInstruction},
