@@ -17,7 +17,10 @@ ALTER TABLE sso_settings
     -- accept, never applied by itself.
     ADD COLUMN proposed_entity_id text NOT NULL DEFAULT '',
     ADD COLUMN proposed_sso_url   text NOT NULL DEFAULT '',
-    ADD COLUMN proposed_slo_url   text NOT NULL DEFAULT '';
+    ADD COLUMN proposed_slo_url   text NOT NULL DEFAULT '',
+    -- The certificates of that proposal: trusted only once it is accepted,
+    -- since a document naming another IdP may carry another party's keys.
+    ADD COLUMN proposed_certificates bytea[] NOT NULL DEFAULT '{}';
 
 -- Uploaded or fetched metadata waiting for the admin to confirm the import.
 CREATE TABLE metadata_drafts (

@@ -93,13 +93,18 @@ func TestRefreshFollowsRolloverKeepsOldConfigOnFailureAndProposesNewEndpoints(t 
 
 	// A new entity ID is proposed, not applied; sign-ins keep working.
 	fetchErr = nil
-	serving = metadataWith("https://sts.windows.net/new-tenant/", "https://login.microsoftonline.com/new-tenant/saml2", p.idp)
+	stranger := ssotest.NewIdP(t)
+	serving = metadataWith("https://sts.windows.net/new-tenant/", "https://login.microsoftonline.com/new-tenant/saml2", stranger)
 	if err := p.sso.Refresh(ctx, p.acme.ID, fetch); err != nil {
 		t.Fatal(err)
 	}
 	set, _ = p.sso.Settings(ctx, p.acme.ID)
 	if set.IdPEntityID != p.idp.EntityID || set.ProposedEntityID != "https://sts.windows.net/new-tenant/" || set.RefreshError != "" {
 		t.Fatalf("after entity change: entity %q proposed %q error %q", set.IdPEntityID, set.ProposedEntityID, set.RefreshError)
+	}
+	// The new document's keys are not trusted before the admin accepts it.
+	if len(set.Certificates) != 2 || set.Certificates[0].Equal(stranger.Cert) || set.Certificates[1].Equal(stranger.Cert) {
+		t.Fatal("a proposal's certificate was trusted before it was accepted")
 	}
 	if resp := p.postACS(acmeHost, p.respond(azure("")), ""); resp.StatusCode != 303 {
 		t.Fatalf("sign-in while a proposal waits: %d", resp.StatusCode)
@@ -110,6 +115,9 @@ func TestRefreshFollowsRolloverKeepsOldConfigOnFailureAndProposesNewEndpoints(t 
 	set, _ = p.sso.Settings(ctx, p.acme.ID)
 	if set.IdPEntityID != "https://sts.windows.net/new-tenant/" || set.HasProposal() {
 		t.Fatalf("after accept: %q, proposal %v", set.IdPEntityID, set.HasProposal())
+	}
+	if len(set.Certificates) != 1 || !set.Certificates[0].Equal(stranger.Cert) {
+		t.Fatalf("after accept: %d certificates, want exactly the proposal's", len(set.Certificates))
 	}
 }
 

@@ -2,6 +2,7 @@ package sso
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"time"
@@ -44,14 +45,26 @@ WHERE site_id = $1`, siteID, refreshMessage(err), now); dbErr != nil {
 		}
 		return err
 	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		proposedEntity, proposedSSO, proposedSLO := "", "", ""
-		if idp.EntityID != set.IdPEntityID || idp.SSOURL != set.SSOURL || idp.SLOURL != set.SLOURL {
-			proposedEntity, proposedSSO, proposedSLO = idp.EntityID, idp.SSOURL, idp.SLOURL
+	if idp.EntityID != set.IdPEntityID || idp.SSOURL != set.SSOURL || idp.SLOURL != set.SLOURL {
+		// Another IdP, or the same one moved: the document may now be
+		// someone else's, so neither its endpoints nor its certificates are
+		// trusted until the admin accepts them.
+		ders := make([][]byte, len(idp.Certificates))
+		for i, c := range idp.Certificates {
+			ders[i] = c.Raw
 		}
+		_, err := s.pool.Exec(ctx, `UPDATE sso_settings SET metadata_fetched_at = $2, metadata_refresh_error = '',
+metadata_refresh_failed_at = NULL, proposed_entity_id = $3, proposed_sso_url = $4, proposed_slo_url = $5,
+proposed_certificates = $6 WHERE site_id = $1`, siteID, s.now(), idp.EntityID, idp.SSOURL, idp.SLOURL, ders)
+		if err != nil {
+			return fmt.Errorf("record metadata refresh: %w", err)
+		}
+		return nil
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE sso_settings SET metadata_fetched_at = $2, metadata_refresh_error = '',
-metadata_refresh_failed_at = NULL, proposed_entity_id = $3, proposed_sso_url = $4, proposed_slo_url = $5 WHERE site_id = $1`,
-			siteID, s.now(), proposedEntity, proposedSSO, proposedSLO); err != nil {
+metadata_refresh_failed_at = NULL, proposed_entity_id = '', proposed_sso_url = '', proposed_slo_url = '',
+proposed_certificates = '{}' WHERE site_id = $1`, siteID, s.now()); err != nil {
 			return fmt.Errorf("record metadata refresh: %w", err)
 		}
 		return replaceCertificates(ctx, tx, siteID, idp.Certificates)
@@ -75,18 +88,35 @@ func refreshMessage(err error) string {
 	return err.Error()
 }
 
-// AcceptProposal applies the entity ID and endpoints a refresh found.
+// AcceptProposal applies the entity ID, endpoints and certificates a
+// refresh found.
 func (s *Service) AcceptProposal(ctx context.Context, siteID int64) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE sso_settings SET idp_entity_id = proposed_entity_id, idp_sso_url = proposed_sso_url,
-idp_slo_url = proposed_slo_url, proposed_entity_id = '', proposed_sso_url = '', proposed_slo_url = '', updated_at = $2
-WHERE site_id = $1 AND proposed_entity_id <> ''`, siteID, s.now())
-	if err != nil {
-		return fmt.Errorf("accept refreshed metadata: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return errors.New("there is no change waiting to be accepted")
-	}
-	return nil
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var ders [][]byte
+		err := tx.QueryRow(ctx, `UPDATE sso_settings SET idp_entity_id = proposed_entity_id, idp_sso_url = proposed_sso_url,
+idp_slo_url = proposed_slo_url, proposed_entity_id = '', proposed_sso_url = '', proposed_slo_url = '',
+proposed_certificates = '{}', updated_at = $2
+WHERE site_id = $1 AND proposed_entity_id <> ''
+RETURNING (SELECT proposed_certificates FROM sso_settings WHERE site_id = $1)`, siteID, s.now()).Scan(&ders)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errors.New("there is no change waiting to be accepted")
+		}
+		if err != nil {
+			return fmt.Errorf("accept refreshed metadata: %w", err)
+		}
+		certs := make([]*x509.Certificate, 0, len(ders))
+		for _, der := range ders {
+			c, err := x509.ParseCertificate(der)
+			if err != nil {
+				return fmt.Errorf("accept refreshed metadata: %w", err)
+			}
+			certs = append(certs, c)
+		}
+		if len(certs) == 0 {
+			return errors.New("accept refreshed metadata: the proposal has no signing certificate")
+		}
+		return replaceCertificates(ctx, tx, siteID, certs)
+	})
 }
 
 // RefreshDue refreshes at most limit sites whose metadata URL was last
