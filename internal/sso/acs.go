@@ -77,8 +77,9 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 	// them reaches the signature code.
 	decoded, err := xmlguard.Decode(samlResponse)
 	if err != nil {
-		if st := failureStatus(samlResponse); st != nil {
-			return nil, attempt, st
+		if h, ok := failureStatus(samlResponse); ok {
+			attempt.Flow = h.flow()
+			return nil, attempt, s.idpFailure(ctx, site.ID, p.settings, h)
 		}
 		return nil, attempt, classify(err)
 	}
@@ -113,7 +114,7 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 		return nil, attempt, refuse(ReasonNotEnabled, "single sign-on is not enabled for this site")
 	}
 	if header.status != "" && header.status != saml.StatusSuccess {
-		return nil, attempt, statusRefusal(header)
+		return nil, attempt, s.idpFailure(ctx, site.ID, p.settings, header)
 	}
 	if header.inResponseTo == "" && !p.settings.IdPInitiated {
 		return nil, attempt, explained(refuse(ReasonUnsolicited, "the response answers no sign-in request (IdP-initiated) and this site allows only SP-initiated sign-in"))
@@ -230,6 +231,7 @@ func (s *Service) checkIssueInstants(h responseHeader, a *saml.Assertion) error 
 // responseHeader is what is read from the unverified Response to route it:
 // never trusted for anything that signs someone in.
 type responseHeader struct {
+	issuer        string
 	inResponseTo  string
 	issueInstant  time.Time
 	status        string
@@ -254,6 +256,9 @@ func readHeader(decoded []byte) (responseHeader, error) {
 		return responseHeader{}, refuse(ReasonMalformed, "no root element")
 	}
 	h := responseHeader{inResponseTo: root.SelectAttrValue("InResponseTo", "")}
+	if issuer := root.SelectElement("Issuer"); issuer != nil {
+		h.issuer = strings.TrimSpace(issuer.Text())
+	}
 	if v := root.SelectAttrValue("IssueInstant", ""); v != "" {
 		t, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {
@@ -280,41 +285,62 @@ func readHeader(decoded []byte) (responseHeader, error) {
 	return h, nil
 }
 
-func statusRefusal(h responseHeader) *RefusalError {
+// maxStatusMessage caps the IdP's message shown to the user.
+const maxStatusMessage = 300
+
+// idpFailure is the refusal of a response whose status is not Success. The
+// status is read before (and without) any signature check, because IdPs send
+// failures unsigned. So the IdP's free-text message is shown to the user
+// only when the response answers a live request of this site and names the
+// configured IdP as issuer: anyone can post an unsigned Response to the ACS,
+// and its text must not become a phishing message on the customer's own
+// domain. The admin's event keeps the message, marked as unverified.
+func (s *Service) idpFailure(ctx context.Context, siteID int64, set Settings, h responseHeader) *RefusalError {
 	status := strings.TrimPrefix(h.status, "urn:oasis:names:tc:SAML:2.0:status:")
 	if h.subStatus != "" {
 		status += " / " + strings.TrimPrefix(h.subStatus, "urn:oasis:names:tc:SAML:2.0:status:")
 	}
 	detail := "the identity provider did not sign the user in: " + status
 	if h.statusMessage != "" {
-		detail += ": " + h.statusMessage
+		detail += ": " + h.statusMessage + " (message not verified)"
 	}
-	return &RefusalError{Reason: ReasonIdPStatus, Detail: detail, Status: status, StatusMessage: h.statusMessage}
+	r := &RefusalError{Reason: ReasonIdPStatus, Detail: detail, Status: status}
+	if h.statusMessage == "" || h.inResponseTo == "" || h.issuer != set.IdPEntityID {
+		return r
+	}
+	if _, err := s.pendingState(ctx, siteID, h.inResponseTo); err != nil {
+		return r
+	}
+	r.StatusMessage = h.statusMessage
+	if len(r.StatusMessage) > maxStatusMessage {
+		r.StatusMessage = strings.ToValidUTF8(r.StatusMessage[:maxStatusMessage], "") + "…"
+	}
+	return r
 }
 
 // failureStatus reads the status of a response xmlguard refused only for
 // lacking a (signed) assertion: an IdP reporting a failure (Azure's
 // "AADSTS..." errors) sends an unsigned Response with no assertion, and the
 // user should see the IdP's message rather than "unsigned".
-func failureStatus(samlResponse string) *RefusalError {
+func failureStatus(samlResponse string) (responseHeader, bool) {
 	compact := strings.Join(strings.Fields(samlResponse), "")
 	if len(compact) > base64.StdEncoding.EncodedLen(xmlguard.MaxResponseBytes) {
-		return nil
+		return responseHeader{}, false
 	}
 	decoded, err := base64.StdEncoding.DecodeString(compact)
 	if err != nil {
-		return nil
+		return responseHeader{}, false
 	}
 	var guard *xmlguard.Error
 	if err := xmlguard.Check(decoded); !errors.As(err, &guard) ||
 		(guard.Reason != xmlguard.ReasonUnsigned && guard.Reason != xmlguard.ReasonAssertionCount) {
-		return nil
+		return responseHeader{}, false
 	}
 	h, err := readHeader(decoded)
 	if err != nil || h.status == "" || h.status == saml.StatusSuccess {
-		return nil
+		return responseHeader{}, false
 	}
-	return statusRefusal(h)
+	return h, true
 }
 
 // replayCache is crewjam's AssertionReplayCache over PostgreSQL, for one
