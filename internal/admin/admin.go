@@ -58,11 +58,7 @@ func (h *Handler) Routes(r chi.Router) {
 		limit = 10
 	}
 	r.Get("/admin", h.home)
-	r.With(httprate.LimitBy(limit, time.Minute,
-		func(r *http.Request) (string, error) {
-			site, _ := web.SiteFrom(r.Context())
-			return site.Name + "|" + web.ClientFrom(r.Context()).IP, nil
-		},
+	r.With(httprate.LimitBy(limit, time.Minute, web.RateKey,
 		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
 			h.Render.Error(w, r, http.StatusTooManyRequests, "Too many sign-in attempts",
 				"Please wait a minute before trying again.")

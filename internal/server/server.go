@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/httprate"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/meetings-portal/portal/internal/admin"
@@ -36,6 +37,10 @@ type Options struct {
 	Metrics        *metrics.Metrics
 	Now            func() time.Time // nil means time.Now
 	SignInLimit    int              // admin sign-in attempts per client, site and minute; 0 means 10
+	// SignInStartLimit bounds SP-initiated sign-in starts and ACS posts
+	// per client (IPv6: per /64), site and minute; 0 means 300, generous
+	// because a whole office may share one address.
+	SignInStartLimit int
 	// SSO is the sites' service provider; nil builds one over Pool with a
 	// random sealing key (tests).
 	SSO *sso.Service
@@ -92,8 +97,17 @@ func New(o Options) (*Server, error) {
 	cookies := web.Cookies{HTTPS: o.Hosts.HTTPS()}
 	sessions := session.NewStore(o.Pool, o.Now)
 	userStore := users.NewStore(o.Pool, sessions, o.Now)
+	signInLimit := o.SignInStartLimit
+	if signInLimit == 0 {
+		signInLimit = 300
+	}
 	ssoHandler := &sso.Handler{
 		SSO: o.SSO, Users: userStore, Sessions: sessions, Render: render, Cookies: cookies, Log: o.Log, Metrics: o.Metrics,
+		Limiter: httprate.NewRateLimiter(signInLimit, time.Minute,
+			httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
+				render.Error(w, r, http.StatusTooManyRequests, "Too many sign-in attempts",
+					"Too many sign-ins were started from your network in the last minute. Please wait a minute and try again.")
+			})),
 	}
 	adminHandler := &admin.Handler{
 		Sites: siteStore, Sessions: sessions, Users: userStore, SSO: o.SSO, Audit: audit.New(o.Pool, o.Now),

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/httprate"
 
 	"github.com/meetings-portal/portal/internal/metrics"
 	"github.com/meetings-portal/portal/internal/session"
@@ -28,12 +29,17 @@ type Handler struct {
 	Cookies  web.Cookies
 	Log      *slog.Logger
 	Metrics  *metrics.Metrics
+	// Limiter bounds, per client and site, the work anyone can cause
+	// without signing in: sign-in starts (a stored pending request and an
+	// RSA signature each) and ACS posts (a stored event each), keyed by
+	// web.RateKey. Nil means no limit.
+	Limiter *httprate.RateLimiter
 }
 
 // Routes mounts the SAML endpoints and sign-out on a site router.
 func (h *Handler) Routes(r chi.Router) {
 	r.Get("/saml/metadata", h.metadata)
-	r.Post("/saml/acs", h.acs)
+	r.With(h.limit).Post("/saml/acs", h.acs)
 	r.Post("/logout", h.logout)
 	r.Get("/signed-out", h.signedOut)
 }
@@ -44,6 +50,24 @@ type userKey struct{}
 func UserFrom(ctx context.Context) users.User {
 	u, _ := ctx.Value(userKey{}).(users.User)
 	return u
+}
+
+// overLimit counts the request against the client's budget and, when it is
+// spent, answers it (429) and reports true.
+func (h *Handler) overLimit(w http.ResponseWriter, r *http.Request) bool {
+	if h.Limiter == nil {
+		return false
+	}
+	key, _ := web.RateKey(r)
+	return h.Limiter.RespondOnLimit(w, r, key)
+}
+
+func (h *Handler) limit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !h.overLimit(w, r) {
+			next.ServeHTTP(w, r)
+		}
+	})
 }
 
 // RequireUser lets signed-in users through. Anyone else, on a site with SSO
@@ -67,8 +91,11 @@ func (h *Handler) RequireUser(next http.Handler) http.Handler {
 			}
 			h.Cookies.Clear(w, userCookie)
 		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if r.Method != http.MethodGet {
 			h.Render.Error(w, r, http.StatusForbidden, "Please sign in", "Your session has ended. Open the page again to sign in.")
+			return
+		}
+		if h.overLimit(w, r) {
 			return
 		}
 		target, err := h.SSO.StartSignIn(r.Context(), site, r.URL.RequestURI(), false)
