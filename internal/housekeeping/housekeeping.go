@@ -28,7 +28,10 @@ type Runner struct {
 	Jobs      []Job
 	Interval  time.Duration
 	BatchSize int
-	Log       *slog.Logger
+	// Budget bounds how long one job keeps going while its batches come
+	// back full; 0 means 30 seconds.
+	Budget time.Duration
+	Log    *slog.Logger
 }
 
 // Run loops until ctx ends.
@@ -64,13 +67,32 @@ func (r *Runner) Round(ctx context.Context) (bool, error) {
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockKey) //nolint:errcheck
 	for _, job := range r.Jobs {
-		n, err := job.Run(ctx, r.BatchSize)
-		if err != nil {
-			return true, fmt.Errorf("housekeeping %s: %w", job.Name, err)
+		var total int64
+		// A full batch means there may be more: keep going, within a time
+		// budget, so a backlog (a flood of abandoned sign-ins) drains in
+		// minutes rather than growing by a batch every interval.
+		deadline := time.Now().Add(r.budget())
+		for {
+			n, err := job.Run(ctx, r.BatchSize)
+			if err != nil {
+				return true, fmt.Errorf("housekeeping %s: %w", job.Name, err)
+			}
+			total += n
+			if n < int64(r.BatchSize) || time.Now().After(deadline) || ctx.Err() != nil {
+				break
+			}
 		}
-		if n > 0 {
-			r.Log.InfoContext(ctx, "housekeeping deleted expired rows", "job", job.Name, "rows", n)
+		if total > 0 {
+			r.Log.InfoContext(ctx, "housekeeping deleted expired rows", "job", job.Name, "rows", total)
 		}
 	}
 	return true, nil
+}
+
+// budget is how long one job may keep deleting full batches in a round.
+func (r *Runner) budget() time.Duration {
+	if r.Budget > 0 {
+		return r.Budget
+	}
+	return 30 * time.Second
 }

@@ -57,3 +57,21 @@ func TestRoundPassesTheBatchSize(t *testing.T) {
 		t.Fatalf("limit %d", got)
 	}
 }
+
+func TestRoundKeepsGoingWhileBatchesAreFull(t *testing.T) {
+	left := int64(2500)
+	calls := 0
+	r := &Runner{Pool: dbtest.New(t), BatchSize: 1000, Log: slog.New(slog.DiscardHandler),
+		Jobs: []Job{{Name: "backlog", Run: func(_ context.Context, limit int) (int64, error) {
+			calls++
+			n := min(left, int64(limit))
+			left -= n
+			return n, nil
+		}}}}
+	if _, err := r.Round(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 || calls != 3 {
+		t.Fatalf("left %d after %d batches; want the backlog drained in 3", left, calls)
+	}
+}
