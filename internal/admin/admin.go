@@ -147,6 +147,10 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		h.Render.Render(w, r, http.StatusUnauthorized, "admin_login", signInPage{Email: email, Error: "Wrong e-mail address or password."})
 		return
 	}
+	if errors.Is(err, sites.ErrBusy) {
+		h.Render.Error(w, r, http.StatusServiceUnavailable, "Busy", "Too many sign-ins are being checked at this moment. Please try again in a few seconds.")
+		return
+	}
 	if err != nil {
 		h.Render.ServerError(w, r, err)
 		return

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/mail"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -100,6 +101,8 @@ type Store struct {
 	// dummyHash is verified against when the e-mail is unknown, so a wrong
 	// e-mail costs the same time as a wrong password.
 	dummyHash string
+	// verifySlots bounds concurrent password verifications (see ErrBusy).
+	verifySlots chan struct{}
 }
 
 // NewStore returns a Store over pool.
@@ -108,7 +111,25 @@ func NewStore(pool *pgxpool.Pool) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{pool: pool, dummyHash: h}, nil
+	return &Store{pool: pool, dummyHash: h, verifySlots: make(chan struct{}, runtime.NumCPU())}, nil
+}
+
+// ErrBusy refuses a sign-in when every password-hashing slot stays taken:
+// each argon2id verification holds 64 MiB, so their number is bounded per
+// process rather than left to the number of attackers.
+var ErrBusy = errors.New("too many sign-ins at once; try again in a moment")
+
+// verify checks pw against hash in one of the bounded slots.
+func (s *Store) verify(ctx context.Context, hash, pw string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	select {
+	case s.verifySlots <- struct{}{}:
+	case <-ctx.Done():
+		return ErrBusy
+	}
+	defer func() { <-s.verifySlots }()
+	return password.Verify(hash, pw)
 }
 
 const insertSite = `INSERT INTO sites (name) VALUES ($1) RETURNING id, name, created_at`
@@ -237,13 +258,18 @@ func (s *Store) Authenticate(ctx context.Context, siteID int64, email, pw string
 	rows, _ := s.pool.Query(ctx, selectAdmin+` WHERE site_id = $1 AND email = lower($2)`, siteID, strings.TrimSpace(email))
 	admin, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Admin])
 	if errors.Is(err, pgx.ErrNoRows) {
-		_ = password.Verify(s.dummyHash, pw)
+		if err := s.verify(ctx, s.dummyHash, pw); errors.Is(err, ErrBusy) {
+			return Admin{}, err
+		}
 		return Admin{}, ErrBadCredentials
 	}
 	if err != nil {
 		return Admin{}, fmt.Errorf("authenticate admin: %w", err)
 	}
-	if err := password.Verify(admin.PasswordHash, pw); err != nil {
+	if err := s.verify(ctx, admin.PasswordHash, pw); err != nil {
+		if errors.Is(err, ErrBusy) {
+			return Admin{}, err
+		}
 		return Admin{}, ErrBadCredentials
 	}
 	return admin, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/meetings-portal/portal/internal/dbtest"
 )
@@ -145,5 +146,23 @@ func TestSetAdminPasswordReplacesTheOldOne(t *testing.T) {
 	}
 	if _, err := s.SetAdminPassword(ctx, acme.ID, "nobody@acme.test", "a brand new password"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown admin: %v, want ErrNotFound", err)
+	}
+}
+
+func TestAuthenticateIsBusyWhenEveryHashingSlotIsTaken(t *testing.T) {
+	ctx := context.Background()
+	s, _ := NewStore(dbtest.New(t))
+	acme, _ := s.Create(ctx, "acme", "admin@acme.test", "a good long password")
+	for i := 0; i < cap(s.verifySlots); i++ {
+		s.verifySlots <- struct{}{}
+	}
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if _, err := s.Authenticate(short, acme.ID, "admin@acme.test", "a good long password"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("all slots taken: %v, want ErrBusy", err)
+	}
+	<-s.verifySlots
+	if _, err := s.Authenticate(ctx, acme.ID, "admin@acme.test", "a good long password"); err != nil {
+		t.Fatalf("a slot free: %v", err)
 	}
 }
