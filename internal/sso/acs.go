@@ -106,6 +106,13 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 		if err != nil {
 			return nil, attempt, explained(err)
 		}
+		// The IdP echoes the RelayState it was sent (saml-bindings §3.4.3,
+		// §3.5.3). Some IdPs drop it, so an absent one is tolerated; a
+		// different one means the response was not for this browser's
+		// request (or was moved between sign-ins).
+		if relayState != "" && relayState != pending.relayState {
+			return nil, attempt, explained(refuse(ReasonRelayStateMismatch, "the RelayState %q is not the one sent with request %s", truncate(relayState, 80), pending.requestID))
+		}
 		possibleIDs = []string{pending.requestID}
 	}
 	// A test runs whether or not SSO is switched on: that is how an admin

@@ -450,6 +450,12 @@ func TestACSRefuses(t *testing.T) {
 			},
 			page:   []string{"Requester / RequestDenied: AADSTS50105: blocked &lt;script&gt;alert(1)&lt;/script&gt;"},
 			absent: []string{"<script>alert"}},
+		{name: "RelayStateOfAnotherRequest", reason: sso.ReasonRelayStateMismatch,
+			send: func(t *testing.T, p *portal) *http.Response {
+				req, _ := p.startSignIn(acmeHost, "/")
+				_, otherRelayState := p.startSignIn(acmeHost, "/meet/other")
+				return p.postACS(acmeHost, p.respond(azure(req.SelectAttrValue("ID", ""))), otherRelayState)
+			}},
 		{name: "FailureStatusAnsweringAnotherSitesRequest", reason: sso.ReasonIdPStatus,
 			send: func(t *testing.T, p *portal) *http.Response {
 				req, _ := p.startSignIn(globexHost, "/")

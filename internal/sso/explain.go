@@ -125,6 +125,8 @@ func (s *Service) explain(refusal *RefusalError, set Settings, siteName string, 
 		text = "The response answers a sign-in this site did not start (or started on another site). If users start from the IdP, allow IdP-initiated sign-in."
 	case ReasonRequestExpired:
 		text = fmt.Sprintf("The user took longer than %s at the IdP. Signing in again works.", PendingRequestLifetime)
+	case ReasonRelayStateMismatch:
+		text = "The response came back with another RelayState than the sign-in request it answers. If the IdP rewrites RelayState, configure it to return it unchanged."
 	case ReasonRequestUsed, ReasonReplayed:
 		text = "This response was already used to sign in once; a response is accepted only once (the browser's back button or a replay)."
 	case ReasonUnsolicited:

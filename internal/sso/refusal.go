@@ -28,6 +28,7 @@ const (
 	ReasonUnknownRequest      = "unknown-request"
 	ReasonRequestExpired      = "request-expired"
 	ReasonRequestUsed         = "request-already-used"
+	ReasonRelayStateMismatch  = "relay-state-mismatch"
 	ReasonReplayed            = "replayed"
 	ReasonUnsupported         = "unsupported"
 	ReasonInvalid             = "invalid-response"

@@ -78,6 +78,7 @@ func newRelayState() (string, error) {
 
 type pendingRequest struct {
 	requestID  string
+	relayState string
 	returnPath string
 	test       bool
 }
@@ -87,9 +88,9 @@ type pendingRequest struct {
 func (s *Service) pendingState(ctx context.Context, siteID int64, requestID string) (pendingRequest, error) {
 	var pr pendingRequest
 	var expired, consumed bool
-	err := s.pool.QueryRow(ctx, `SELECT request_id, return_path, is_test, expires_at <= $3, consumed_at IS NOT NULL
+	err := s.pool.QueryRow(ctx, `SELECT request_id, relay_state, return_path, is_test, expires_at <= $3, consumed_at IS NOT NULL
 FROM pending_requests WHERE site_id = $1 AND request_id = $2`, siteID, requestID, s.now()).
-		Scan(&pr.requestID, &pr.returnPath, &pr.test, &expired, &consumed)
+		Scan(&pr.requestID, &pr.relayState, &pr.returnPath, &pr.test, &expired, &consumed)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return pr, refuse(ReasonUnknownRequest, "InResponseTo %q matches no sign-in this site started", requestID)

@@ -90,3 +90,12 @@ func TestUnauthenticatedUserPageWithoutSSOShowsAPage(t *testing.T) {
 		t.Fatalf("status %d, event %+v", resp.StatusCode, p.lastEvent(p.acme))
 	}
 }
+
+func TestSPInitiatedSignInToleratesAnIdPThatDropsRelayState(t *testing.T) {
+	p := newPortal(t)
+	req, _ := p.startSignIn(acmeHost, "/meet/b.simon")
+	resp := p.postACS(acmeHost, p.respond(azure(req.SelectAttrValue("ID", ""))), "")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/meet/b.simon" {
+		t.Fatalf("status %d location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
