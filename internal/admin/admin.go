@@ -88,7 +88,11 @@ func (h *Handler) record(r *http.Request, action, detail string) {
 // is sent to the sign-in form.
 func (h *Handler) RequireAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		admin, ok := h.currentAdmin(w, r)
+		admin, ok, err := h.currentAdmin(w, r)
+		if err != nil {
+			h.Render.ServerError(w, r, err)
+			return
+		}
 		if !ok {
 			http.Redirect(w, r, "/admin", http.StatusSeeOther)
 			return
@@ -98,26 +102,28 @@ func (h *Handler) RequireAdmin(next http.Handler) http.Handler {
 	})
 }
 
-func (h *Handler) currentAdmin(w http.ResponseWriter, r *http.Request) (sites.Admin, bool) {
+// currentAdmin returns the request's signed-in admin, or ok false. An error
+// is a failure to find out (the database), which must not sign the admin
+// out or lose the form they posted: the caller shows an error page.
+func (h *Handler) currentAdmin(w http.ResponseWriter, r *http.Request) (admin sites.Admin, ok bool, err error) {
 	site, _ := web.SiteFrom(r.Context())
 	token := h.Cookies.Get(r, cookieName)
 	if token == "" {
-		return sites.Admin{}, false
+		return sites.Admin{}, false, nil
 	}
 	sess, err := h.Sessions.Lookup(r.Context(), site.ID, session.Admin, token, session.AdminPolicy)
-	if err != nil {
-		if !errors.Is(err, session.ErrNotFound) {
-			h.Log.ErrorContext(r.Context(), "admin session lookup", "error", err.Error())
-		}
-		h.Cookies.Clear(w, cookieName)
-		return sites.Admin{}, false
+	if err == nil {
+		admin, err = h.Sites.AdminByID(r.Context(), site.ID, sess.SubjectID)
 	}
-	admin, err := h.Sites.AdminByID(r.Context(), site.ID, sess.SubjectID)
-	if err != nil {
+	switch {
+	case err == nil:
+		return admin, true, nil
+	case errors.Is(err, session.ErrNotFound) || errors.Is(err, sites.ErrNotFound):
 		h.Cookies.Clear(w, cookieName)
-		return sites.Admin{}, false
+		return sites.Admin{}, false, nil
+	default:
+		return sites.Admin{}, false, err
 	}
-	return admin, true
 }
 
 type signInPage struct {
@@ -129,7 +135,11 @@ type homePage struct {
 }
 
 func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
-	admin, ok := h.currentAdmin(w, r)
+	admin, ok, err := h.currentAdmin(w, r)
+	if err != nil {
+		h.Render.ServerError(w, r, err)
+		return
+	}
 	if !ok {
 		h.Render.Render(w, r, http.StatusOK, "admin_login", signInPage{})
 		return
