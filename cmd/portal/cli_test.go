@@ -173,3 +173,12 @@ func TestMigrateCommands(t *testing.T) {
 		t.Fatalf("unknown command: %d", code)
 	}
 }
+
+func TestHTTPSDeploymentNeedsASecretKey(t *testing.T) {
+	tc := newTestCLI(t)
+	delete(tc.env, "PORTAL_SECRET_KEY")
+	_, errOut, code := tc.run(map[string]string{"PORTAL_BASE_URL": "https://meet.example.com"}, "sso", "show", "--site", "acme")
+	if code != 2 || !strings.Contains(errOut, "PORTAL_SECRET_KEY must be set") {
+		t.Fatalf("status %d: %q", code, errOut)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"flag"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -88,6 +89,11 @@ func (c *cli) loadConfig(fs *flag.FlagSet) (*config, func() error, error) {
 var developmentKey = sha256.Sum256([]byte("meetings-portal development key: never use in production"))
 
 func (cfg *config) secretBox(log *slog.Logger) (*seal.Box, error) {
+	if cfg.SecretKey == "" && strings.HasPrefix(cfg.BaseURL, "https://") {
+		// An https base URL means a real deployment: the built-in key is
+		// public, so it would protect nothing.
+		return nil, badInputf("PORTAL_SECRET_KEY must be set when PORTAL_BASE_URL is https (generate one with: openssl rand -hex 32)")
+	}
 	if cfg.SecretKey == "" {
 		log.Warn("PORTAL_SECRET_KEY is not set: using the built-in DEVELOPMENT key. SP private keys in the database are NOT protected. Set PORTAL_SECRET_KEY to 32 random bytes (openssl rand -hex 32) in production.")
 		return seal.New(developmentKey[:])
