@@ -43,6 +43,9 @@ func (c *cli) createAdmin(ctx context.Context, env *env, site sites.Site, email,
 	if err != nil {
 		return err
 	}
+	if err := env.record(ctx, site, "admin.add", email); err != nil {
+		return err
+	}
 	fmt.Fprintf(c.stdout, "created admin %s on %s\n", email, site.Name)
 	return nil
 }
@@ -57,6 +60,9 @@ func (c *cli) resetAdminPassword(ctx context.Context, env *env, site sites.Site,
 	}
 	// A reset usually follows a suspected compromise: end existing sessions.
 	if err := env.sessions.DeleteForSubject(ctx, site.ID, session.Admin, admin.ID); err != nil {
+		return err
+	}
+	if err := env.record(ctx, site, "admin.reset-password", admin.Email); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.stdout, "password of %s on %s reset; their sessions were ended\n", admin.Email, site.Name)

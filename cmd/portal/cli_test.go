@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/meetings-portal/portal/internal/dbtest"
 	"github.com/meetings-portal/portal/internal/sso"
 )
@@ -49,6 +51,16 @@ func (tc *testCLI) run(extraEnv map[string]string, args ...string) (string, stri
 		stderr.WriteString(err.Error())
 	}
 	return stdout.String(), stderr.String(), code
+}
+
+func (tc *testCLI) pool() *pgxpool.Pool {
+	tc.t.Helper()
+	pool, err := pgxpool.New(context.Background(), tc.env["DATABASE_URL"])
+	if err != nil {
+		tc.t.Fatal(err)
+	}
+	tc.t.Cleanup(pool.Close)
+	return pool
 }
 
 var goodPassword = map[string]string{"PORTAL_ADMIN_PASSWORD": "a good long password"}
@@ -138,6 +150,11 @@ func TestSSOCommands(t *testing.T) {
 	}
 	if _, errOut, code := tc.run(nil, "sso", "show", "--site", "nobody"); code != 2 || !strings.Contains(errOut, "no site named") {
 		t.Fatalf("unknown site: %d %q", code, errOut)
+	}
+	var audited int
+	if err := tc.pool().QueryRow(context.Background(), `SELECT count(*) FROM admin_audit WHERE actor = 'command line'
+AND action IN ('sso.import-metadata', 'sso.save-options')`).Scan(&audited); err != nil || audited != 2 {
+		t.Fatalf("audit entries of the command line: %d, %v", audited, err)
 	}
 	out, _, code = tc.run(nil, "user", "list", "--site", "acme")
 	if code != 0 || !strings.HasPrefix(out, "UID") {

@@ -73,6 +73,9 @@ func (c *cli) ssoImport(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		if err := env.record(ctx, site, "sso.import-metadata", "IdP "+idp.EntityID+" from "+source); err != nil {
+			return err
+		}
 		fmt.Fprintf(c.stdout, "imported IdP %s for site %s\n  SSO URL: %s\n", idp.EntityID, site.Name, idp.SSOURL)
 		for _, cert := range idp.Certificates {
 			info := idpmeta.Describe(cert)
@@ -174,6 +177,9 @@ func (c *cli) ssoSet(ctx context.Context, args []string) error {
 		if err := env.sso.SetOptions(ctx, site.ID, o); errors.Is(err, sso.ErrNotConfigured) || errors.As(err, &fields) {
 			return badInput(err)
 		} else if err != nil {
+			return err
+		}
+		if err := env.record(ctx, site, "sso.save-options", strings.Join(args, " ")); err != nil {
 			return err
 		}
 		return c.printSettings(ctx, env, site)
