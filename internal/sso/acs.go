@@ -210,9 +210,10 @@ func orNone(s string) string {
 }
 
 // checkIssueInstants bounds the age of the Response and the Assertion:
-// at most MaxIssueAge plus the clock skew. crewjam checks the Assertion with
-// its MaxIssueDelay, which SetClockSkew sets to the same bound; the Response
-// is checked here so the bound does not depend on the library's globals.
+// at most MaxIssueAge plus the clock skew (saml.MaxClockSkew, set once by
+// SetClockSkew). crewjam checks both with its MaxIssueDelay too, which
+// SetClockSkew sets to the same bound; checking here keeps the bound even if
+// that global were left at the library's default or changed.
 func (s *Service) checkIssueInstants(h responseHeader, a *saml.Assertion) error {
 	now := s.now()
 	limit := MaxIssueAge + saml.MaxClockSkew

@@ -158,8 +158,9 @@ func (h *Handler) acs(w http.ResponseWriter, r *http.Request) {
 		h.Render.ServerError(w, r, err)
 		return
 	}
-	// Whatever session cookie the browser brought is ended and replaced: a
-	// token planted before sign-in never becomes a session (fixation).
+	// The session token is always new (a planted token never becomes a
+	// session). The IdP's cross-site POST usually carries no SameSite=Lax
+	// cookie; when a same-site one does come, its session is ended too.
 	if old := h.Cookies.Get(r, userCookie); old != "" {
 		_ = h.Sessions.Delete(ctx, site.ID, session.User, old)
 	}
@@ -184,8 +185,10 @@ func accountRefusal(err error, id users.Identity) *RefusalError {
 	var missing *users.MissingAttributesError
 	switch {
 	case errors.As(err, &missing):
-		return refuse(ReasonMissingAttributes, "the identity provider did not send %s, needed to create the account %s",
+		r := refuse(ReasonMissingAttributes, "the identity provider did not send %s, needed to create the account %s",
 			strings.Join(missing.Names, ", "), id.UID)
+		r.Missing = missing.Names
+		return r
 	case errors.Is(err, users.ErrNoAccount):
 		return refuse(ReasonNoAccount, "no account %s on this site and Auto Account Creation is off", id.UID)
 	case errors.Is(err, users.ErrDeactivated):
@@ -243,7 +246,7 @@ func (h *Handler) refused(w http.ResponseWriter, r *http.Request, attempt Attemp
 		page.Message = "Your e-mail address belongs to an existing account of someone else on this site. Ask your site administrator to link the account to you."
 	case ReasonMissingAttributes:
 		page.Message = "Your company's identity provider did not send everything needed to create your account. Your administrator must add these claims in the identity provider:"
-		page.Missing = strings.TrimPrefix(strings.SplitN(refusal.Detail, ", needed", 2)[0], "the identity provider did not send ")
+		page.Missing = strings.Join(refusal.Missing, ", ")
 	case ReasonIdPStatus:
 		page.Message = "Your company's identity provider did not sign you in."
 		page.IdPStatus = refusal.Status

@@ -47,6 +47,9 @@ type RefusalError struct {
 	Detail string
 	// Status and StatusMessage are the IdP's, for ReasonIdPStatus.
 	Status, StatusMessage string
+	// Missing names the attributes a new account lacks, for
+	// ReasonMissingAttributes.
+	Missing []string
 }
 
 func (e *RefusalError) Error() string { return "sign-in refused: " + e.Reason + ": " + e.Detail }

@@ -157,9 +157,10 @@ func (rd *Renderer) Recover(next http.Handler) http.Handler {
 	})
 }
 
-// ContentSecurityPolicy allows no inline script or style anywhere.
-// form-action is left open to https: and the base host's own subdomains
-// because the SAML HTTP-POST binding posts a form to the ACS of another host.
+// ContentSecurityPolicy allows no inline script or style anywhere, and forms
+// only to the page's own origin: the portal's pages never post elsewhere
+// (sign-in starts with a redirect, not a form; the development IdP's pages,
+// which post to a site's ACS, set their own policy).
 const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
