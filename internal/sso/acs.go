@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -88,7 +89,13 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 		return nil, attempt, err
 	}
 	attempt.Flow = header.flow()
-	explained := func(err error) *RefusalError {
+	explained := func(err error) error {
+		// A failure of the portal itself (the database) is not a refusal:
+		// the user gets an error page and the operator a log line.
+		var storeErr *storageError
+		if errors.As(err, &storeErr) {
+			return storeErr.err
+		}
 		return s.explain(classify(err), p.settings, site.Name, decoded)
 	}
 
@@ -102,6 +109,10 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 		attempt.Test = pending.test
 		if attempt.Test {
 			attempt.Received = decoded
+		}
+		var refusal *RefusalError
+		if err != nil && !errors.As(err, &refusal) {
+			return nil, attempt, err
 		}
 		if err != nil {
 			return nil, attempt, explained(err)
@@ -351,6 +362,13 @@ func failureStatus(samlResponse string) (responseHeader, bool) {
 	return h, true
 }
 
+// storageError marks a failure of the portal's own storage inside a call
+// to crewjam, so that it is not mistaken for a refused response.
+type storageError struct{ err error }
+
+func (e *storageError) Error() string { return e.err.Error() }
+func (e *storageError) Unwrap() error { return e.err }
+
 // replayCache is crewjam's AssertionReplayCache over PostgreSQL, for one
 // site and one request: an assertion ID is accepted once, whichever portal
 // process it reaches.
@@ -364,7 +382,7 @@ func (c *replayCache) Consume(assertionID string, expiresAt time.Time) error {
 	tag, err := c.pool.Exec(c.ctx, `INSERT INTO assertion_replay (site_id, assertion_id, expires_at)
 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, c.siteID, assertionID, expiresAt)
 	if err != nil {
-		return err
+		return &storageError{fmt.Errorf("record assertion %s in the replay cache: %w", assertionID, err)}
 	}
 	if tag.RowsAffected() == 0 {
 		return saml.ErrAssertionReplayed
