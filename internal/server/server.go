@@ -142,7 +142,7 @@ func New(o Options) (*Server, error) {
 	s.site = csrf.Handler(site)
 
 	root := chi.NewRouter()
-	root.Use(web.RequestIDs, o.TrustedProxies.Clients, web.AccessLog(o.Log), render.Recover,
+	root.Use(headAsGet, web.RequestIDs, o.TrustedProxies.Clients, web.AccessLog(o.Log), render.Recover,
 		o.Metrics.Middleware, web.SecurityHeaders(o.Hosts.HTTPS()), web.LimitBodies)
 	root.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -153,6 +153,18 @@ func New(o Options) (*Server, error) {
 	root.Handle("/*", http.HandlerFunc(s.dispatch))
 	s.root = root
 	return s, nil
+}
+
+// headAsGet routes HEAD like GET, for probes and link checkers; net/http
+// sends no body in the answer to a HEAD.
+func headAsGet(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			r = r.Clone(r.Context())
+			r.Method = http.MethodGet
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.root.ServeHTTP(w, r) }

@@ -160,3 +160,15 @@ func sessionCookie(t *testing.T, resp *http.Response) *http.Cookie {
 	t.Fatalf("no admin session cookie; status %d, cookies %v", resp.StatusCode, resp.Cookies())
 	return nil
 }
+
+func TestHEADIsAnsweredLikeGET(t *testing.T) {
+	p := newPortal(t, dbtest.New(t))
+	for _, c := range []struct {
+		host, path string
+		status     int
+	}{{"localhost:8080", "/healthz", 200}, {"acme.localhost:8080", "/readyz", 200}, {"acme.localhost:8080", "/admin", 200}} {
+		if resp := p.do("HEAD", c.host, c.path, nil); resp.StatusCode != c.status {
+			t.Errorf("HEAD %s%s: %d, want %d", c.host, c.path, resp.StatusCode, c.status)
+		}
+	}
+}
