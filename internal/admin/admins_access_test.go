@@ -13,15 +13,15 @@ import (
 // Only a signed-in admin of this site reaches the pages and actions: no
 // cookie, or another site's admin cookie, is sent to this site's sign-in.
 func TestAdminListPagesAreOnlyForAdminsOfThisSite(t *testing.T) {
-	p := newPagesPortal(t)
+	p := newPortal(t)
 	ctx := context.Background()
 	britta, _ := p.signInUser(p.acme, "britta.simon@contoso.com", "obj-1")
-	if err := p.sites.CreateAdmin(ctx, p.acme.ID, "second@acme.test", pagesPassword); err != nil {
+	if err := p.sites.CreateAdmin(ctx, p.acme.ID, "second@acme.test", adminPassword); err != nil {
 		t.Fatal(err)
 	}
 	second := strconv.FormatInt(p.admin(p.acme, "second@acme.test").ID, 10)
 	user := strconv.FormatInt(britta.ID, 10)
-	globexCookie := p.signIn(pagesGlobex, "admin@globex.test")
+	globexCookie := p.signIn(globexHost, "admin@globex.test")
 	requests := []struct {
 		method, path string
 		form         url.Values
@@ -33,12 +33,12 @@ func TestAdminListPagesAreOnlyForAdminsOfThisSite(t *testing.T) {
 		{"POST", "/admin/users/" + user + "/deactivate", url.Values{}},
 		{"POST", "/admin/users/" + user + "/reactivate", url.Values{}},
 		{"POST", "/admin/users/" + user + "/relink", url.Values{}},
-		{"POST", "/admin/admins", url.Values{"email": {"intruder@globex.test"}, "password": {pagesPassword}}},
+		{"POST", "/admin/admins", url.Values{"email": {"intruder@globex.test"}, "password": {adminPassword}}},
 		{"POST", "/admin/admins/" + second + "/remove", url.Values{}},
 	}
 	for _, r := range requests {
 		for name, cookies := range map[string][]*http.Cookie{"no cookie": nil, "globex admin": {globexCookie}} {
-			resp := p.do(r.method, pagesAcme, r.path, r.form, cookies...)
+			resp := p.do(r.method, acmeHost, r.path, r.form, cookies...)
 			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin" {
 				t.Errorf("%s %s with %s: status %d location %q", r.method, r.path, name, resp.StatusCode, resp.Header.Get("Location"))
 			}
@@ -50,7 +50,7 @@ func TestAdminListPagesAreOnlyForAdminsOfThisSite(t *testing.T) {
 	if list, _ := p.sites.ListAdmins(ctx, p.acme.ID); len(list) != 2 {
 		t.Errorf("acme's admins changed: %v", list)
 	}
-	if got := p.auditActions(p.acme); len(got) != 0 {
+	if got := p.auditEntries(p.acme); len(got) != 0 {
 		t.Errorf("audit %q", got)
 	}
 }
@@ -59,12 +59,12 @@ func TestAdminListPagesAreOnlyForAdminsOfThisSite(t *testing.T) {
 // CrossOriginProtection, like every other form: a sibling site (same-site to
 // the browser) cannot make acme's admin deactivate a user.
 func TestAdminListActionsRefuseCrossOriginPosts(t *testing.T) {
-	p := newPagesPortal(t)
+	p := newPortal(t)
 	britta, _ := p.signInUser(p.acme, "britta.simon@contoso.com", "")
-	cookie := p.signIn(pagesAcme, "admin@acme.test")
+	cookie := p.signIn(acmeHost, "admin@acme.test")
 	for _, path := range []string{"/admin/users/" + strconv.FormatInt(britta.ID, 10) + "/deactivate", "/admin/admins"} {
-		req, _ := http.NewRequest("POST", "http://"+pagesAcme+path, strings.NewReader("email=x%40globex.test&password=a+good+long+password"))
-		req.Host = pagesAcme
+		req, _ := http.NewRequest("POST", "http://"+acmeHost+path, strings.NewReader("email=x%40globex.test&password=a+good+long+password"))
+		req.Host = acmeHost
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Sec-Fetch-Site", "same-site")
 		req.AddCookie(cookie)
@@ -80,8 +80,8 @@ func TestAdminListActionsRefuseCrossOriginPosts(t *testing.T) {
 }
 
 func TestAdminHomeListsTheCommonSiteSettingsInOrder(t *testing.T) {
-	p := newPagesPortal(t)
-	body := p.get(pagesAcme, "/admin", p.signIn(pagesAcme, "admin@acme.test"))
+	p := newPortal(t)
+	body := p.get(acmeHost, "/admin", p.signIn(acmeHost, "admin@acme.test"))
 	last := -1
 	for _, entry := range []string{
 		`<a href="/admin/sso">SSO Configuration</a>`,

@@ -13,11 +13,11 @@ import (
 )
 
 func TestAdminsPageListsThisSitesAdmins(t *testing.T) {
-	p := newPagesPortal(t)
-	if err := p.sites.CreateAdmin(context.Background(), p.acme.ID, "second@acme.test", pagesPassword); err != nil {
+	p := newPortal(t)
+	if err := p.sites.CreateAdmin(context.Background(), p.acme.ID, "second@acme.test", adminPassword); err != nil {
 		t.Fatal(err)
 	}
-	body := p.get(pagesAcme, "/admin/admins", p.signIn(pagesAcme, "admin@acme.test"))
+	body := p.get(acmeHost, "/admin/admins", p.signIn(acmeHost, "admin@acme.test"))
 	second := p.admin(p.acme, "second@acme.test")
 	self := p.admin(p.acme, "admin@acme.test")
 	for _, want := range []string{`<a href="/admin">Site administration</a>`, "admin@acme.test", "second@acme.test",
@@ -30,36 +30,36 @@ func TestAdminsPageListsThisSitesAdmins(t *testing.T) {
 	if strings.Contains(body, `action="/admin/admins/`+strconv.FormatInt(self.ID, 10)+`/remove"`) {
 		t.Error("the page offers to remove the signed-in admin")
 	}
-	if strings.Contains(body, "admin@globex.test") || pagesRowCount(t, body, "admins") != 2 {
+	if strings.Contains(body, "admin@globex.test") || rowCount(t, body, "admins") != 2 {
 		t.Error("acme's admins page lists another site's admin")
 	}
 }
 
 func TestAddAdminRefusesBadInputNextToTheFieldKeepingTheEmail(t *testing.T) {
-	p := newPagesPortal(t)
-	cookie := p.signIn(pagesAcme, "admin@acme.test")
+	p := newPortal(t)
+	cookie := p.signIn(acmeHost, "admin@acme.test")
 	cases := []struct {
 		name, email, password string
 		field, message        string
 	}{
-		{"not an e-mail", "not-an-email", pagesPassword, "email-error", "Enter an e-mail address such as name@example.com."},
-		{"e-mail with a name", "Bob <bob@acme.test>", pagesPassword, "email-error", "Enter an e-mail address"},
-		{"empty e-mail", "", pagesPassword, "email-error", "Enter an e-mail address"},
+		{"not an e-mail", "not-an-email", adminPassword, "email-error", "Enter an e-mail address such as name@example.com."},
+		{"e-mail with a name", "Bob <bob@acme.test>", adminPassword, "email-error", "Enter an e-mail address"},
+		{"empty e-mail", "", adminPassword, "email-error", "Enter an e-mail address"},
 		{"short password", "new@acme.test", "elevenchars", "password-error", "The initial password must be at least 12 characters."},
 		{"empty password", "new@acme.test", "", "password-error", "at least 12 characters"},
-		{"already an admin", "ADMIN@acme.test", pagesPassword, "email-error", "This e-mail address is already an admin of this site."},
+		{"already an admin", "ADMIN@acme.test", adminPassword, "email-error", "This e-mail address is already an admin of this site."},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			resp := p.do("POST", pagesAcme, "/admin/admins", url.Values{"email": {c.email}, "password": {c.password}}, cookie)
-			body := pagesBody(t, resp)
+			resp := p.do("POST", acmeHost, "/admin/admins", url.Values{"email": {c.email}, "password": {c.password}}, cookie)
+			body := readBody(t, resp)
 			if resp.StatusCode != http.StatusUnprocessableEntity {
 				t.Fatalf("status %d, want 422", resp.StatusCode)
 			}
 			if !strings.Contains(body, `<p class="field-error" id="`+c.field+`">`) || !strings.Contains(body, c.message) {
 				t.Errorf("no %q next to %s: %s", c.message, c.field, body)
 			}
-			if c.email != "" && !strings.Contains(body, `value="`+pagesAttrEscaped(c.email)+`"`) {
+			if c.email != "" && !strings.Contains(body, `value="`+escaped(c.email)+`"`) {
 				t.Errorf("the e-mail %q is not kept", c.email)
 			}
 			if c.password != "" && strings.Contains(body, c.password) {
@@ -70,48 +70,43 @@ func TestAddAdminRefusesBadInputNextToTheFieldKeepingTheEmail(t *testing.T) {
 	if list, _ := p.sites.ListAdmins(context.Background(), p.acme.ID); len(list) != 1 {
 		t.Fatalf("refused additions created admins: %v", list)
 	}
-	if got := p.auditActions(p.acme); len(got) != 0 {
+	if got := p.auditEntries(p.acme); len(got) != 0 {
 		t.Fatalf("refused additions were audited: %q", got)
 	}
 }
 
-// pagesAttrEscaped escapes s the way html/template escapes an attribute value.
-func pagesAttrEscaped(s string) string {
-	return strings.NewReplacer("<", "&lt;", ">", "&gt;", `"`, "&#34;").Replace(s)
-}
-
 func TestAddedAdminCanSignInAndTheAdditionIsAudited(t *testing.T) {
-	p := newPagesPortal(t)
-	cookie := p.signIn(pagesAcme, "admin@acme.test")
-	p.post(pagesAcme, "/admin/admins", url.Values{"email": {" New.Admin@Acme.test "}, "password": {pagesPassword}}, "/admin/admins?done=added", cookie)
-	body := p.get(pagesAcme, "/admin/admins?done=added", cookie)
+	p := newPortal(t)
+	cookie := p.signIn(acmeHost, "admin@acme.test")
+	p.post(acmeHost, "/admin/admins", url.Values{"email": {" New.Admin@Acme.test "}, "password": {adminPassword}}, "/admin/admins?done=added", cookie)
+	body := p.get(acmeHost, "/admin/admins?done=added", cookie)
 	if !strings.Contains(body, "The admin was added.") || !strings.Contains(body, "new.admin@acme.test") {
 		t.Fatalf("after adding: %s", body)
 	}
-	p.signIn(pagesAcme, "new.admin@acme.test")
-	if _, err := p.sites.Authenticate(context.Background(), p.globex.ID, "new.admin@acme.test", pagesPassword); !errors.Is(err, sites.ErrBadCredentials) {
+	p.signIn(acmeHost, "new.admin@acme.test")
+	if _, err := p.sites.Authenticate(context.Background(), p.globex.ID, "new.admin@acme.test", adminPassword); !errors.Is(err, sites.ErrBadCredentials) {
 		t.Fatal("the new admin can sign in to another site")
 	}
-	if got := p.auditActions(p.acme); len(got) != 1 || got[0] != "admin@acme.test admin.add new.admin@acme.test" {
+	if got := p.auditEntries(p.acme); len(got) != 1 || got[0] != "admin@acme.test admin.add new.admin@acme.test" {
 		t.Fatalf("audit %q", got)
 	}
 }
 
 func TestRemoveAdminEndsTheirSessionsAtOnce(t *testing.T) {
-	p := newPagesPortal(t)
-	if err := p.sites.CreateAdmin(context.Background(), p.acme.ID, "second@acme.test", pagesPassword); err != nil {
+	p := newPortal(t)
+	if err := p.sites.CreateAdmin(context.Background(), p.acme.ID, "second@acme.test", adminPassword); err != nil {
 		t.Fatal(err)
 	}
-	first := p.signIn(pagesAcme, "admin@acme.test")
-	second := p.signIn(pagesAcme, "second@acme.test")
+	first := p.signIn(acmeHost, "admin@acme.test")
+	second := p.signIn(acmeHost, "second@acme.test")
 	secondID := p.admin(p.acme, "second@acme.test").ID
-	p.get(pagesAcme, "/admin/users", second)
+	p.get(acmeHost, "/admin/users", second)
 
-	p.post(pagesAcme, "/admin/admins/"+strconv.FormatInt(secondID, 10)+"/remove", url.Values{}, "/admin/admins?done=removed", first)
-	if body := p.get(pagesAcme, "/admin/admins?done=removed", first); !strings.Contains(body, "The admin was removed and signed out everywhere.") || strings.Contains(body, "second@acme.test") {
+	p.post(acmeHost, "/admin/admins/"+strconv.FormatInt(secondID, 10)+"/remove", url.Values{}, "/admin/admins?done=removed", first)
+	if body := p.get(acmeHost, "/admin/admins?done=removed", first); !strings.Contains(body, "The admin was removed and signed out everywhere.") || strings.Contains(body, "second@acme.test") {
 		t.Fatalf("after removal: %s", body)
 	}
-	if resp := p.do("GET", pagesAcme, "/admin/users", nil, second); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin" {
+	if resp := p.do("GET", acmeHost, "/admin/users", nil, second); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin" {
 		t.Fatalf("the removed admin's session still works: status %d", resp.StatusCode)
 	}
 	var left int
@@ -119,46 +114,46 @@ func TestRemoveAdminEndsTheirSessionsAtOnce(t *testing.T) {
 		p.acme.ID, secondID).Scan(&left); err != nil || left != 0 {
 		t.Fatalf("%d sessions of the removed admin left (%v)", left, err)
 	}
-	if got := p.auditActions(p.acme); len(got) != 1 || got[0] != "admin@acme.test admin.remove second@acme.test" {
+	if got := p.auditEntries(p.acme); len(got) != 1 || got[0] != "admin@acme.test admin.remove second@acme.test" {
 		t.Fatalf("audit %q", got)
 	}
 }
 
 func TestRemoveAdminRefusals(t *testing.T) {
-	p := newPagesPortal(t)
-	cookie := p.signIn(pagesAcme, "admin@acme.test")
+	p := newPortal(t)
+	cookie := p.signIn(acmeHost, "admin@acme.test")
 	self := p.admin(p.acme, "admin@acme.test")
 	globexAdmin := p.admin(p.globex, "admin@globex.test")
 
 	// Alone on the site, an admin is both themselves and the last admin:
 	// the page explains the first.
-	resp := p.do("POST", pagesAcme, "/admin/admins/"+strconv.FormatInt(self.ID, 10)+"/remove", url.Values{}, cookie)
-	if body := pagesBody(t, resp); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "You cannot remove yourself.") {
+	resp := p.do("POST", acmeHost, "/admin/admins/"+strconv.FormatInt(self.ID, 10)+"/remove", url.Values{}, cookie)
+	if body := readBody(t, resp); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "You cannot remove yourself.") {
 		t.Fatalf("removing oneself: status %d: %s", resp.StatusCode, body)
 	}
 	for _, id := range []string{strconv.FormatInt(globexAdmin.ID, 10), "987654", "abc"} {
-		resp := p.do("POST", pagesAcme, "/admin/admins/"+id+"/remove", url.Values{}, cookie)
-		if body := pagesBody(t, resp); resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "Page not found") {
+		resp := p.do("POST", acmeHost, "/admin/admins/"+id+"/remove", url.Values{}, cookie)
+		if body := readBody(t, resp); resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "Page not found") {
 			t.Errorf("removing admin %s: status %d", id, resp.StatusCode)
 		}
 	}
 	if _, err := p.sites.AdminByID(context.Background(), p.globex.ID, globexAdmin.ID); err != nil {
 		t.Fatalf("globex's admin was removed from acme: %v", err)
 	}
-	if got := p.auditActions(p.acme); len(got) != 0 {
+	if got := p.auditEntries(p.acme); len(got) != 0 {
 		t.Fatalf("refused removals were audited: %q", got)
 	}
-	p.get(pagesAcme, "/admin/admins", cookie)
+	p.get(acmeHost, "/admin/admins", cookie)
 }
 
 // Two admins removing each other at the same moment: one removal wins, the
 // site keeps an admin, and the loser's request is refused, never a 500.
 func TestConcurrentRemovalsLeaveTheSiteAnAdmin(t *testing.T) {
-	p := newPagesPortal(t)
-	if err := p.sites.CreateAdmin(context.Background(), p.acme.ID, "second@acme.test", pagesPassword); err != nil {
+	p := newPortal(t)
+	if err := p.sites.CreateAdmin(context.Background(), p.acme.ID, "second@acme.test", adminPassword); err != nil {
 		t.Fatal(err)
 	}
-	first, second := p.signIn(pagesAcme, "admin@acme.test"), p.signIn(pagesAcme, "second@acme.test")
+	first, second := p.signIn(acmeHost, "admin@acme.test"), p.signIn(acmeHost, "second@acme.test")
 	firstID, secondID := p.admin(p.acme, "admin@acme.test").ID, p.admin(p.acme, "second@acme.test").ID
 	statuses := make(chan int, 2)
 	for _, c := range []struct {
@@ -166,7 +161,7 @@ func TestConcurrentRemovalsLeaveTheSiteAnAdmin(t *testing.T) {
 		target int64
 	}{{first, secondID}, {second, firstID}} {
 		go func() {
-			statuses <- p.do("POST", pagesAcme, "/admin/admins/"+strconv.FormatInt(c.target, 10)+"/remove", url.Values{}, c.cookie).StatusCode
+			statuses <- p.do("POST", acmeHost, "/admin/admins/"+strconv.FormatInt(c.target, 10)+"/remove", url.Values{}, c.cookie).StatusCode
 		}()
 	}
 	a, b := <-statuses, <-statuses

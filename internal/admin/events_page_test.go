@@ -14,7 +14,7 @@ import (
 )
 
 func TestEventsPageListsNewestFirstWithFlowResultAndTheExplanation(t *testing.T) {
-	p := newPagesPortal(t)
+	p := newPortal(t)
 	now := time.Now().UTC().Truncate(time.Second)
 	explanation := "The signature did not verify with the configured certificates (fingerprints AB:CD). The IdP may have rolled over its certificate: re-import the metadata."
 	p.record(sso.Event{SiteID: p.acme.ID, OccurredAt: now.Add(-3 * time.Minute), Reference: "AAAA-AAAA-AAAA", Flow: sso.FlowSP,
@@ -26,8 +26,8 @@ func TestEventsPageListsNewestFirstWithFlowResultAndTheExplanation(t *testing.T)
 	p.record(sso.Event{SiteID: p.globex.ID, OccurredAt: now, Reference: "GGGG-GGGG-GGGG", Flow: sso.FlowSP,
 		Result: sso.ResultSuccess, NameID: "someone@globex.test"})
 
-	body := p.get(pagesAcme, "/admin/events", p.signIn(pagesAcme, "admin@acme.test"))
-	if n := pagesRowCount(t, body, "events"); n != 3 {
+	body := p.get(acmeHost, "/admin/events", p.signIn(acmeHost, "admin@acme.test"))
+	if n := rowCount(t, body, "events"); n != 3 {
 		t.Fatalf("%d rows, want acme's 3 events: %s", n, body)
 	}
 	c, b, a := strings.Index(body, "CCCC-CCCC-CCCC"), strings.Index(body, "BBBB-BBBB-BBBB"), strings.Index(body, "AAAA-AAAA-AAAA")
@@ -36,7 +36,7 @@ func TestEventsPageListsNewestFirstWithFlowResultAndTheExplanation(t *testing.T)
 	}
 	for _, want := range []string{
 		`<a href="/admin">Site administration</a>`,
-		pagesUTC(now.Add(-2 * time.Minute)),
+		utc(now.Add(-2 * time.Minute)),
 		"first@contoso.com", "SP-initiated", "IdP-initiated", "Unknown", "Signed in", "Refused",
 		"signature-invalid", "malformed-response",
 		"The signature did not verify with the configured certificates (fingerprints AB:CD). The IdP may have rolled over its certificate: re-import the metadata.",
@@ -50,10 +50,8 @@ func TestEventsPageListsNewestFirstWithFlowResultAndTheExplanation(t *testing.T)
 	}
 }
 
-func pagesUTC(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
-
 func TestEventsPageFiltersByResultAndUser(t *testing.T) {
-	p := newPagesPortal(t)
+	p := newPortal(t)
 	seed := []sso.Event{
 		{Reference: "SUCC-ESS1-AAAA", Result: sso.ResultSuccess, NameID: "Britta.Simon@contoso.com", Flow: sso.FlowSP},
 		{Reference: "REFU-SED1-AAAA", Result: sso.ResultRefused, Reason: sso.ReasonExpired, NameID: "britta.simon@contoso.com", Flow: sso.FlowSP},
@@ -64,7 +62,7 @@ func TestEventsPageFiltersByResultAndUser(t *testing.T) {
 		e.SiteID = p.acme.ID
 		p.record(e)
 	}
-	cookie := p.signIn(pagesAcme, "admin@acme.test")
+	cookie := p.signIn(acmeHost, "admin@acme.test")
 	cases := []struct {
 		name, query string
 		want        []string
@@ -81,7 +79,7 @@ func TestEventsPageFiltersByResultAndUser(t *testing.T) {
 	all := []string{"SUCC-ESS1-AAAA", "REFU-SED1-AAAA", "REFU-SED2-AAAA", "TEST-TEST-AAAA"}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			body := p.get(pagesAcme, "/admin/events?"+c.query, cookie)
+			body := p.get(acmeHost, "/admin/events?"+c.query, cookie)
 			for _, ref := range all {
 				wanted := false
 				for _, w := range c.want {
@@ -97,34 +95,34 @@ func TestEventsPageFiltersByResultAndUser(t *testing.T) {
 		})
 	}
 	// The chosen filters stay in the form.
-	body := p.get(pagesAcme, "/admin/events?result=refused&user=britta", cookie)
+	body := p.get(acmeHost, "/admin/events?result=refused&user=britta", cookie)
 	if !strings.Contains(body, `<option value="refused" selected>`) || !strings.Contains(body, `name="user" value="britta"`) {
 		t.Errorf("filters not kept in the form: %s", body)
 	}
 }
 
-var pagesReferenceOnPage = regexp.MustCompile(`class="ref">([A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4})<`)
+var referenceOnPage = regexp.MustCompile(`class="ref">([A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4})<`)
 
 // A user refused at the ACS reads a reference off the error page; the
 // admin types it (in any case, with or without the "Reference:" label) and
 // finds that one event.
 func TestEventsPageFindsTheEventOfAUsersErrorPageReference(t *testing.T) {
-	p := newPagesPortal(t)
+	p := newPortal(t)
 	for range 3 {
 		p.record(sso.Event{SiteID: p.acme.ID, Reference: web.NewReference(), Result: sso.ResultRefused, Reason: sso.ReasonExpired, NameID: "noise@contoso.com"})
 	}
-	resp := p.do("POST", pagesAcme, "/saml/acs", url.Values{"SAMLResponse": {"bm90IGEgU0FNTCByZXNwb25zZQ=="}})
-	errorPage := pagesBody(t, resp)
-	m := pagesReferenceOnPage.FindStringSubmatch(errorPage)
+	resp := p.do("POST", acmeHost, "/saml/acs", url.Values{"SAMLResponse": {"bm90IGEgU0FNTCByZXNwb25zZQ=="}})
+	errorPage := readBody(t, resp)
+	m := referenceOnPage.FindStringSubmatch(errorPage)
 	if m == nil {
 		t.Fatalf("the refusal page (status %d) shows no reference: %s", resp.StatusCode, errorPage)
 	}
 	ref := m[1]
-	cookie := p.signIn(pagesAcme, "admin@acme.test")
+	cookie := p.signIn(acmeHost, "admin@acme.test")
 	for _, typed := range []string{ref, strings.ToLower(ref), strings.ReplaceAll(ref, "-", ""), "Reference: " + ref, "  " + strings.ReplaceAll(ref, "-", " ") + " "} {
 		t.Run(typed, func(t *testing.T) {
-			body := p.get(pagesAcme, "/admin/events?reference="+url.QueryEscape(typed), cookie)
-			if n := pagesRowCount(t, body, "events"); n != 1 || !strings.Contains(body, ref) {
+			body := p.get(acmeHost, "/admin/events?reference="+url.QueryEscape(typed), cookie)
+			if n := rowCount(t, body, "events"); n != 1 || !strings.Contains(body, ref) {
 				t.Fatalf("%d rows for reference %q, want the one event %s: %s", n, typed, ref, body)
 			}
 			if !strings.Contains(body, `name="reference" value="`+ref+`"`) {
@@ -133,14 +131,14 @@ func TestEventsPageFindsTheEventOfAUsersErrorPageReference(t *testing.T) {
 		})
 	}
 	// Another site's admin does not find it with the reference.
-	body := p.get(pagesGlobex, "/admin/events?reference="+ref, p.signIn(pagesGlobex, "admin@globex.test"))
-	if pagesRowCount(t, body, "events") != 0 {
+	body := p.get(globexHost, "/admin/events?reference="+ref, p.signIn(globexHost, "admin@globex.test"))
+	if rowCount(t, body, "events") != 0 {
 		t.Fatal("globex's events page finds acme's event by reference")
 	}
 }
 
 func TestEventsPagePagesFiftyAtATimeKeepingTheFilters(t *testing.T) {
-	p := newPagesPortal(t)
+	p := newPortal(t)
 	start := time.Now().Add(-time.Hour)
 	for i := range 120 {
 		p.record(sso.Event{SiteID: p.acme.ID, OccurredAt: start.Add(time.Duration(i) * time.Second),
@@ -150,47 +148,47 @@ func TestEventsPagePagesFiftyAtATimeKeepingTheFilters(t *testing.T) {
 		p.record(sso.Event{SiteID: p.acme.ID, OccurredAt: start.Add(time.Duration(i) * time.Second),
 			Reference: fmt.Sprintf("GOOD-%04d-AAAA", i), Result: sso.ResultSuccess, NameID: "pager@contoso.com"})
 	}
-	cookie := p.signIn(pagesAcme, "admin@acme.test")
+	cookie := p.signIn(acmeHost, "admin@acme.test")
 
-	body := p.get(pagesAcme, "/admin/events?result=refused&user=pager", cookie)
-	prev, next := pagesPagerLinks(body)
-	if pagesRowCount(t, body, "events") != 50 || prev != "" || !strings.Contains(body, "PAGE-0119-AAAA") || strings.Contains(body, "PAGE-0069-AAAA") {
-		t.Fatalf("page 1: %d rows, prev %q", pagesRowCount(t, body, "events"), prev)
+	body := p.get(acmeHost, "/admin/events?result=refused&user=pager", cookie)
+	prev, next := pagerLinks(body)
+	if rowCount(t, body, "events") != 50 || prev != "" || !strings.Contains(body, "PAGE-0119-AAAA") || strings.Contains(body, "PAGE-0069-AAAA") {
+		t.Fatalf("page 1: %d rows, prev %q", rowCount(t, body, "events"), prev)
 	}
 	if next != "/admin/events?page=2&result=refused&user=pager" {
 		t.Fatalf("page 1 Next link %q", next)
 	}
-	body = p.get(pagesAcme, next, cookie)
-	if prev, next = pagesPagerLinks(body); pagesRowCount(t, body, "events") != 50 || !strings.Contains(body, "PAGE-0069-AAAA") || prev != "/admin/events?result=refused&user=pager" {
-		t.Fatalf("page 2: %d rows, prev %q", pagesRowCount(t, body, "events"), prev)
+	body = p.get(acmeHost, next, cookie)
+	if prev, next = pagerLinks(body); rowCount(t, body, "events") != 50 || !strings.Contains(body, "PAGE-0069-AAAA") || prev != "/admin/events?result=refused&user=pager" {
+		t.Fatalf("page 2: %d rows, prev %q", rowCount(t, body, "events"), prev)
 	}
-	body = p.get(pagesAcme, next, cookie)
-	prev, next = pagesPagerLinks(body)
-	if pagesRowCount(t, body, "events") != 20 || next != "" || prev != "/admin/events?page=2&result=refused&user=pager" {
-		t.Fatalf("page 3: %d rows, prev %q, next %q", pagesRowCount(t, body, "events"), prev, next)
+	body = p.get(acmeHost, next, cookie)
+	prev, next = pagerLinks(body)
+	if rowCount(t, body, "events") != 20 || next != "" || prev != "/admin/events?page=2&result=refused&user=pager" {
+		t.Fatalf("page 3: %d rows, prev %q, next %q", rowCount(t, body, "events"), prev, next)
 	}
 	if strings.Contains(body, "GOOD-") || !strings.Contains(body, "PAGE-0000-AAAA") {
 		t.Fatal("page 3 lost the result filter or the oldest event")
 	}
 	// Exactly 50 events: no Next link to an empty page.
-	body = p.get(pagesAcme, "/admin/events?user=pager&page=3", cookie)
-	if _, next := pagesPagerLinks(body); pagesRowCount(t, body, "events") != 25 || next != "" {
-		t.Fatalf("last unfiltered page: %d rows, next %q", pagesRowCount(t, body, "events"), next)
+	body = p.get(acmeHost, "/admin/events?user=pager&page=3", cookie)
+	if _, next := pagerLinks(body); rowCount(t, body, "events") != 25 || next != "" {
+		t.Fatalf("last unfiltered page: %d rows, next %q", rowCount(t, body, "events"), next)
 	}
 	// Nonsense page numbers are page 1, not an error.
 	for _, page := range []string{"0", "-4", "x", "99999999999999999999"} {
-		if resp := p.do("GET", pagesAcme, "/admin/events?page="+page, nil, cookie); resp.StatusCode != http.StatusOK {
+		if resp := p.do("GET", acmeHost, "/admin/events?page="+page, nil, cookie); resp.StatusCode != http.StatusOK {
 			t.Errorf("page=%s: status %d", page, resp.StatusCode)
 		}
 	}
 }
 
 func TestEventsPageEscapesWhatTheIdPSent(t *testing.T) {
-	p := newPagesPortal(t)
+	p := newPortal(t)
 	p.record(sso.Event{SiteID: p.acme.ID, Reference: "XSSX-XSSX-XSSX", Result: sso.ResultRefused, Reason: sso.ReasonNoAccount,
 		NameID: `<script>alert(1)</script>`, Detail: `No account for "<img src=x onerror=alert(2)>" and Auto Account Creation is off.`})
-	body := p.get(pagesAcme, "/admin/events?user="+url.QueryEscape(`"><script>alert(3)</script>`), p.signIn(pagesAcme, "admin@acme.test"))
-	body += p.get(pagesAcme, "/admin/events", p.signIn(pagesAcme, "admin@acme.test"))
+	body := p.get(acmeHost, "/admin/events?user="+url.QueryEscape(`"><script>alert(3)</script>`), p.signIn(acmeHost, "admin@acme.test"))
+	body += p.get(acmeHost, "/admin/events", p.signIn(acmeHost, "admin@acme.test"))
 	for _, raw := range []string{"<script>alert(1)", "<img src=x", "<script>alert(3)"} {
 		if strings.Contains(body, raw) {
 			t.Errorf("page contains %q unescaped", raw)

@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"html/template"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -25,11 +24,6 @@ import (
 // The tutorial's AuthnContextClassRef values.
 const tutorialAuthnContext = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport;urn:oasis:names:tc:SAML:2.0:ac:classes:X509"
 
-// escaped is s as html/template writes it in text and attribute values.
-func escaped(s string) string {
-	return strings.ReplaceAll(template.HTMLEscapeString(s), "+", "&#43;")
-}
-
 // validOptions is the options form as the page shows it for a new site.
 func validOptions() url.Values {
 	return url.Values{
@@ -40,9 +34,9 @@ func validOptions() url.Values {
 }
 
 func TestSSOPageShowsEveryControlWithAVisibleLabel(t *testing.T) {
-	p := newSSOPortal(t, ssoPortalOptions{})
+	p := newPortal(t)
 	p.importFile(fixture(t, "azure-federation-metadata.xml"))
-	resp, body := p.get("/admin/sso")
+	resp, body := p.adminGet("/admin/sso")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
@@ -119,7 +113,7 @@ func TestSSOSaveRefusesInvalidOptionsNextToTheFieldAndChangesNothing(t *testing.
 		{"several at once", url.Values{"authn_context": {"nope"}, "error_page_url": {"ftp://x"}}, "error_page_url",
 			"Enter an https:// address", "authn_context", "nope"},
 	}
-	p := newSSOPortal(t, ssoPortalOptions{})
+	p := newPortal(t)
 	before := p.settings()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -127,7 +121,7 @@ func TestSSOSaveRefusesInvalidOptionsNextToTheFieldAndChangesNothing(t *testing.
 			for k, v := range c.set {
 				form[k] = v
 			}
-			resp, body := p.post("/admin/sso", form)
+			resp, body := p.adminPost("/admin/sso", form)
 			if resp.StatusCode != http.StatusUnprocessableEntity {
 				t.Fatalf("status %d, want 422: %.300s", resp.StatusCode, pageError(body))
 			}
@@ -153,7 +147,7 @@ func TestSSOSaveRefusesInvalidOptionsNextToTheFieldAndChangesNothing(t *testing.
 }
 
 func TestSSOSaveTakesEffectOnTheNextSignIn(t *testing.T) {
-	p := newSSOPortal(t, ssoPortalOptions{})
+	p := newPortal(t)
 	p.importFile(fixture(t, "azure-federation-metadata.xml"))
 	form := validOptions()
 	form.Set("authn_context", " urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport ; urn:oasis:names:tc:SAML:2.0:ac:classes:X509 ")
@@ -164,11 +158,11 @@ func TestSSOSaveTakesEffectOnTheNextSignIn(t *testing.T) {
 	form.Set("error_page_url", "https://help.acme.example/sso")
 	form.Set("profile", "sp")
 	form.Set("enabled", "on")
-	resp, body := p.post("/admin/sso", form)
+	resp, body := p.adminPost("/admin/sso", form)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin/sso?done=saved" {
 		t.Fatalf("Save: status %d location %q: %s", resp.StatusCode, resp.Header.Get("Location"), pageError(body))
 	}
-	_, body = p.get("/admin/sso?done=saved")
+	_, body = p.adminGet("/admin/sso?done=saved")
 	if !strings.Contains(body, `<div class="banner good" role="status">Saved.`) {
 		t.Error("no success banner after Save")
 	}
@@ -199,7 +193,7 @@ func TestSSOSaveTakesEffectOnTheNextSignIn(t *testing.T) {
 }
 
 func TestSSOImportRefusesBadMetadataAndKeepsTheOldConfiguration(t *testing.T) {
-	p := newSSOPortal(t, ssoPortalOptions{})
+	p := newPortal(t)
 	p.importFile(fixture(t, "azure-federation-metadata.xml"))
 	before := p.settings()
 	huge := append([]byte("<?xml version=\"1.0\"?>"), make([]byte, idpmeta.MaxBytes)...)
@@ -255,13 +249,13 @@ func TestSSOImportOfAzureMetadataIsReviewedThenApplied(t *testing.T) {
 	}
 	for _, file := range []string{"azure-federation-metadata.xml", "azure-federation-metadata-bom.xml"} {
 		t.Run(file, func(t *testing.T) {
-			p := newSSOPortal(t, ssoPortalOptions{})
+			p := newPortal(t)
 			resp, body := p.upload(file, fixture(t, file))
 			review := p.followToReview(resp, body)
 			if p.settings().Configured() {
 				t.Fatal("the upload changed the configuration before the review was confirmed")
 			}
-			resp, body = p.get(review)
+			resp, body = p.adminGet(review)
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("review: status %d", resp.StatusCode)
 			}
@@ -279,7 +273,7 @@ func TestSSOImportOfAzureMetadataIsReviewedThenApplied(t *testing.T) {
 			if strings.Contains(body, "What will change") {
 				t.Error("a first import shows changes")
 			}
-			resp, _ = p.post(review, url.Values{})
+			resp, _ = p.adminPost(review, url.Values{})
 			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin/sso?done=imported" {
 				t.Fatalf("confirm: status %d location %q", resp.StatusCode, resp.Header.Get("Location"))
 			}
@@ -287,12 +281,12 @@ func TestSSOImportOfAzureMetadataIsReviewedThenApplied(t *testing.T) {
 			if set.IdPEntityID != azureEntityID || set.SSOURL != azureSSOURL || len(set.Certificates) != 2 || set.MetadataURL != "" {
 				t.Errorf("after the import: %+v", set)
 			}
-			_, body = p.get("/admin/sso?done=imported")
+			_, body = p.adminGet("/admin/sso?done=imported")
 			if !strings.Contains(body, "banner good") || !strings.Contains(body, fingerprints[1]) {
 				t.Error("the page after the import shows no banner or not the certificates")
 			}
 			// The draft is used up.
-			if resp, _ := p.post(review, url.Values{}); resp.StatusCode != http.StatusNotFound {
+			if resp, _ := p.adminPost(review, url.Values{}); resp.StatusCode != http.StatusNotFound {
 				t.Errorf("confirming the same draft twice: status %d", resp.StatusCode)
 			}
 			if got := p.auditActions(); !slices.Equal(got, []string{"sso.import-metadata"}) {
@@ -303,7 +297,7 @@ func TestSSOImportOfAzureMetadataIsReviewedThenApplied(t *testing.T) {
 }
 
 func TestSSOImportReviewSaysWhatWillChange(t *testing.T) {
-	p := newSSOPortal(t, ssoPortalOptions{})
+	p := newPortal(t)
 	old := certificateFile(t, "azure-signing-1.crt.pem")
 	other := ssotest.NewIdP(t)
 	if err := p.sso.SaveIdP(context.Background(), p.acme.ID, &idpmeta.IdP{
@@ -312,7 +306,7 @@ func TestSSOImportReviewSaysWhatWillChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp, body := p.upload("federationmetadata.xml", fixture(t, "azure-federation-metadata.xml"))
-	_, body = p.get(p.followToReview(resp, body))
+	_, body = p.adminGet(p.followToReview(resp, body))
 	changes := body[strings.Index(body, `id="review-changes"`):]
 	for _, want := range []string{
 		"What will change", "https://old-idp.example/", azureEntityID, "https://old-idp.example/sso", azureSSOURL,
@@ -332,7 +326,7 @@ func TestSSOImportReviewSaysWhatWillChange(t *testing.T) {
 }
 
 func TestSSOImportFromURLRefusesPrivateAddresses(t *testing.T) {
-	p := newSSOPortal(t, ssoPortalOptions{})
+	p := newPortal(t)
 	cases := []struct{ url, message string }{
 		{"https://127.0.0.1/federationmetadata.xml", "leads to 127.0.0.1, an address on a private or local network"},
 		{"https://localhost:8443/metadata", "an address on a private or local network"},
@@ -345,7 +339,7 @@ func TestSSOImportFromURLRefusesPrivateAddresses(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.url, func(t *testing.T) {
-			resp, body := p.post("/admin/sso/import-url", url.Values{"metadata_url": {c.url}})
+			resp, body := p.adminPost("/admin/sso/import-url", url.Values{"metadata_url": {c.url}})
 			if resp.StatusCode != http.StatusUnprocessableEntity {
 				t.Fatalf("status %d location %q", resp.StatusCode, resp.Header.Get("Location"))
 			}
@@ -366,31 +360,31 @@ func TestSSOImportFromURLRefusesPrivateAddresses(t *testing.T) {
 func TestSSOImportFromURLIsReviewedAndKeptForRefresh(t *testing.T) {
 	const metadataURL = "https://login.microsoftonline.com/8f3b2c1d-4e5a-4b6c-9d7e-0f1a2b3c4d5e/federationmetadata/2007-06/federationmetadata.xml?appid=1"
 	var fetched []string
-	p := newSSOPortal(t, ssoPortalOptions{fetch: func(ctx context.Context, u string) ([]byte, error) {
+	p := newPortalWith(t, options{fetch: func(ctx context.Context, u string) ([]byte, error) {
 		fetched = append(fetched, u)
 		return fixture(t, "azure-federation-metadata.xml"), nil
 	}})
-	resp, body := p.post("/admin/sso/import-url", url.Values{"metadata_url": {" " + metadataURL + " "}})
+	resp, body := p.adminPost("/admin/sso/import-url", url.Values{"metadata_url": {" " + metadataURL + " "}})
 	review := p.followToReview(resp, body)
-	_, body = p.get(review)
+	_, body = p.adminGet(review)
 	if !strings.Contains(body, escaped(metadataURL)) || !strings.Contains(body, "Signing certificates (2)") {
 		t.Errorf("the review does not show where the metadata came from or its certificates: %.2000s", body)
 	}
-	p.post(review, url.Values{})
+	p.adminPost(review, url.Values{})
 	if set := p.settings(); set.MetadataURL != metadataURL || set.MetadataFetchedAt == nil || set.IdPEntityID != azureEntityID {
 		t.Errorf("after the import: %+v", set)
 	}
 	if !slices.Equal(fetched, []string{metadataURL}) {
 		t.Errorf("fetched %v", fetched)
 	}
-	_, body = p.get("/admin/sso")
+	_, body = p.adminGet("/admin/sso")
 	if !strings.Contains(body, `id="metadata-refresh"`) || !strings.Contains(body, "Refresh now") {
 		t.Error("the page does not show the metadata URL block")
 	}
 }
 
 func TestSSOManualIdPRefusalsAndSave(t *testing.T) {
-	p := newSSOPortal(t, ssoPortalOptions{})
+	p := newPortal(t)
 	cert1, cert2 := string(fixture(t, "azure-signing-1.crt.pem")), string(fixture(t, "azure-signing-2.crt.pem"))
 	valid := url.Values{"entity_id": {"https://idp.example.com/"}, "sso_url": {"https://idp.example.com/sso"},
 		"slo_url": {""}, "certificates": {cert1}}
@@ -414,7 +408,7 @@ func TestSSOManualIdPRefusalsAndSave(t *testing.T) {
 				form[k] = v
 			}
 			form.Set(c.field, c.value)
-			resp, body := p.post("/admin/sso/idp", form)
+			resp, body := p.adminPost("/admin/sso/idp", form)
 			if resp.StatusCode != http.StatusUnprocessableEntity {
 				t.Fatalf("status %d location %q", resp.StatusCode, resp.Header.Get("Location"))
 			}
@@ -436,7 +430,7 @@ func TestSSOManualIdPRefusalsAndSave(t *testing.T) {
 	form := valid
 	form.Set("certificates", cert1+"\n"+cert2)
 	form.Set("slo_url", "https://idp.example.com/slo")
-	resp, _ := p.post("/admin/sso/idp", form)
+	resp, _ := p.adminPost("/admin/sso/idp", form)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin/sso?done=idp-saved" {
 		t.Fatalf("save: status %d location %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -469,15 +463,15 @@ func htmlCertificate(t *testing.T, cn string) *x509.Certificate {
 }
 
 func TestSSOPagesEscapeMetadataValues(t *testing.T) {
-	p := newSSOPortal(t, ssoPortalOptions{})
+	p := newPortal(t)
 	idp := ssotest.NewIdP(t)
 	idp.EntityID = `https://idp.example/<script>alert(1)</script>`
 	idp.Cert = htmlCertificate(t, `<b onmouseover=alert(3)>Azure</b>`)
 	resp, body := p.upload("evil.xml", idp.MetadataXML())
 	review := p.followToReview(resp, body)
-	_, reviewBody := p.get(review)
-	p.post(review, url.Values{})
-	_, pageBody := p.get("/admin/sso")
+	_, reviewBody := p.adminGet(review)
+	p.adminPost(review, url.Values{})
+	_, pageBody := p.adminGet("/admin/sso")
 	for name, body := range map[string]string{"review": reviewBody, "page": pageBody} {
 		for _, raw := range []string{"<script>alert(1)", "<b onmouseover", "<img src=x"} {
 			if strings.Contains(body, raw) {
@@ -493,15 +487,15 @@ func TestSSOPagesEscapeMetadataValues(t *testing.T) {
 		}
 	}
 	// An admin's own input, quoted in an error, is escaped too.
-	_, body = p.post("/admin/sso/idp", url.Values{"entity_id": {"x"}, "sso_url": {`javascript:alert("<i>")`}, "certificates": {"<svg onload=alert(4)>"}})
+	_, body = p.adminPost("/admin/sso/idp", url.Values{"entity_id": {"x"}, "sso_url": {`javascript:alert("<i>")`}, "certificates": {"<svg onload=alert(4)>"}})
 	if strings.Contains(body, "<i>") || strings.Contains(body, "<svg") {
 		t.Error("the manual form's errors render input unescaped")
 	}
 }
 
 func TestSSOPagesAreOnlyForAdminsOfThisSite(t *testing.T) {
-	p := newSSOPortal(t, ssoPortalOptions{})
-	globexAdmin := p.signIn(ssoGlobexHost, "admin@globex.test")
+	p := newPortal(t)
+	globexAdmin := p.signIn(globexHost, "admin@globex.test")
 	requests := []struct {
 		method, path string
 		form         url.Values
@@ -519,12 +513,8 @@ func TestSSOPagesAreOnlyForAdminsOfThisSite(t *testing.T) {
 		{"POST", "/admin/sso/sp-certificates/activate", url.Values{}},
 	}
 	for _, r := range requests {
-		for who, cookie := range map[string]*http.Cookie{"globex's admin": globexAdmin, "nobody": nil} {
-			req := p.request(r.method, ssoAcmeHost, r.path, r.form)
-			if cookie != nil {
-				req.AddCookie(cookie)
-			}
-			resp := p.serve(req)
+		for who, cookies := range map[string][]*http.Cookie{"globex's admin": {globexAdmin}, "nobody": nil} {
+			resp := p.do(r.method, acmeHost, r.path, r.form, cookies...)
 			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin" {
 				t.Errorf("%s %s by %s: status %d location %q, want 303 to sign-in", r.method, r.path, who, resp.StatusCode, resp.Header.Get("Location"))
 			}
@@ -540,7 +530,7 @@ func TestSSOPagesAreOnlyForAdminsOfThisSite(t *testing.T) {
 }
 
 // publishedCertificates lists the certificates /saml/metadata publishes.
-func (p *ssoPortal) publishedCertificates() []string {
+func (p *portal) publishedCertificates() []string {
 	var out []string
 	for _, m := range regexp.MustCompile(`<(?:\w+:)?X509Certificate[^>]*>([^<]+)</`).FindAllStringSubmatch(p.spMetadata(), -1) {
 		out = append(out, m[1])
@@ -549,34 +539,34 @@ func (p *ssoPortal) publishedCertificates() []string {
 }
 
 func TestSSORolloverChangesWhatTheMetadataPublishes(t *testing.T) {
-	p := newSSOPortal(t, ssoPortalOptions{})
-	_, body := p.get("/admin/sso")
+	p := newPortal(t)
+	_, body := p.adminGet("/admin/sso")
 	original := p.publishedCertificates()
 	if len(original) != 1 || !strings.Contains(body, `id="sp-expiry">The certificate that signs this site's requests expires on`) {
 		t.Fatalf("before the rollover: %d certificates published; page expiry shown: %t", len(original), strings.Contains(body, "sp-expiry"))
 	}
 	// Out of order: nothing to activate yet.
-	resp, body := p.post("/admin/sso/sp-certificates/activate", url.Values{})
+	resp, body := p.adminPost("/admin/sso/sp-certificates/activate", url.Values{})
 	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, "there is no next certificate to activate") {
 		t.Errorf("activate without a next certificate: status %d %s", resp.StatusCode, pageError(body))
 	}
 
-	if resp, _ := p.post("/admin/sso/sp-certificates/next", url.Values{}); resp.StatusCode != http.StatusSeeOther {
+	if resp, _ := p.adminPost("/admin/sso/sp-certificates/next", url.Values{}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("create next: status %d", resp.StatusCode)
 	}
 	withNext := p.publishedCertificates()
 	if len(withNext) != 2 || withNext[0] != original[0] && withNext[1] != original[0] {
 		t.Fatalf("after Create next: %d certificates published", len(withNext))
 	}
-	_, body = p.get("/admin/sso?done=sp-key-created")
+	_, body = p.adminGet("/admin/sso?done=sp-key-created")
 	if !strings.Contains(body, `id="activate-sp-certificate"`) || strings.Contains(body, `id="create-sp-certificate"`) {
 		t.Error("with a next certificate the page should offer Activate and not Create next")
 	}
-	if resp, body := p.post("/admin/sso/sp-certificates/next", url.Values{}); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "a next certificate already exists") {
+	if resp, body := p.adminPost("/admin/sso/sp-certificates/next", url.Values{}); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "a next certificate already exists") {
 		t.Errorf("a second next certificate: status %d", resp.StatusCode)
 	}
 
-	if resp, _ := p.post("/admin/sso/sp-certificates/activate", url.Values{}); resp.StatusCode != http.StatusSeeOther {
+	if resp, _ := p.adminPost("/admin/sso/sp-certificates/activate", url.Values{}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("activate: status %d", resp.StatusCode)
 	}
 	certs, err := p.sso.SPCertificates(context.Background(), p.acme)
@@ -592,10 +582,10 @@ func TestSSORolloverChangesWhatTheMetadataPublishes(t *testing.T) {
 	if len(certs) != 2 || certs[0].State != "active" || previous == 0 || len(p.publishedCertificates()) != 2 {
 		t.Fatalf("after Activate: %+v", certs)
 	}
-	if resp, _ := p.post("/admin/sso/sp-certificates/"+itoa(certs[0].ID)+"/remove", url.Values{}); resp.StatusCode != http.StatusConflict {
+	if resp, _ := p.adminPost("/admin/sso/sp-certificates/"+itoa(certs[0].ID)+"/remove", url.Values{}); resp.StatusCode != http.StatusConflict {
 		t.Errorf("removing the active certificate: status %d", resp.StatusCode)
 	}
-	if resp, _ := p.post("/admin/sso/sp-certificates/"+itoa(previous)+"/remove", url.Values{}); resp.StatusCode != http.StatusSeeOther {
+	if resp, _ := p.adminPost("/admin/sso/sp-certificates/"+itoa(previous)+"/remove", url.Values{}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("remove previous: status %d", resp.StatusCode)
 	}
 	final := p.publishedCertificates()
@@ -611,8 +601,8 @@ func TestSSORolloverChangesWhatTheMetadataPublishes(t *testing.T) {
 func itoa(n int64) string { return big.NewInt(n).String() }
 
 func TestSSOExportDownloadsTheSameDocumentAsTheMetadataURL(t *testing.T) {
-	p := newSSOPortal(t, ssoPortalOptions{})
-	resp, body := p.get("/admin/sso/export")
+	p := newPortal(t)
+	resp, body := p.adminGet("/admin/sso/export")
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Disposition") != `attachment; filename="acme-sp-metadata.xml"` {
 		t.Fatalf("status %d, Content-Disposition %q", resp.StatusCode, resp.Header.Get("Content-Disposition"))
 	}
@@ -622,12 +612,12 @@ func TestSSOExportDownloadsTheSameDocumentAsTheMetadataURL(t *testing.T) {
 }
 
 func TestSSOTestButtonStartsATestSignInBeforeSSOIsEnabled(t *testing.T) {
-	p := newSSOPortal(t, ssoPortalOptions{})
-	if resp, body := p.get("/admin/sso/test"); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "Set up the identity provider first") {
+	p := newPortal(t)
+	if resp, body := p.adminGet("/admin/sso/test"); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "Set up the identity provider first") {
 		t.Errorf("Test SSO with no IdP: status %d", resp.StatusCode)
 	}
 	p.importFile(fixture(t, "azure-federation-metadata.xml"))
-	resp, _ := p.get("/admin/sso/test")
+	resp, _ := p.adminGet("/admin/sso/test")
 	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), azureSSOURL+"?SAMLRequest=") {
 		t.Fatalf("Test SSO: status %d location %q", resp.StatusCode, resp.Header.Get("Location"))
 	}

@@ -81,10 +81,10 @@ func TestSSOMetadataRefreshFollowsRolloverSurvivesOutageAndProposesNewEntityID(t
 		return idpmeta.Fetch(ctx, u, idpmeta.FetchOptions{AllowPrivate: true})
 	}
 	clock := clockwork.NewFakeClockAt(time.Now().UTC().Truncate(time.Second))
-	p := newSSOPortal(t, ssoPortalOptions{fetch: fetch, clock: dsig.NewFakeClock(clock)})
+	p := newPortalWith(t, options{fetch: fetch, clock: dsig.NewFakeClock(clock)})
 
-	resp, body := p.post("/admin/sso/import-url", url.Values{"metadata_url": {metadataURL}})
-	p.post(p.followToReview(resp, body), url.Values{})
+	resp, body := p.adminPost("/admin/sso/import-url", url.Values{"metadata_url": {metadataURL}})
+	p.adminPost(p.followToReview(resp, body), url.Values{})
 	if set := p.settings(); len(set.Certificates) != 1 || set.MetadataURL != metadataURL {
 		t.Fatalf("after the import: %d certificates, URL %q", len(set.Certificates), set.MetadataURL)
 	}
@@ -100,7 +100,7 @@ func TestSSOMetadataRefreshFollowsRolloverSurvivesOutageAndProposesNewEntityID(t
 	if len(set.Certificates) != 2 || set.HasProposal() || set.IdPEntityID != azureEntityID || !set.MetadataFetchedAt.Equal(clock.Now()) {
 		t.Fatalf("after the rollover refresh: %d certificates, proposal %t, fetched %v", len(set.Certificates), set.HasProposal(), set.MetadataFetchedAt)
 	}
-	_, body = p.get("/admin/sso")
+	_, body = p.adminGet("/admin/sso")
 	if !strings.Contains(body, "Last fetched</th><td>"+clock.Now().Format("2006-01-02 15:04:05 UTC")) {
 		t.Error("the page does not show the last fetch time")
 	}
@@ -115,24 +115,24 @@ func TestSSOMetadataRefreshFollowsRolloverSurvivesOutageAndProposesNewEntityID(t
 	if len(set.Certificates) != 2 || set.IdPEntityID != azureEntityID || set.RefreshError == "" || set.RefreshFailedAt == nil || !set.RefreshFailedAt.Equal(clock.Now()) {
 		t.Fatalf("after the outage: %+v", set)
 	}
-	_, body = p.get("/admin/sso")
+	_, body = p.adminGet("/admin/sso")
 	failed := clock.Now().Format("2006-01-02 15:04:05 UTC") + ": " + escaped(set.RefreshError)
 	if !strings.Contains(body, `id="refresh-error">`+failed) || !strings.Contains(body, "The configuration in use has not changed.") {
 		t.Errorf("the page does not show the failed refresh %q:\n%s", failed, body[strings.Index(body, `id="metadata-refresh"`):][:1200])
 	}
 	// "Refresh now" during the outage says so too, and is audited.
-	resp, _ = p.post("/admin/sso/refresh", url.Values{})
+	resp, _ = p.adminPost("/admin/sso/refresh", url.Values{})
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin/sso?problem=refresh-failed" {
 		t.Fatalf("Refresh now during the outage: status %d location %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	if _, body = p.get("/admin/sso?problem=refresh-failed"); !strings.Contains(body, "Fetching the metadata failed. The configuration in use has not changed") {
+	if _, body = p.adminGet("/admin/sso?problem=refresh-failed"); !strings.Contains(body, "Fetching the metadata failed. The configuration in use has not changed") {
 		t.Error("no banner after a failed Refresh now")
 	}
 
 	// A new entity ID and SSO URL are proposed, not applied.
 	const newTenant = "0a1b2c3d-0000-4000-8000-000000000042"
 	server.serve([]byte(strings.ReplaceAll(string(azure), "8f3b2c1d-4e5a-4b6c-9d7e-0f1a2b3c4d5e", newTenant)))
-	resp, _ = p.post("/admin/sso/refresh", url.Values{})
+	resp, _ = p.adminPost("/admin/sso/refresh", url.Values{})
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin/sso?done=refreshed" {
 		t.Fatalf("Refresh now: status %d location %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -141,7 +141,7 @@ func TestSSOMetadataRefreshFollowsRolloverSurvivesOutageAndProposesNewEntityID(t
 	if set.IdPEntityID != azureEntityID || set.SSOURL != azureSSOURL || set.ProposedEntityID != newEntityID || set.RefreshError != "" {
 		t.Fatalf("after the refresh with a new entity ID: %+v", set)
 	}
-	_, body = p.get("/admin/sso?done=refreshed")
+	_, body = p.adminGet("/admin/sso?done=refreshed")
 	proposal := body[strings.Index(body, `id="proposal"`):]
 	if !strings.Contains(proposal, azureEntityID+" → "+newEntityID) || !strings.Contains(proposal, `id="accept-proposal">Accept</button>`) {
 		t.Errorf("the page does not show the proposal:\n%.1500s", proposal)
@@ -149,7 +149,7 @@ func TestSSOMetadataRefreshFollowsRolloverSurvivesOutageAndProposesNewEntityID(t
 	if strings.Contains(body, `id="refresh-error"`) {
 		t.Error("the old refresh error is still shown after a good refresh")
 	}
-	resp, _ = p.post("/admin/sso/refresh/accept", url.Values{})
+	resp, _ = p.adminPost("/admin/sso/refresh/accept", url.Values{})
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin/sso?done=accepted" {
 		t.Fatalf("Accept: status %d location %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -157,7 +157,7 @@ func TestSSOMetadataRefreshFollowsRolloverSurvivesOutageAndProposesNewEntityID(t
 	if set.IdPEntityID != newEntityID || !strings.Contains(set.SSOURL, newTenant) || set.HasProposal() {
 		t.Errorf("after Accept: %+v", set)
 	}
-	if resp, _ := p.post("/admin/sso/refresh/accept", url.Values{}); resp.StatusCode != http.StatusConflict {
+	if resp, _ := p.adminPost("/admin/sso/refresh/accept", url.Values{}); resp.StatusCode != http.StatusConflict {
 		t.Errorf("Accept with nothing waiting: status %d", resp.StatusCode)
 	}
 	want := []string{"sso.import-metadata", "sso.refresh-metadata", "sso.refresh-metadata", "sso.accept-refresh"}

@@ -14,14 +14,14 @@ import (
 )
 
 func TestUsersPageListsTheSitesAccounts(t *testing.T) {
-	p := newPagesPortal(t)
+	p := newPortal(t)
 	britta, _ := p.signInUser(p.acme, "britta.simon@contoso.com", "obj-1")
 	p.signInUser(p.globex, "someone@globex.test", "")
-	body := p.get(pagesAcme, "/admin/users", p.signIn(pagesAcme, "admin@acme.test"))
+	body := p.get(acmeHost, "/admin/users", p.signIn(acmeHost, "admin@acme.test"))
 	for _, want := range []string{
 		`<a href="/admin">Site administration</a>`,
 		"Britta Simon", "britta.simon@contoso.com", "Host", "Auto Account Creation", "Active",
-		pagesUTC(*britta.LastSignInAt),
+		utc(*britta.LastSignInAt),
 		`action="/admin/users/` + strconv.FormatInt(britta.ID, 10) + `/deactivate"`,
 		`action="/admin/users/` + strconv.FormatInt(britta.ID, 10) + `/relink"`,
 	} {
@@ -29,7 +29,7 @@ func TestUsersPageListsTheSitesAccounts(t *testing.T) {
 			t.Errorf("users page lacks %q", want)
 		}
 	}
-	if pagesRowCount(t, body, "users") != 1 || strings.Contains(body, "someone@globex.test") {
+	if rowCount(t, body, "users") != 1 || strings.Contains(body, "someone@globex.test") {
 		t.Errorf("acme's users page lists another site's account: %s", body)
 	}
 }
@@ -37,21 +37,21 @@ func TestUsersPageListsTheSitesAccounts(t *testing.T) {
 // Deactivation must end the sessions, not merely hide them: after a
 // reactivation the old cookie still must not work.
 func TestDeactivateEndsTheUsersSessionsAtOnce(t *testing.T) {
-	p := newPagesPortal(t)
+	p := newPortal(t)
 	ctx := context.Background()
 	britta, token := p.signInUser(p.acme, "britta.simon@contoso.com", "obj-1")
 	userCookie := &http.Cookie{Name: "session", Value: token}
-	if body := p.get(pagesAcme, "/", userCookie); !strings.Contains(body, "Britta") {
+	if body := p.get(acmeHost, "/", userCookie); !strings.Contains(body, "Britta") {
 		t.Fatalf("the user is not signed in to begin with: %.300s", body)
 	}
-	admin := p.signIn(pagesAcme, "admin@acme.test")
+	admin := p.signIn(acmeHost, "admin@acme.test")
 	id := strconv.FormatInt(britta.ID, 10)
 
-	p.post(pagesAcme, "/admin/users/"+id+"/deactivate", url.Values{}, "/admin/users?done=deactivate&id="+id, admin)
+	p.post(acmeHost, "/admin/users/"+id+"/deactivate", url.Values{}, "/admin/users?done=deactivate&id="+id, admin)
 	if _, err := p.sessions.Lookup(ctx, p.acme.ID, session.User, token, session.UserPolicy); !errors.Is(err, session.ErrNotFound) {
 		t.Fatalf("the session survived deactivation: %v", err)
 	}
-	body := p.get(pagesAcme, "/admin/users?done=deactivate&id="+id, admin)
+	body := p.get(acmeHost, "/admin/users?done=deactivate&id="+id, admin)
 	if !strings.Contains(body, "Britta Simon (britta.simon@contoso.com) is deactivated and signed out everywhere.") ||
 		!strings.Contains(body, "Deactivated") || !strings.Contains(body, "/reactivate") {
 		t.Fatalf("after deactivation: %s", body)
@@ -60,21 +60,21 @@ func TestDeactivateEndsTheUsersSessionsAtOnce(t *testing.T) {
 		t.Fatal("the account is still active")
 	}
 
-	p.post(pagesAcme, "/admin/users/"+id+"/reactivate", url.Values{}, "/admin/users?done=reactivate&id="+id, admin)
-	if body := p.get(pagesAcme, "/admin/users?done=reactivate&id="+id, admin); !strings.Contains(body, "is active again and can sign in.") {
+	p.post(acmeHost, "/admin/users/"+id+"/reactivate", url.Values{}, "/admin/users?done=reactivate&id="+id, admin)
+	if body := p.get(acmeHost, "/admin/users?done=reactivate&id="+id, admin); !strings.Contains(body, "is active again and can sign in.") {
 		t.Fatalf("after reactivation: %s", body)
 	}
 	if u, _ := p.users.ByID(ctx, p.acme.ID, britta.ID); !u.Active {
 		t.Fatal("the account is not active again")
 	}
-	if body := p.get(pagesAcme, "/", userCookie); strings.Contains(body, "Britta") {
+	if body := p.get(acmeHost, "/", userCookie); strings.Contains(body, "Britta") {
 		t.Fatal("the session from before the deactivation works again after reactivation")
 	}
 	want := []string{
 		"admin@acme.test user.reactivate britta.simon@contoso.com (id " + id + ")",
 		"admin@acme.test user.deactivate britta.simon@contoso.com (id " + id + ")",
 	}
-	if got := p.auditActions(p.acme); strings.Join(got, "|") != strings.Join(want, "|") {
+	if got := p.auditEntries(p.acme); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("audit %q, want %q", got, want)
 	}
 }
@@ -82,7 +82,7 @@ func TestDeactivateEndsTheUsersSessionsAtOnce(t *testing.T) {
 // Re-link is the admin's answer to account-identity-changed: the person
 // who now has the e-mail address gets the account.
 func TestRelinkLetsTheNewOwnerSignIn(t *testing.T) {
-	p := newPagesPortal(t)
+	p := newPortal(t)
 	ctx := context.Background()
 	britta, oldToken := p.signInUser(p.acme, "britta.simon@contoso.com", "obj-old")
 	successor := users.Identity{UID: "britta.simon@contoso.com", Email: "britta.simon@contoso.com", ObjectID: "obj-new"}
@@ -90,9 +90,9 @@ func TestRelinkLetsTheNewOwnerSignIn(t *testing.T) {
 		t.Fatalf("before re-link: %v", err)
 	}
 	id := strconv.FormatInt(britta.ID, 10)
-	admin := p.signIn(pagesAcme, "admin@acme.test")
-	p.post(pagesAcme, "/admin/users/"+id+"/relink", url.Values{}, "/admin/users?done=relink&id="+id, admin)
-	if body := p.get(pagesAcme, "/admin/users?done=relink&id="+id, admin); !strings.Contains(body, "is re-linked") {
+	admin := p.signIn(acmeHost, "admin@acme.test")
+	p.post(acmeHost, "/admin/users/"+id+"/relink", url.Values{}, "/admin/users?done=relink&id="+id, admin)
+	if body := p.get(acmeHost, "/admin/users?done=relink&id="+id, admin); !strings.Contains(body, "is re-linked") {
 		t.Fatalf("no banner: %s", body)
 	}
 	if _, err := p.sessions.Lookup(ctx, p.acme.ID, session.User, oldToken, session.UserPolicy); !errors.Is(err, session.ErrNotFound) {
@@ -102,19 +102,19 @@ func TestRelinkLetsTheNewOwnerSignIn(t *testing.T) {
 	if err != nil || u.ID != britta.ID || u.ObjectID != "obj-new" {
 		t.Fatalf("after re-link: %+v, %v", u, err)
 	}
-	if got := p.auditActions(p.acme); len(got) != 1 || got[0] != "admin@acme.test user.relink britta.simon@contoso.com (id "+id+")" {
+	if got := p.auditEntries(p.acme); len(got) != 1 || got[0] != "admin@acme.test user.relink britta.simon@contoso.com (id "+id+")" {
 		t.Fatalf("audit %q", got)
 	}
 }
 
 func TestUserActionsAnswer404ForAccountsNotOfThisSite(t *testing.T) {
-	p := newPagesPortal(t)
+	p := newPortal(t)
 	foreign, foreignToken := p.signInUser(p.globex, "someone@globex.test", "obj-g")
-	admin := p.signIn(pagesAcme, "admin@acme.test")
+	admin := p.signIn(acmeHost, "admin@acme.test")
 	for _, action := range []string{"deactivate", "reactivate", "relink"} {
 		for _, id := range []string{strconv.FormatInt(foreign.ID, 10), "987654", "abc", "-1", "99999999999999999999"} {
-			resp := p.do("POST", pagesAcme, "/admin/users/"+id+"/"+action, url.Values{}, admin)
-			if body := pagesBody(t, resp); resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "Page not found") {
+			resp := p.do("POST", acmeHost, "/admin/users/"+id+"/"+action, url.Values{}, admin)
+			if body := readBody(t, resp); resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "Page not found") {
 				t.Errorf("%s of user %s: status %d", action, id, resp.StatusCode)
 			}
 		}
@@ -125,19 +125,19 @@ func TestUserActionsAnswer404ForAccountsNotOfThisSite(t *testing.T) {
 	if _, err := p.sessions.Lookup(context.Background(), p.globex.ID, session.User, foreignToken, session.UserPolicy); err != nil {
 		t.Errorf("globex's user was signed out from acme: %v", err)
 	}
-	if got := p.auditActions(p.acme); len(got) != 0 {
+	if got := p.auditEntries(p.acme); len(got) != 0 {
 		t.Errorf("refused actions were audited: %q", got)
 	}
 	// State changes are POSTs only.
-	if resp := p.do("GET", pagesAcme, "/admin/users/"+strconv.FormatInt(foreign.ID, 10)+"/deactivate", nil, admin); resp.StatusCode != http.StatusMethodNotAllowed {
+	if resp := p.do("GET", acmeHost, "/admin/users/"+strconv.FormatInt(foreign.ID, 10)+"/deactivate", nil, admin); resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET of an action: status %d", resp.StatusCode)
 	}
 }
 
 func TestUsersPageBannerIsOnlyForAnAccountOfThisSite(t *testing.T) {
-	p := newPagesPortal(t)
+	p := newPortal(t)
 	foreign, _ := p.signInUser(p.globex, "someone@globex.test", "")
-	body := p.get(pagesAcme, "/admin/users?done=deactivate&id="+strconv.FormatInt(foreign.ID, 10), p.signIn(pagesAcme, "admin@acme.test"))
+	body := p.get(acmeHost, "/admin/users?done=deactivate&id="+strconv.FormatInt(foreign.ID, 10), p.signIn(acmeHost, "admin@acme.test"))
 	if strings.Contains(body, "someone@globex.test") || strings.Contains(body, "banner") {
 		t.Fatalf("a crafted link shows another site's account: %s", body)
 	}
