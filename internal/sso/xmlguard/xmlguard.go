@@ -51,9 +51,10 @@
 //	                                 (RetrievalMethod, KeyInfoReference, ...); plain
 //	                                 X509Data is allowed and is never trusted by the SP
 //	unsigned                         no signature on the Response or the Assertion
-//	encrypted-assertion              the assertion is an EncryptedAssertion: the SP
-//	                                 publishes no encryption key, and a decrypted
-//	                                 assertion would escape these checks
+//	encrypted-content                an xenc:EncryptedData anywhere (EncryptedAssertion,
+//	                                 EncryptedID, EncryptedAttribute): the SP publishes
+//	                                 no encryption key, never decrypts, and decrypted
+//	                                 content would escape these checks
 //
 // Passing these checks proves nothing about authenticity: the signature
 // itself, the issuer, audience, times and replay are still for
@@ -108,13 +109,14 @@ const (
 	ReasonSignatureReference    = "signature-reference"
 	ReasonKeyInfo               = "keyinfo-forbidden"
 	ReasonUnsigned              = "unsigned"
-	ReasonEncryptedAssertion    = "encrypted-assertion"
+	ReasonEncrypted             = "encrypted-content"
 )
 
 const (
 	protocolNS  = "urn:oasis:names:tc:SAML:2.0:protocol"
 	assertionNS = "urn:oasis:names:tc:SAML:2.0:assertion"
 	dsigNS      = "http://www.w3.org/2000/09/xmldsig#"
+	xencNS      = "http://www.w3.org/2001/04/xmlenc#"
 
 	excC14N            = "http://www.w3.org/2001/10/xml-exc-c14n#"
 	envelopedSignature = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
@@ -202,6 +204,13 @@ func Check(doc []byte) error {
 	root := tree.Root()
 	if root == nil || root.Tag != "Response" || root.NamespaceURI() != protocolNS {
 		return refuse(ReasonNotSAMLResponse, "root element is not {%s}Response", protocolNS)
+	}
+	// The portal publishes no encryption key, so no IdP configured from its
+	// metadata encrypts anything; and decrypted content (an assertion, a
+	// NameID, an attribute) would escape every check here, which runs on the
+	// document as received. So the service provider never decrypts.
+	if enc := descendants(root, xencNS, "EncryptedData"); len(enc) > 0 {
+		return refuse(ReasonEncrypted, "%s is encrypted; this service provider accepts only signed, unencrypted content", enc[0].Parent().FullTag())
 	}
 	assertion, err := theAssertion(root)
 	if err != nil {
@@ -377,12 +386,6 @@ func theAssertion(root *etree.Element) (*etree.Element, error) {
 	}
 	if found[0].Parent() != root {
 		return nil, refuse(ReasonAssertionCount, "the assertion is inside %s, not the Response", found[0].Parent().FullTag())
-	}
-	if found[0].Tag == "EncryptedAssertion" {
-		// The portal publishes no encryption key, so no IdP configured from
-		// its metadata encrypts; and a decrypted assertion would skip every
-		// check above, which runs on the document as received.
-		return nil, refuse(ReasonEncryptedAssertion, "the assertion is encrypted; this service provider accepts only signed, unencrypted assertions")
 	}
 	return found[0], nil
 }

@@ -50,7 +50,17 @@ func TestDecodeRefuses(t *testing.T) {
 		{"EncryptedAssertion", func(*testing.T) string {
 			return encode(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r">` +
 				`<saml:EncryptedAssertion><xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#"/></saml:EncryptedAssertion></samlp:Response>`)
-		}, xmlguard.ReasonEncryptedAssertion},
+		}, xmlguard.ReasonEncrypted},
+		{"EncryptedIDInASignedAssertion", func(t *testing.T) string {
+			doc := f.idp.Response(t, ssotest.Options{ACS: acsURL, Audience: spEntityID, Now: f.now, EditAssertion: func(a *etree.Element) {
+				subject := a.FindElement("./Subject")
+				subject.RemoveChild(subject.FindElement("./NameID"))
+				enc := etree.NewElement("EncryptedID")
+				enc.CreateElement("xenc:EncryptedData").CreateAttr("xmlns:xenc", "http://www.w3.org/2001/04/xmlenc#")
+				subject.InsertChildAt(0, enc)
+			}})
+			return ssotest.Encode(doc)
+		}, xmlguard.ReasonEncrypted},
 		{"ProcessingInstruction", func(t *testing.T) string {
 			return ssotest.EncodeBytes(ssotest.WithProcInst(f.signedBytes(t), "xml-stylesheet", `href="x"`))
 		}, xmlguard.ReasonProcessingInstruction},
