@@ -65,7 +65,7 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 	if strings.TrimSpace(samlResponse) == "" {
 		return nil, attempt, refuse(ReasonMissingResponse, "the POST carried no SAMLResponse")
 	}
-	p, err := s.provider(ctx, site)
+	p, err := s.provider(ctx, site, false)
 	if err != nil {
 		return nil, attempt, err
 	}

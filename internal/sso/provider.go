@@ -23,21 +23,24 @@ type provider struct {
 	keys     []spKey
 }
 
-func (s *Service) provider(ctx context.Context, site sites.Site) (*provider, error) {
+// withKeys loads (and opens) the SP keys, which only signing and the
+// metadata need. The ACS verifies and never decrypts (xmlguard refuses
+// encrypted content), so it skips that query and the private-key work.
+func (s *Service) provider(ctx context.Context, site sites.Site, withKeys bool) (*provider, error) {
 	set, err := s.Settings(ctx, site.ID)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := s.spKeys(ctx, site.ID, site.Name)
-	if err != nil {
-		return nil, err
+	var keys []spKey
+	if withKeys {
+		if keys, err = s.spKeys(ctx, site.ID, site.Name); err != nil {
+			return nil, err
+		}
 	}
 	metadataURL, _ := url.Parse(s.EntityID(site.Name))
 	acsURL, _ := url.Parse(s.ACSURL(site.Name))
 	sp := &saml.ServiceProvider{
 		EntityID:          s.EntityID(site.Name),
-		Key:               keys[0].key,
-		Certificate:       keys[0].cert,
 		MetadataURL:       *metadataURL,
 		AcsURL:            *acsURL,
 		IDPMetadata:       idpDescriptor(set),
@@ -53,6 +56,9 @@ func (s *Service) provider(ctx context.Context, site sites.Site) (*provider, err
 		// (saml-core errata E93: CBC padding oracles).
 		RequireSignedResponseForCBC: true,
 		Clock:                       s.clock,
+	}
+	if len(keys) > 0 {
+		sp.Key, sp.Certificate = keys[0].key, keys[0].cert
 	}
 	if set.SignRequests {
 		sp.SignatureMethod = dsig.RSASHA256SignatureMethod
@@ -91,7 +97,7 @@ func idpDescriptor(set Settings) *saml.EntityDescriptor {
 // Metadata is a site's SP metadata document, as served at /saml/metadata
 // and exported for Azure's "Upload metadata file".
 func (s *Service) Metadata(ctx context.Context, site sites.Site) ([]byte, error) {
-	p, err := s.provider(ctx, site)
+	p, err := s.provider(ctx, site, true)
 	if err != nil {
 		return nil, err
 	}

@@ -32,7 +32,7 @@ func SafeReturnPath(p string) bool {
 // an admin's "Test SSO" request, which shows the result instead of signing
 // anyone in.
 func (s *Service) StartSignIn(ctx context.Context, site sites.Site, returnPath string, test bool) (string, error) {
-	p, err := s.provider(ctx, site)
+	p, err := s.provider(ctx, site, true)
 	if err != nil {
 		return "", err
 	}
