@@ -101,41 +101,42 @@ const selectSettings = `
 SELECT idp_entity_id, idp_sso_url, idp_slo_url, enabled, auto_create, auto_update, idp_initiated,
        authn_context, nameid_format, sign_requests, new_user_role, default_target, error_page_url,
        require_mfa, mfa_contexts, updated_at, metadata_url, metadata_fetched_at, metadata_refresh_error,
-       metadata_refresh_failed_at, proposed_entity_id, proposed_sso_url, proposed_slo_url
+       metadata_refresh_failed_at, proposed_entity_id, proposed_sso_url, proposed_slo_url,
+       coalesce((SELECT array_agg(c.certificate ORDER BY c.position) FROM idp_certificates c
+                 WHERE c.site_id = sso_settings.site_id), '{}')
 FROM sso_settings WHERE site_id = $1`
 
 func scanSettings(row pgx.Row, set *Settings) error {
-	return row.Scan(&set.IdPEntityID, &set.SSOURL, &set.SLOURL, &set.Enabled, &set.AutoCreate, &set.AutoUpdate,
+	var ders [][]byte
+	err := row.Scan(&set.IdPEntityID, &set.SSOURL, &set.SLOURL, &set.Enabled, &set.AutoCreate, &set.AutoUpdate,
 		&set.IdPInitiated, &set.AuthnContext, &set.NameIDFormat, &set.SignRequests, &set.NewUserRole,
 		&set.DefaultTarget, &set.ErrorPageURL, &set.RequireMFA, &set.MFAContexts, &set.UpdatedAt,
 		&set.MetadataURL, &set.MetadataFetchedAt, &set.RefreshError, &set.RefreshFailedAt,
-		&set.ProposedEntityID, &set.ProposedSSOURL, &set.ProposedSLOURL)
+		&set.ProposedEntityID, &set.ProposedSSOURL, &set.ProposedSLOURL, &ders)
+	if err != nil {
+		return err
+	}
+	set.Certificates = nil
+	for _, der := range ders {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return fmt.Errorf("parse stored IdP certificate: %w", err)
+		}
+		set.Certificates = append(set.Certificates, c)
+	}
+	return nil
 }
 
 // ensureSettingsRow makes the site's settings row, with the defaults, if it
 // does not exist yet.
 const ensureSettingsRow = `INSERT INTO sso_settings (site_id, mfa_contexts) VALUES ($1, $2) ON CONFLICT DO NOTHING`
 
-// Settings loads a site's configuration (the defaults if there is none).
+// Settings loads a site's configuration, certificates included, in one
+// query (it runs on every sign-in); the defaults if there is none.
 func (s *Service) Settings(ctx context.Context, siteID int64) (Settings, error) {
 	set := defaults(siteID)
 	if err := scanSettings(s.pool.QueryRow(ctx, selectSettings, siteID), &set); err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return Settings{}, fmt.Errorf("load SSO settings: %w", err)
-	}
-	rows, err := s.pool.Query(ctx, `SELECT certificate FROM idp_certificates WHERE site_id = $1 ORDER BY position`, siteID)
-	if err != nil {
-		return Settings{}, fmt.Errorf("load IdP certificates: %w", err)
-	}
-	ders, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
-	if err != nil {
-		return Settings{}, fmt.Errorf("load IdP certificates: %w", err)
-	}
-	for _, der := range ders {
-		c, err := x509.ParseCertificate(der)
-		if err != nil {
-			return Settings{}, fmt.Errorf("parse stored IdP certificate: %w", err)
-		}
-		set.Certificates = append(set.Certificates, c)
 	}
 	return set, nil
 }
