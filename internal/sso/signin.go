@@ -14,11 +14,16 @@ import (
 	"github.com/meetings-portal/portal/internal/sites"
 )
 
+// maxReturnPath bounds a path followed after sign-in.
+const maxReturnPath = 2048
+
 // SafeReturnPath reports whether p may be followed after sign-in: a path on
 // this site. "//host" and "/\host" are refused because browsers read them as
 // another host (open redirect).
 func SafeReturnPath(p string) bool {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+	// A RelayState the IdP relays may be anything up to the POST's size;
+	// a return path longer than any real page address is not followed.
+	if len(p) > maxReturnPath || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
 		return false
 	}
 	// Control characters (a tab or newline is dropped by browsers, turning

@@ -64,6 +64,7 @@ func TestIdPInitiatedSignInFollowsOnlyLocalRelayState(t *testing.T) {
 		{"https://evil.example", "/"},
 		{"javascript:alert(1)", "/"},
 		{"/\t/evil.example", "/"},
+		{"/" + strings.Repeat("a", 5000), "/"},
 	}
 	p := newPortal(t)
 	for _, c := range cases {
