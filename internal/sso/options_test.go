@@ -119,3 +119,19 @@ func TestSetOptionsRefusesBadValuesAndChangesNothing(t *testing.T) {
 		t.Fatalf("globex has an IdP: %v", err)
 	}
 }
+
+func TestAResponseForOneSiteIsRefusedByAnotherSiteTrustingTheSameIdP(t *testing.T) {
+	// Two sites of one company, both connected to the same Azure tenant.
+	p := newPortal(t)
+	p.configure(p.globex, p.idp)
+	resp := p.postACS(globexHost, p.respond(azure("")), "")
+	if resp.StatusCode != http.StatusForbidden || hasUserCookie(resp) {
+		t.Fatalf("acme's response at globex: %d", resp.StatusCode)
+	}
+	if e := p.lastEvent(p.globex); e.Reason != sso.ReasonDestinationMismatch && e.Reason != sso.ReasonAudienceMismatch {
+		t.Fatalf("event %+v", e)
+	}
+	if p.countUsers(p.globex) != 0 {
+		t.Fatal("an account was created on globex")
+	}
+}
