@@ -36,7 +36,7 @@ func (c *cli) admin(ctx context.Context, args []string) error {
 }
 
 func (c *cli) createAdmin(ctx context.Context, env *env, site sites.Site, email, pw string) error {
-	err := env.sites.CreateAdmin(ctx, site.ID, email, pw)
+	err := env.Sites.CreateAdmin(ctx, site.ID, email, pw)
 	if errors.Is(err, sites.ErrInvalid) || errors.Is(err, sites.ErrExists) {
 		return badInput(err)
 	}
@@ -51,7 +51,7 @@ func (c *cli) createAdmin(ctx context.Context, env *env, site sites.Site, email,
 }
 
 func (c *cli) resetAdminPassword(ctx context.Context, env *env, site sites.Site, email, pw string) error {
-	admin, err := env.sites.SetAdminPassword(ctx, site.ID, email, pw)
+	admin, err := env.Sites.SetAdminPassword(ctx, site.ID, email, pw)
 	if errors.Is(err, sites.ErrNotFound) || errors.Is(err, sites.ErrInvalid) {
 		return badInput(err)
 	}
@@ -59,7 +59,7 @@ func (c *cli) resetAdminPassword(ctx context.Context, env *env, site sites.Site,
 		return err
 	}
 	// A reset usually follows a suspected compromise: end existing sessions.
-	if err := env.sessions.DeleteForSubject(ctx, site.ID, session.Admin, admin.ID); err != nil {
+	if err := env.Sessions.DeleteForSubject(ctx, site.ID, session.Admin, admin.ID); err != nil {
 		return err
 	}
 	if err := env.record(ctx, site, "admin.reset-password", admin.Email); err != nil {

@@ -124,7 +124,7 @@ func TestSSOCommands(t *testing.T) {
 	if _, errOut, code := tc.run(nil, "sso", "import", "--site", "acme", "--metadata", bad); code != 2 || errOut == "" {
 		t.Fatalf("DTD metadata: %d %q", code, errOut)
 	}
-	if _, errOut, code := tc.run(nil, "sso", "set", "--site", "acme", "--enabled"); code != 2 || !strings.Contains(errOut, "import its metadata first") {
+	if _, errOut, code := tc.run(nil, "sso", "set", "--site", "acme", "--enabled"); code != 2 || !strings.Contains(errOut, "--enabled: No identity provider is set up yet") {
 		t.Fatalf("enable without IdP: %d %q", code, errOut)
 	}
 	out, errOut, code := tc.run(nil, "sso", "import", "--site", "acme", "--metadata", azure[0])

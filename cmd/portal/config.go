@@ -1,16 +1,13 @@
 package main
 
 import (
-	"context"
 	"crypto/sha256"
 	"flag"
 	"log/slog"
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/meetings-portal/portal/internal/database"
+	"github.com/meetings-portal/portal/internal/app"
 	"github.com/meetings-portal/portal/internal/seal"
 	"github.com/meetings-portal/portal/internal/sites"
 	"github.com/meetings-portal/portal/internal/web"
@@ -47,9 +44,10 @@ func (c *cli) env(name, def string) string {
 }
 
 // loadConfig reads the environment; fs, when given, gets a flag for each
-// setting, defaulting to the environment's value.
-func (c *cli) loadConfig(fs *flag.FlagSet) (*config, func() error, error) {
-	cfg := &config{}
+// setting, defaulting to the environment's value. validate checks the
+// values once the flags are parsed.
+func (c *cli) loadConfig(fs *flag.FlagSet) (cfg *config, validate func() error) {
+	cfg = &config{}
 	skew := c.env("PORTAL_SAML_CLOCK_SKEW", "3m")
 	retention := c.env("PORTAL_EVENT_RETENTION", "2160h")
 	if fs == nil {
@@ -64,7 +62,7 @@ func (c *cli) loadConfig(fs *flag.FlagSet) (*config, func() error, error) {
 	fs.StringVar(&retention, "event-retention", retention, "how long sign-in events are kept, default 2160h = 90 days (PORTAL_EVENT_RETENTION)")
 	fs.StringVar(&cfg.SecretKey, "secret-key", c.env("PORTAL_SECRET_KEY", ""), "32 random bytes, hex or base64, that encrypt SP private keys (PORTAL_SECRET_KEY)")
 	cfg.MetadataAllowPrivate = c.getenv("PORTAL_METADATA_ALLOW_PRIVATE") == "1"
-	validate := func() error {
+	validate = func() error {
 		d, err := time.ParseDuration(skew)
 		if err != nil || d < 0 || d > time.Hour {
 			return badInputf("PORTAL_SAML_CLOCK_SKEW %q: want a duration such as 3m, at most 1h", skew)
@@ -81,7 +79,7 @@ func (c *cli) loadConfig(fs *flag.FlagSet) (*config, func() error, error) {
 		}
 		return nil
 	}
-	return cfg, validate, nil
+	return cfg, validate
 }
 
 // developmentKey is used only when PORTAL_SECRET_KEY is unset, with a
@@ -105,11 +103,22 @@ func (cfg *config) secretBox(log *slog.Logger) (*seal.Box, error) {
 	return seal.New(key)
 }
 
-// openPool is for the short-lived commands: one attempt, a clear error.
-func (cfg *config) openPool(ctx context.Context) (*pgxpool.Pool, error) {
-	pool, err := database.Open(ctx, cfg.DatabaseURL)
+// appConfig is the configuration as the portal is built from it.
+func (cfg *config) appConfig(log *slog.Logger) (app.Config, error) {
+	hosts, err := sites.ParseBaseURL(cfg.BaseURL)
 	if err != nil {
-		return nil, err
+		return app.Config{}, badInput(err)
 	}
-	return pool, nil
+	proxies, err := web.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return app.Config{}, badInput(err)
+	}
+	box, err := cfg.secretBox(log)
+	if err != nil {
+		return app.Config{}, err
+	}
+	return app.Config{
+		Hosts: hosts, TrustedProxies: proxies, Box: box, Log: log,
+		MetadataAllowPrivate: cfg.MetadataAllowPrivate, EventRetention: cfg.EventRetention,
+	}, nil
 }

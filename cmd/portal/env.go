@@ -4,66 +4,55 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/meetings-portal/portal/internal/audit"
-	"github.com/meetings-portal/portal/internal/session"
+	"github.com/meetings-portal/portal/internal/app"
+	"github.com/meetings-portal/portal/internal/database"
 	"github.com/meetings-portal/portal/internal/sites"
-	"github.com/meetings-portal/portal/internal/sso"
-	"github.com/meetings-portal/portal/internal/users"
 )
 
-// env is what the administrative commands share: the configuration, an open
-// pool and the stores.
+// env is the portal as the commands use it: built once by open, the same
+// way for serve and for every administrative command.
 type env struct {
-	cfg      *config
-	log      *slog.Logger
-	pool     *pgxpool.Pool
-	hosts    sites.Hosts
-	sites    *sites.Store
-	sessions *session.Store
-	users    *users.Store
-	sso      *sso.Service
-	audit    *audit.Log
+	*app.App
 }
 
+// open builds the portal from cfg. patient is for serve: it waits for
+// PostgreSQL (with backoff, logging each try) instead of failing at once,
+// as a command run by hand should.
+func (c *cli) open(ctx context.Context, cfg *config, log *slog.Logger, patient bool) (*env, error) {
+	appConfig, err := cfg.appConfig(log)
+	if err != nil {
+		return nil, err
+	}
+	var pool *pgxpool.Pool
+	if patient {
+		pool, err = database.OpenWithRetry(ctx, cfg.DatabaseURL, log)
+	} else {
+		pool, err = database.Open(ctx, cfg.DatabaseURL)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &env{App: app.New(pool, appConfig)}, nil
+}
+
+// openEnv reads the configuration from the environment and builds the
+// portal, for the administrative commands.
 func (c *cli) openEnv(ctx context.Context) (*env, error) {
-	cfg, validate, _ := c.loadConfig(nil)
+	cfg, validate := c.loadConfig(nil)
 	if err := validate(); err != nil {
 		return nil, err
 	}
-	pool, err := cfg.openPool(ctx)
-	if err != nil {
-		return nil, err
-	}
-	siteStore, err := sites.NewStore(pool)
-	if err != nil {
-		pool.Close()
-		return nil, err
-	}
-	hosts, _ := sites.ParseBaseURL(cfg.BaseURL)
-	log := newLogger()
-	box, err := cfg.secretBox(log)
-	if err != nil {
-		pool.Close()
-		return nil, err
-	}
-	sessions := session.NewStore(pool, time.Now)
-	return &env{
-		cfg: cfg, log: log, pool: pool, hosts: hosts, sites: siteStore, sessions: sessions,
-		users: users.NewStore(pool, sessions, time.Now),
-		sso:   sso.New(pool, box, hosts, log, nil),
-		audit: audit.New(pool, time.Now),
-	}, nil
+	return c.open(ctx, cfg, newLogger(), false)
 }
 
-func (e *env) close() { e.pool.Close() }
+func (e *env) close() { e.Pool.Close() }
 
 // site looks a site up by name; an unknown one is bad input.
 func (e *env) site(ctx context.Context, name string) (sites.Site, error) {
-	s, err := e.sites.ByName(ctx, name)
+	s, err := e.Sites.ByName(ctx, name)
 	if errors.Is(err, sites.ErrNotFound) {
 		return sites.Site{}, badInputf("no site named %q", name)
 	}
@@ -88,10 +77,5 @@ func (c *cli) withSite(ctx context.Context, name string, fn func(*env, sites.Sit
 // record writes an audit entry for a change made from the command line, so
 // the site's Admin audit page shows operators' changes too.
 func (e *env) record(ctx context.Context, site sites.Site, action, detail string) error {
-	return e.audit.Record(ctx, site.ID, "command line", action, detail)
-}
-
-// afterSiteCreated prepares what a new site needs beyond its row.
-func (e *env) afterSiteCreated(ctx context.Context, site sites.Site) error {
-	return e.sso.EnsureSPKey(ctx, site.ID, site.Name)
+	return e.Audit.Record(ctx, site.ID, "command line", action, detail)
 }

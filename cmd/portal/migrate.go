@@ -9,7 +9,7 @@ import (
 )
 
 func (c *cli) migrate(ctx context.Context, args []string) error {
-	cfg, validate, _ := c.loadConfig(nil)
+	cfg, validate := c.loadConfig(nil)
 	if err := validate(); err != nil {
 		return err
 	}

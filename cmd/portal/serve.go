@@ -10,13 +10,8 @@ import (
 	"time"
 
 	"github.com/meetings-portal/portal/internal/database"
-	"github.com/meetings-portal/portal/internal/housekeeping"
-	"github.com/meetings-portal/portal/internal/metrics"
 	"github.com/meetings-portal/portal/internal/server"
-	"github.com/meetings-portal/portal/internal/session"
-	"github.com/meetings-portal/portal/internal/sites"
 	"github.com/meetings-portal/portal/internal/sso"
-	"github.com/meetings-portal/portal/internal/sso/idpmeta"
 	"github.com/meetings-portal/portal/internal/web"
 )
 
@@ -26,7 +21,7 @@ func newLogger() *slog.Logger {
 
 func (c *cli) serve(ctx context.Context, args []string) error {
 	fs := newFlagSet("serve", c)
-	cfg, validate, _ := c.loadConfig(fs)
+	cfg, validate := c.loadConfig(fs)
 	fs.BoolVar(&cfg.NoMigrate, "no-migrate", false, "do not apply database migrations at start")
 	fs.BoolVar(&cfg.DevIdP, "dev-idp", false, "also serve a development identity provider at idp.<base host> (never in production)")
 	if err := fs.Parse(args); err != nil {
@@ -39,65 +34,34 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	log := newLogger()
-	hosts, _ := sites.ParseBaseURL(cfg.BaseURL)
-	proxies, _ := web.ParseTrustedProxies(cfg.TrustedProxies)
-
-	pool, err := database.OpenWithRetry(ctx, cfg.DatabaseURL, log)
+	sso.SetClockSkew(cfg.ClockSkew)
+	portal, err := c.open(ctx, cfg, log, true)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
+	defer portal.close()
 	if !cfg.NoMigrate {
 		if err := database.Migrate(cfg.DatabaseURL); err != nil {
 			return err
 		}
 	}
-	box, err := cfg.secretBox(log)
-	if err != nil {
+	// Sites made before SP keys were created with the site get theirs
+	// now, so that no request has to make one.
+	if n, err := portal.SSO.BackfillSPKeys(ctx); err != nil {
 		return err
+	} else if n > 0 {
+		log.Info("created SP key pairs for sites that had none", "sites", n)
 	}
-	sso.SetClockSkew(cfg.ClockSkew)
-	ssoService := sso.New(pool, box, hosts, log, nil)
-	siteStore, err := sites.NewStore(pool)
-	if err != nil {
-		return err
-	}
-	var devIdP http.Handler
 	if cfg.DevIdP {
-		if devIdP, err = c.startDevIdP(ctx, pool, box, hosts, ssoService, siteStore, log); err != nil {
+		if err := c.startDevIdP(ctx, portal); err != nil {
 			return err
 		}
 	}
-	fetch := func(ctx context.Context, url string) ([]byte, error) {
-		return idpmeta.Fetch(ctx, url, idpmeta.FetchOptions{AllowPrivate: cfg.MetadataAllowPrivate})
-	}
-	m := metrics.New()
-	m.Registry.MustRegister(sso.NewCertificateCollector(ssoService, 2*time.Second))
-	srv, err := server.New(server.Options{
-		Pool: pool, Hosts: hosts, TrustedProxies: proxies, Log: log, Metrics: m, SSO: ssoService, DevIdP: devIdP,
-		FetchMetadata: fetch,
-	})
+	srv, err := server.New(portal.App)
 	if err != nil {
 		return err
 	}
-	sessions := session.NewStore(pool, time.Now)
-	keeper := &housekeeping.Runner{
-		Pool: pool, Interval: 5 * time.Minute, BatchSize: 1000, Log: log,
-		Jobs: []housekeeping.Job{
-			{Name: "sessions", Run: sessions.DeleteExpired},
-			{Name: "pending-requests", Run: ssoService.DeleteExpiredRequests},
-			{Name: "replay-cache", Run: ssoService.DeleteExpiredReplays},
-			{Name: "metadata-drafts", Run: ssoService.DeleteExpiredDrafts},
-			{Name: "signin-events", Run: func(ctx context.Context, limit int) (int64, error) {
-				return ssoService.DeleteOldEvents(ctx, limit, cfg.EventRetention)
-			}},
-			{Name: "metadata-refresh", Run: func(ctx context.Context, limit int) (int64, error) {
-				// A fetch takes up to 10 seconds: a few per round.
-				return ssoService.RefreshDue(ctx, min(limit, 20), fetch)
-			}},
-		},
-	}
-	go keeper.Run(ctx)
+	go portal.Housekeeping().Run(ctx)
 
 	site := &http.Server{
 		Addr:              cfg.Addr,
@@ -110,7 +74,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	metricsMux := http.NewServeMux()
-	metricsMux.Handle("GET /metrics", m.Handler())
+	metricsMux.Handle("GET /metrics", portal.Metrics.Handler())
 	metricsSrv := &http.Server{
 		Addr: cfg.MetricsAddr, Handler: metricsMux,
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
@@ -119,8 +83,8 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	errs := make(chan error, 2)
 	go func() { errs <- listen(site, "portal") }()
 	go func() { errs <- listen(metricsSrv, "metrics") }()
-	log.Info("portal listening", "addr", cfg.Addr, "base_url", hosts.BaseURL(), "metrics_addr", cfg.MetricsAddr,
-		"example_site", hosts.SiteURL("acme"))
+	log.Info("portal listening", "addr", cfg.Addr, "base_url", portal.Hosts.BaseURL(), "metrics_addr", cfg.MetricsAddr,
+		"example_site", portal.Hosts.SiteURL("acme"))
 
 	var runErr error
 	select {

@@ -55,17 +55,14 @@ func (c *cli) siteCreate(ctx context.Context, args []string) error {
 		return err
 	}
 	defer env.close()
-	site, err := env.sites.Create(ctx, name, *email, pw)
+	site, err := env.CreateSite(ctx, name, *email, pw)
 	if errors.Is(err, sites.ErrInvalid) || errors.Is(err, sites.ErrExists) {
 		return badInput(err)
 	}
 	if err != nil {
 		return err
 	}
-	if err := env.afterSiteCreated(ctx, site); err != nil {
-		return err
-	}
-	fmt.Fprintf(c.stdout, "created site %s: %s (admin: %s/admin)\n", site.Name, env.hosts.SiteURL(site.Name), env.hosts.SiteURL(site.Name))
+	fmt.Fprintf(c.stdout, "created site %s: %s (admin: %s/admin)\n", site.Name, env.Hosts.SiteURL(site.Name), env.Hosts.SiteURL(site.Name))
 	return nil
 }
 
@@ -124,14 +121,14 @@ func (c *cli) siteList(ctx context.Context, args []string) error {
 		return err
 	}
 	defer env.close()
-	list, err := env.sites.List(ctx)
+	list, err := env.Sites.List(ctx)
 	if err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tURL\tADMINS\tCREATED")
 	for _, s := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", s.Name, env.hosts.SiteURL(s.Name), s.Admins, s.CreatedAt.UTC().Format("2006-01-02 15:04"))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", s.Name, env.Hosts.SiteURL(s.Name), s.Admins, s.CreatedAt.UTC().Format("2006-01-02 15:04"))
 	}
 	return tw.Flush()
 }

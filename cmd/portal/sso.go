@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -65,7 +67,7 @@ func (c *cli) ssoImport(ctx context.Context, args []string) error {
 		return err
 	}
 	return c.withSite(ctx, siteName, func(env *env, site sites.Site) error {
-		idp, err := env.sso.ImportMetadata(ctx, site.ID, data, sourceURL(source))
+		idp, err := env.SSO.ImportMetadata(ctx, site.ID, data, sourceURL(source))
 		var metaErr *idpmeta.Error
 		if errors.As(err, &metaErr) {
 			return badInputf("%s", metaErr.Message)
@@ -128,7 +130,7 @@ func (c *cli) ssoExport(ctx context.Context, args []string) error {
 		return err
 	}
 	return c.withSite(ctx, siteName, func(env *env, site sites.Site) error {
-		doc, err := env.sso.Metadata(ctx, site)
+		doc, err := env.SSO.Metadata(ctx, site)
 		if err != nil {
 			return err
 		}
@@ -150,32 +152,28 @@ func (c *cli) ssoSet(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var o sso.Options
-	fs.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case "enabled":
-			o.Enabled = &enabled
-		case "auto-create":
-			o.AutoCreate = &autoCreate
-		case "auto-update":
-			o.AutoUpdate = &autoUpdate
-		case "idp-initiated":
-			o.IdPInitiated = &idpInitiated
-		case "authn-context":
-			refs, perr := sso.ParseAuthnContext(authnContext)
-			if perr != nil {
-				err = badInputf("--authn-context: %v", perr)
+	// Only the flags given change; everything else stays as it is.
+	change := func(set *sso.Settings) error {
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "enabled":
+				set.Enabled = enabled
+			case "auto-create":
+				set.AutoCreate = autoCreate
+			case "auto-update":
+				set.AutoUpdate = autoUpdate
+			case "idp-initiated":
+				set.IdPInitiated = idpInitiated
+			case "authn-context":
+				set.AuthnContext = sso.SplitAuthnContext(authnContext)
 			}
-			o.AuthnContext = &refs
-		}
-	})
-	if err != nil {
-		return err
+		})
+		return nil
 	}
 	return c.withSite(ctx, siteName, func(env *env, site sites.Site) error {
 		var fields sso.FieldErrors
-		if err := env.sso.SetOptions(ctx, site.ID, o); errors.Is(err, sso.ErrNotConfigured) || errors.As(err, &fields) {
-			return badInput(err)
+		if _, err := env.SSO.UpdateSettings(ctx, site.ID, change); errors.As(err, &fields) {
+			return badInput(fieldErrorsForFlags(fields))
 		} else if err != nil {
 			return err
 		}
@@ -184,6 +182,28 @@ func (c *cli) ssoSet(ctx context.Context, args []string) error {
 		}
 		return c.printSettings(ctx, env, site)
 	})
+}
+
+// ssoFlags names the flag of `portal sso set` for each setting, by the
+// input name sso.FieldErrors uses.
+var ssoFlags = map[string]string{
+	"enabled": "--enabled", "auto_create": "--auto-create", "auto_update": "--auto-update",
+	"profile": "--idp-initiated", "authn_context": "--authn-context",
+}
+
+// fieldErrorsForFlags says what is wrong in terms of the command's flags.
+func fieldErrorsForFlags(fields sso.FieldErrors) error {
+	names := slices.Sorted(maps.Keys(fields))
+	parts := make([]string, len(names))
+	for i, name := range names {
+		flagName, ok := ssoFlags[name]
+		if !ok {
+			// A setting this command cannot change was already invalid.
+			flagName = name + " (set on the SSO Configuration page)"
+		}
+		parts[i] = flagName + ": " + fields[name]
+	}
+	return errors.New(strings.Join(parts, "; "))
 }
 
 func (c *cli) ssoShow(ctx context.Context, args []string) error {
@@ -197,7 +217,7 @@ func (c *cli) ssoShow(ctx context.Context, args []string) error {
 }
 
 func (c *cli) printSettings(ctx context.Context, env *env, site sites.Site) error {
-	set, err := env.sso.Settings(ctx, site.ID)
+	set, err := env.SSO.Settings(ctx, site.ID)
 	if err != nil {
 		return err
 	}
@@ -209,9 +229,9 @@ func (c *cli) printSettings(ctx context.Context, env *env, site sites.Site) erro
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "site\t%s\n", site.Name)
-	fmt.Fprintf(tw, "SP entity ID (Identifier)\t%s\n", env.sso.EntityID(site.Name))
-	fmt.Fprintf(tw, "ACS URL (Reply URL)\t%s\n", env.sso.ACSURL(site.Name))
-	fmt.Fprintf(tw, "sign-on URL\t%s\n", env.hosts.SignOnURL(site.Name))
+	fmt.Fprintf(tw, "SP entity ID (Identifier)\t%s\n", env.SSO.EntityID(site.Name))
+	fmt.Fprintf(tw, "ACS URL (Reply URL)\t%s\n", env.SSO.ACSURL(site.Name))
+	fmt.Fprintf(tw, "sign-on URL\t%s\n", env.Hosts.SignOnURL(site.Name))
 	fmt.Fprintf(tw, "SSO\t%s\n", onOff(set.Enabled))
 	fmt.Fprintf(tw, "IdP entity ID\t%s\n", orNone(set.IdPEntityID))
 	fmt.Fprintf(tw, "IdP SSO URL\t%s\n", orNone(set.SSOURL))

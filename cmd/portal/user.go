@@ -23,7 +23,7 @@ func (c *cli) user(ctx context.Context, args []string) error {
 }
 
 func (c *cli) printUsers(ctx context.Context, env *env, site sites.Site) error {
-	list, err := env.users.List(ctx, site.ID)
+	list, err := env.Users.List(ctx, site.ID)
 	if err != nil {
 		return err
 	}

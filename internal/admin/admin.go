@@ -9,9 +9,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/httprate"
-
 	"github.com/meetings-portal/portal/internal/audit"
 	"github.com/meetings-portal/portal/internal/session"
 	"github.com/meetings-portal/portal/internal/sites"
@@ -20,27 +17,26 @@ import (
 	"github.com/meetings-portal/portal/internal/web"
 )
 
-const cookieName = "admin_session"
+// SessionCookie is the name of the cookie that holds an admin's session
+// token (__Host-admin_session on https).
+const SessionCookie = "admin_session"
 
 // Handler serves /admin on every site host.
 type Handler struct {
 	Sites    *sites.Store
 	Sessions *session.Store
+	Session  session.Cookie // the admin's session cookie
 	Users    *users.Store
 	SSO      *sso.Service
 	Audit    *audit.Log
 	Hosts    sites.Hosts
 	Render   *web.Renderer
-	Cookies  web.Cookies
 	Log      *slog.Logger
 	// FetchMetadata fetches an IdP metadata URL under the operator's SSRF
 	// rules (idpmeta.Fetch with PORTAL_METADATA_ALLOW_PRIVATE).
 	FetchMetadata sso.Fetcher
-	// SignInLimit is how many sign-in attempts one client may make on one
-	// site per minute. The counters live in each process (httprate's memory
-	// store): behind a load balancer with N processes a client gets up to N
-	// times this, which still stops password guessing at scale.
-	SignInLimit int
+	// Now is the portal's clock.
+	Now func() time.Time
 }
 
 type adminKey struct{}
@@ -49,30 +45,6 @@ type adminKey struct{}
 func AdminFrom(ctx context.Context) sites.Admin {
 	a, _ := ctx.Value(adminKey{}).(sites.Admin)
 	return a
-}
-
-// Routes mounts the admin pages on r (already scoped to one site).
-func (h *Handler) Routes(r chi.Router) {
-	limit := h.SignInLimit
-	if limit == 0 {
-		limit = 10
-	}
-	r.Get("/admin", h.home)
-	r.With(httprate.LimitBy(limit, time.Minute, web.RateKey,
-		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
-			h.Render.Error(w, r, http.StatusTooManyRequests, "Too many sign-in attempts",
-				"Please wait a minute before trying again.")
-		}),
-	)).Post("/admin/login", h.signIn)
-	r.Post("/admin/logout", h.signOut)
-	r.Group(func(r chi.Router) {
-		r.Use(h.RequireAdmin)
-		h.ssoRoutes(r)
-		h.eventsRoutes(r)
-		h.usersRoutes(r)
-		h.adminsRoutes(r)
-		h.auditRoutes(r)
-	})
 }
 
 // record writes an audit entry for the signed-in admin; a failure to record
@@ -106,24 +78,20 @@ func (h *Handler) RequireAdmin(next http.Handler) http.Handler {
 // is a failure to find out (the database), which must not sign the admin
 // out or lose the form they posted: the caller shows an error page.
 func (h *Handler) currentAdmin(w http.ResponseWriter, r *http.Request) (admin sites.Admin, ok bool, err error) {
-	site, _ := web.SiteFrom(r.Context())
-	token := h.Cookies.Get(r, cookieName)
-	if token == "" {
-		return sites.Admin{}, false, nil
-	}
-	sess, err := h.Sessions.Lookup(r.Context(), site.ID, session.Admin, token, session.AdminPolicy)
-	if err == nil {
-		admin, err = h.Sites.AdminByID(r.Context(), site.ID, sess.SubjectID)
-	}
-	switch {
-	case err == nil:
-		return admin, true, nil
-	case errors.Is(err, session.ErrNotFound) || errors.Is(err, sites.ErrNotFound):
-		h.Cookies.Clear(w, cookieName)
-		return sites.Admin{}, false, nil
-	default:
+	sess, ok, err := h.Session.Lookup(w, r)
+	if !ok || err != nil {
 		return sites.Admin{}, false, err
 	}
+	site, _ := web.SiteFrom(r.Context())
+	admin, err = h.Sites.AdminByID(r.Context(), site.ID, sess.SubjectID)
+	if errors.Is(err, sites.ErrNotFound) {
+		h.Session.Clear(w)
+		return sites.Admin{}, false, nil
+	}
+	if err != nil {
+		return sites.Admin{}, false, err
+	}
+	return admin, true, nil
 }
 
 type signInPage struct {
@@ -134,7 +102,8 @@ type homePage struct {
 	Admin sites.Admin
 }
 
-func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
+// Home is the admin sign-in form, or the admin home once signed in.
+func (h *Handler) Home(w http.ResponseWriter, r *http.Request) {
 	admin, ok, err := h.currentAdmin(w, r)
 	if err != nil {
 		h.Render.ServerError(w, r, err)
@@ -148,7 +117,8 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 	h.Render.Render(w, r, http.StatusOK, "admin_home", homePage{Admin: admin})
 }
 
-func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
+// SignIn checks an admin's credentials (POST /admin/login).
+func (h *Handler) SignIn(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
 	email, pw := r.PostFormValue("email"), r.PostFormValue("password")
 	admin, err := h.Sites.Authenticate(r.Context(), site.ID, email, pw)
@@ -165,29 +135,21 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		h.Render.ServerError(w, r, err)
 		return
 	}
-	// A fresh token at every sign-in, and the old one (if any) ended: a token
-	// planted before sign-in never becomes an admin session.
-	if old := h.Cookies.Get(r, cookieName); old != "" {
-		_ = h.Sessions.Delete(r.Context(), site.ID, session.Admin, old)
-	}
 	token, err := h.Sessions.Create(r.Context(), nil, site.ID, session.Admin, admin.ID, session.AdminPolicy)
 	if err != nil {
 		h.Render.ServerError(w, r, err)
 		return
 	}
-	h.Cookies.Set(w, cookieName, token, session.AdminPolicy.Absolute)
+	h.Session.Start(w, r, token)
 	h.Log.InfoContext(r.Context(), "admin signed in", "site", site.Name, "admin", admin.Email)
 	http.Redirect(w, r, "/admin", http.StatusSeeOther)
 }
 
-func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) {
-	site, _ := web.SiteFrom(r.Context())
-	if token := h.Cookies.Get(r, cookieName); token != "" {
-		if err := h.Sessions.Delete(r.Context(), site.ID, session.Admin, token); err != nil {
-			h.Render.ServerError(w, r, err)
-			return
-		}
+// SignOut ends the admin's session (POST /admin/logout).
+func (h *Handler) SignOut(w http.ResponseWriter, r *http.Request) {
+	if err := h.Session.End(w, r); err != nil {
+		h.Render.ServerError(w, r, err)
+		return
 	}
-	h.Cookies.Clear(w, cookieName)
 	http.Redirect(w, r, "/admin", http.StatusSeeOther)
 }

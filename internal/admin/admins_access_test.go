@@ -16,12 +16,12 @@ func TestAdminListPagesAreOnlyForAdminsOfThisSite(t *testing.T) {
 	p := newPortal(t)
 	ctx := context.Background()
 	britta, _ := p.signInUser(p.acme, "britta.simon@contoso.com", "obj-1")
-	if err := p.sites.CreateAdmin(ctx, p.acme.ID, "second@acme.test", adminPassword); err != nil {
+	if err := p.App.Sites.CreateAdmin(ctx, p.acme.ID, "second@acme.test", adminPassword); err != nil {
 		t.Fatal(err)
 	}
 	second := strconv.FormatInt(p.admin(p.acme, "second@acme.test").ID, 10)
 	user := strconv.FormatInt(britta.ID, 10)
-	globexCookie := p.signIn(globexHost, "admin@globex.test")
+	globexCookie := p.SignInAdmin(globexHost, "admin@globex.test")
 	requests := []struct {
 		method, path string
 		form         url.Values
@@ -38,16 +38,16 @@ func TestAdminListPagesAreOnlyForAdminsOfThisSite(t *testing.T) {
 	}
 	for _, r := range requests {
 		for name, cookies := range map[string][]*http.Cookie{"no cookie": nil, "globex admin": {globexCookie}} {
-			resp := p.do(r.method, acmeHost, r.path, r.form, cookies...)
+			resp := p.Do(r.method, acmeHost, r.path, r.form, cookies...)
 			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin" {
 				t.Errorf("%s %s with %s: status %d location %q", r.method, r.path, name, resp.StatusCode, resp.Header.Get("Location"))
 			}
 		}
 	}
-	if u, _ := p.users.ByID(ctx, p.acme.ID, britta.ID); !u.Active || u.ObjectID != "obj-1" {
+	if u, _ := p.App.Users.ByID(ctx, p.acme.ID, britta.ID); !u.Active || u.ObjectID != "obj-1" {
 		t.Errorf("the account was changed: %+v", u)
 	}
-	if list, _ := p.sites.ListAdmins(ctx, p.acme.ID); len(list) != 2 {
+	if list, _ := p.App.Sites.ListAdmins(ctx, p.acme.ID); len(list) != 2 {
 		t.Errorf("acme's admins changed: %v", list)
 	}
 	if got := p.auditEntries(p.acme); len(got) != 0 {
@@ -61,7 +61,7 @@ func TestAdminListPagesAreOnlyForAdminsOfThisSite(t *testing.T) {
 func TestAdminListActionsRefuseCrossOriginPosts(t *testing.T) {
 	p := newPortal(t)
 	britta, _ := p.signInUser(p.acme, "britta.simon@contoso.com", "")
-	cookie := p.signIn(acmeHost, "admin@acme.test")
+	cookie := p.SignInAdmin(acmeHost, "admin@acme.test")
 	for _, path := range []string{"/admin/users/" + strconv.FormatInt(britta.ID, 10) + "/deactivate", "/admin/admins"} {
 		req, _ := http.NewRequest("POST", "http://"+acmeHost+path, strings.NewReader("email=x%40globex.test&password=a+good+long+password"))
 		req.Host = acmeHost
@@ -69,19 +69,19 @@ func TestAdminListActionsRefuseCrossOriginPosts(t *testing.T) {
 		req.Header.Set("Sec-Fetch-Site", "same-site")
 		req.AddCookie(cookie)
 		rec := httptest.NewRecorder()
-		p.srv.ServeHTTP(rec, req)
+		p.Server.ServeHTTP(rec, req)
 		if rec.Code != http.StatusForbidden {
 			t.Errorf("cross-origin POST %s: status %d", path, rec.Code)
 		}
 	}
-	if u, _ := p.users.ByID(context.Background(), p.acme.ID, britta.ID); !u.Active {
+	if u, _ := p.App.Users.ByID(context.Background(), p.acme.ID, britta.ID); !u.Active {
 		t.Error("a cross-origin POST deactivated the user")
 	}
 }
 
 func TestAdminHomeListsTheCommonSiteSettingsInOrder(t *testing.T) {
 	p := newPortal(t)
-	body := p.get(acmeHost, "/admin", p.signIn(acmeHost, "admin@acme.test"))
+	body := p.get(acmeHost, "/admin", p.SignInAdmin(acmeHost, "admin@acme.test"))
 	last := -1
 	for _, entry := range []string{
 		`<a href="/admin/sso">SSO Configuration</a>`,

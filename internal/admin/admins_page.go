@@ -14,10 +14,10 @@ import (
 	"github.com/meetings-portal/portal/internal/web"
 )
 
-func (h *Handler) adminsRoutes(r chi.Router) {
-	r.Get("/admin/admins", h.admins)
-	r.Post("/admin/admins", h.addAdmin)
-	r.Post("/admin/admins/{id}/remove", h.removeAdmin)
+// adminsNotices are the banners after a change on the Admins page.
+var adminsNotices = web.Notices{
+	"added":   "The admin was added. They can sign in at /admin with the initial password; ask them to keep it safe.",
+	"removed": "The admin was removed and signed out everywhere.",
 }
 
 type adminsPage struct {
@@ -32,15 +32,9 @@ type adminsPage struct {
 	PasswordError string
 }
 
-func (h *Handler) admins(w http.ResponseWriter, r *http.Request) {
-	page := adminsPage{}
-	switch r.URL.Query().Get("done") {
-	case "added":
-		page.Banner = "The admin was added. They can sign in at /admin with the initial password; ask them to keep it safe."
-	case "removed":
-		page.Banner = "The admin was removed and signed out everywhere."
-	}
-	h.renderAdmins(w, r, http.StatusOK, page)
+// AdminsPage lists the site's admins, with the form to add one.
+func (h *Handler) AdminsPage(w http.ResponseWriter, r *http.Request) {
+	h.renderAdmins(w, r, http.StatusOK, adminsPage{Banner: adminsNotices.From(r, "done")})
 }
 
 func (h *Handler) renderAdmins(w http.ResponseWriter, r *http.Request, status int, page adminsPage) {
@@ -54,7 +48,8 @@ func (h *Handler) renderAdmins(w http.ResponseWriter, r *http.Request, status in
 	h.Render.Render(w, r, status, "admin_admins", page)
 }
 
-func (h *Handler) addAdmin(w http.ResponseWriter, r *http.Request) {
+// AddAdmin adds an admin (POST /admin/admins).
+func (h *Handler) AddAdmin(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
 	page := adminsPage{Email: r.PostFormValue("email")}
 	email, err := sites.NormalizeEmail(page.Email)
@@ -82,7 +77,8 @@ func (h *Handler) addAdmin(w http.ResponseWriter, r *http.Request) {
 	h.renderAdmins(w, r, http.StatusUnprocessableEntity, page)
 }
 
-func (h *Handler) removeAdmin(w http.ResponseWriter, r *http.Request) {
+// RemoveAdmin removes an admin and ends their sessions.
+func (h *Handler) RemoveAdmin(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
 	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
 	if err != nil {

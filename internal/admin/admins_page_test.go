@@ -14,10 +14,10 @@ import (
 
 func TestAdminsPageListsThisSitesAdmins(t *testing.T) {
 	p := newPortal(t)
-	if err := p.sites.CreateAdmin(context.Background(), p.acme.ID, "second@acme.test", adminPassword); err != nil {
+	if err := p.App.Sites.CreateAdmin(context.Background(), p.acme.ID, "second@acme.test", adminPassword); err != nil {
 		t.Fatal(err)
 	}
-	body := p.get(acmeHost, "/admin/admins", p.signIn(acmeHost, "admin@acme.test"))
+	body := p.get(acmeHost, "/admin/admins", p.SignInAdmin(acmeHost, "admin@acme.test"))
 	second := p.admin(p.acme, "second@acme.test")
 	self := p.admin(p.acme, "admin@acme.test")
 	for _, want := range []string{`<a href="/admin">Site administration</a>`, "admin@acme.test", "second@acme.test",
@@ -37,7 +37,7 @@ func TestAdminsPageListsThisSitesAdmins(t *testing.T) {
 
 func TestAddAdminRefusesBadInputNextToTheFieldKeepingTheEmail(t *testing.T) {
 	p := newPortal(t)
-	cookie := p.signIn(acmeHost, "admin@acme.test")
+	cookie := p.SignInAdmin(acmeHost, "admin@acme.test")
 	cases := []struct {
 		name, email, password string
 		field, message        string
@@ -51,7 +51,7 @@ func TestAddAdminRefusesBadInputNextToTheFieldKeepingTheEmail(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			resp := p.do("POST", acmeHost, "/admin/admins", url.Values{"email": {c.email}, "password": {c.password}}, cookie)
+			resp := p.Do("POST", acmeHost, "/admin/admins", url.Values{"email": {c.email}, "password": {c.password}}, cookie)
 			body := readBody(t, resp)
 			if resp.StatusCode != http.StatusUnprocessableEntity {
 				t.Fatalf("status %d, want 422", resp.StatusCode)
@@ -67,7 +67,7 @@ func TestAddAdminRefusesBadInputNextToTheFieldKeepingTheEmail(t *testing.T) {
 			}
 		})
 	}
-	if list, _ := p.sites.ListAdmins(context.Background(), p.acme.ID); len(list) != 1 {
+	if list, _ := p.App.Sites.ListAdmins(context.Background(), p.acme.ID); len(list) != 1 {
 		t.Fatalf("refused additions created admins: %v", list)
 	}
 	if got := p.auditEntries(p.acme); len(got) != 0 {
@@ -77,14 +77,14 @@ func TestAddAdminRefusesBadInputNextToTheFieldKeepingTheEmail(t *testing.T) {
 
 func TestAddedAdminCanSignInAndTheAdditionIsAudited(t *testing.T) {
 	p := newPortal(t)
-	cookie := p.signIn(acmeHost, "admin@acme.test")
+	cookie := p.SignInAdmin(acmeHost, "admin@acme.test")
 	p.post(acmeHost, "/admin/admins", url.Values{"email": {" New.Admin@Acme.test "}, "password": {adminPassword}}, "/admin/admins?done=added", cookie)
 	body := p.get(acmeHost, "/admin/admins?done=added", cookie)
 	if !strings.Contains(body, "The admin was added.") || !strings.Contains(body, "new.admin@acme.test") {
 		t.Fatalf("after adding: %s", body)
 	}
-	p.signIn(acmeHost, "new.admin@acme.test")
-	if _, err := p.sites.Authenticate(context.Background(), p.globex.ID, "new.admin@acme.test", adminPassword); !errors.Is(err, sites.ErrBadCredentials) {
+	p.SignInAdmin(acmeHost, "new.admin@acme.test")
+	if _, err := p.App.Sites.Authenticate(context.Background(), p.globex.ID, "new.admin@acme.test", adminPassword); !errors.Is(err, sites.ErrBadCredentials) {
 		t.Fatal("the new admin can sign in to another site")
 	}
 	if got := p.auditEntries(p.acme); len(got) != 1 || got[0] != "admin@acme.test admin.add new.admin@acme.test" {
@@ -94,11 +94,11 @@ func TestAddedAdminCanSignInAndTheAdditionIsAudited(t *testing.T) {
 
 func TestRemoveAdminEndsTheirSessionsAtOnce(t *testing.T) {
 	p := newPortal(t)
-	if err := p.sites.CreateAdmin(context.Background(), p.acme.ID, "second@acme.test", adminPassword); err != nil {
+	if err := p.App.Sites.CreateAdmin(context.Background(), p.acme.ID, "second@acme.test", adminPassword); err != nil {
 		t.Fatal(err)
 	}
-	first := p.signIn(acmeHost, "admin@acme.test")
-	second := p.signIn(acmeHost, "second@acme.test")
+	first := p.SignInAdmin(acmeHost, "admin@acme.test")
+	second := p.SignInAdmin(acmeHost, "second@acme.test")
 	secondID := p.admin(p.acme, "second@acme.test").ID
 	p.get(acmeHost, "/admin/users", second)
 
@@ -106,11 +106,11 @@ func TestRemoveAdminEndsTheirSessionsAtOnce(t *testing.T) {
 	if body := p.get(acmeHost, "/admin/admins?done=removed", first); !strings.Contains(body, "The admin was removed and signed out everywhere.") || strings.Contains(body, "second@acme.test") {
 		t.Fatalf("after removal: %s", body)
 	}
-	if resp := p.do("GET", acmeHost, "/admin/users", nil, second); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin" {
+	if resp := p.Do("GET", acmeHost, "/admin/users", nil, second); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin" {
 		t.Fatalf("the removed admin's session still works: status %d", resp.StatusCode)
 	}
 	var left int
-	if err := p.pool.QueryRow(context.Background(), `SELECT count(*) FROM sessions WHERE site_id = $1 AND kind = 'admin' AND subject_id = $2`,
+	if err := p.App.Pool.QueryRow(context.Background(), `SELECT count(*) FROM sessions WHERE site_id = $1 AND kind = 'admin' AND subject_id = $2`,
 		p.acme.ID, secondID).Scan(&left); err != nil || left != 0 {
 		t.Fatalf("%d sessions of the removed admin left (%v)", left, err)
 	}
@@ -121,23 +121,23 @@ func TestRemoveAdminEndsTheirSessionsAtOnce(t *testing.T) {
 
 func TestRemoveAdminRefusals(t *testing.T) {
 	p := newPortal(t)
-	cookie := p.signIn(acmeHost, "admin@acme.test")
+	cookie := p.SignInAdmin(acmeHost, "admin@acme.test")
 	self := p.admin(p.acme, "admin@acme.test")
 	globexAdmin := p.admin(p.globex, "admin@globex.test")
 
 	// Alone on the site, an admin is both themselves and the last admin:
 	// the page explains the first.
-	resp := p.do("POST", acmeHost, "/admin/admins/"+strconv.FormatInt(self.ID, 10)+"/remove", url.Values{}, cookie)
+	resp := p.Do("POST", acmeHost, "/admin/admins/"+strconv.FormatInt(self.ID, 10)+"/remove", url.Values{}, cookie)
 	if body := readBody(t, resp); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "You cannot remove yourself.") {
 		t.Fatalf("removing oneself: status %d: %s", resp.StatusCode, body)
 	}
 	for _, id := range []string{strconv.FormatInt(globexAdmin.ID, 10), "987654", "abc"} {
-		resp := p.do("POST", acmeHost, "/admin/admins/"+id+"/remove", url.Values{}, cookie)
+		resp := p.Do("POST", acmeHost, "/admin/admins/"+id+"/remove", url.Values{}, cookie)
 		if body := readBody(t, resp); resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "Page not found") {
 			t.Errorf("removing admin %s: status %d", id, resp.StatusCode)
 		}
 	}
-	if _, err := p.sites.AdminByID(context.Background(), p.globex.ID, globexAdmin.ID); err != nil {
+	if _, err := p.App.Sites.AdminByID(context.Background(), p.globex.ID, globexAdmin.ID); err != nil {
 		t.Fatalf("globex's admin was removed from acme: %v", err)
 	}
 	if got := p.auditEntries(p.acme); len(got) != 0 {
@@ -150,10 +150,10 @@ func TestRemoveAdminRefusals(t *testing.T) {
 // site keeps an admin, and the loser's request is refused, never a 500.
 func TestConcurrentRemovalsLeaveTheSiteAnAdmin(t *testing.T) {
 	p := newPortal(t)
-	if err := p.sites.CreateAdmin(context.Background(), p.acme.ID, "second@acme.test", adminPassword); err != nil {
+	if err := p.App.Sites.CreateAdmin(context.Background(), p.acme.ID, "second@acme.test", adminPassword); err != nil {
 		t.Fatal(err)
 	}
-	first, second := p.signIn(acmeHost, "admin@acme.test"), p.signIn(acmeHost, "second@acme.test")
+	first, second := p.SignInAdmin(acmeHost, "admin@acme.test"), p.SignInAdmin(acmeHost, "second@acme.test")
 	firstID, secondID := p.admin(p.acme, "admin@acme.test").ID, p.admin(p.acme, "second@acme.test").ID
 	statuses := make(chan int, 2)
 	for _, c := range []struct {
@@ -161,11 +161,11 @@ func TestConcurrentRemovalsLeaveTheSiteAnAdmin(t *testing.T) {
 		target int64
 	}{{first, secondID}, {second, firstID}} {
 		go func() {
-			statuses <- p.do("POST", acmeHost, "/admin/admins/"+strconv.FormatInt(c.target, 10)+"/remove", url.Values{}, c.cookie).StatusCode
+			statuses <- p.Do("POST", acmeHost, "/admin/admins/"+strconv.FormatInt(c.target, 10)+"/remove", url.Values{}, c.cookie).StatusCode
 		}()
 	}
 	a, b := <-statuses, <-statuses
-	if list, _ := p.sites.ListAdmins(context.Background(), p.acme.ID); len(list) != 1 {
+	if list, _ := p.App.Sites.ListAdmins(context.Background(), p.acme.ID); len(list) != 1 {
 		t.Fatalf("%d admins left (statuses %d, %d)", len(list), a, b)
 	}
 	if a >= 500 || b >= 500 || (a != http.StatusSeeOther && b != http.StatusSeeOther) {

@@ -4,18 +4,12 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/meetings-portal/portal/internal/audit"
 	"github.com/meetings-portal/portal/internal/web"
 )
 
 // auditPerPage is how many audit entries one page lists.
 const auditPerPage = 50
-
-func (h *Handler) auditRoutes(r chi.Router) {
-	r.Get("/admin/audit", h.auditLog)
-}
 
 type auditPage struct {
 	Entries []audit.Entry
@@ -24,7 +18,8 @@ type auditPage struct {
 	NextURL string
 }
 
-func (h *Handler) auditLog(w http.ResponseWriter, r *http.Request) {
+// AuditPage lists every admin change, newest first.
+func (h *Handler) AuditPage(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
 	page := auditPage{Page: pageNumber(r.URL.Query().Get("page"))}
 	entries, err := h.Audit.Recent(r.Context(), site.ID, auditPerPage+1, (page.Page-1)*auditPerPage)

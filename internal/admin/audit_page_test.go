@@ -12,11 +12,11 @@ import (
 func TestAuditPageListsWhoChangedWhatAndWhen(t *testing.T) {
 	p := newPortal(t)
 	britta, _ := p.signInUser(p.acme, "britta.simon@contoso.com", "")
-	cookie := p.signIn(acmeHost, "admin@acme.test")
+	cookie := p.SignInAdmin(acmeHost, "admin@acme.test")
 	id := strconv.FormatInt(britta.ID, 10)
 	p.post(acmeHost, "/admin/users/"+id+"/deactivate", url.Values{}, "/admin/users?done=deactivate&id="+id, cookie)
 	p.post(acmeHost, "/admin/admins", url.Values{"email": {"new@acme.test"}, "password": {adminPassword}}, "/admin/admins?done=added", cookie)
-	entries, err := p.audit.Recent(context.Background(), p.acme.ID, 10, 0)
+	entries, err := p.App.Audit.Recent(context.Background(), p.acme.ID, 10, 0)
 	if err != nil || len(entries) != 2 {
 		t.Fatalf("entries %v, %v", entries, err)
 	}
@@ -31,7 +31,7 @@ func TestAuditPageListsWhoChangedWhatAndWhen(t *testing.T) {
 	if strings.Index(body, "admin.add") > strings.Index(body, "user.deactivate") {
 		t.Error("not newest first")
 	}
-	if body := p.get(globexHost, "/admin/audit", p.signIn(globexHost, "admin@globex.test")); strings.Contains(body, "user.deactivate") ||
+	if body := p.get(globexHost, "/admin/audit", p.SignInAdmin(globexHost, "admin@globex.test")); strings.Contains(body, "user.deactivate") ||
 		!strings.Contains(body, "No changes recorded yet.") {
 		t.Error("globex's audit page shows acme's changes")
 	}
@@ -41,14 +41,14 @@ func TestAuditPagePagesFiftyAtATimeAndEscapes(t *testing.T) {
 	p := newPortal(t)
 	ctx := context.Background()
 	for i := range 60 {
-		if err := p.audit.Record(ctx, p.acme.ID, "admin@acme.test", "sso.save", fmt.Sprintf("change %02d", i)); err != nil {
+		if err := p.App.Audit.Record(ctx, p.acme.ID, "admin@acme.test", "sso.save", fmt.Sprintf("change %02d", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := p.audit.Record(ctx, p.acme.ID, "admin@acme.test", "sso.import-metadata", `entity ID "<script>alert(1)</script>"`); err != nil {
+	if err := p.App.Audit.Record(ctx, p.acme.ID, "admin@acme.test", "sso.import-metadata", `entity ID "<script>alert(1)</script>"`); err != nil {
 		t.Fatal(err)
 	}
-	cookie := p.signIn(acmeHost, "admin@acme.test")
+	cookie := p.SignInAdmin(acmeHost, "admin@acme.test")
 	body := p.get(acmeHost, "/admin/audit", cookie)
 	prev, next := pagerLinks(body)
 	if n := rowCount(t, body, "audit"); n != 50 || prev != "" || next != "/admin/audit?page=2" {

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/meetings-portal/portal/internal/sso"
 	"github.com/meetings-portal/portal/internal/web"
 )
@@ -19,10 +17,6 @@ const eventsPerPage = 50
 // maxPage bounds the page number so a hand-edited URL cannot make the
 // database skip millions of rows.
 const maxPage = 10000
-
-func (h *Handler) eventsRoutes(r chi.Router) {
-	r.Get("/admin/events", h.events)
-}
 
 // eventRow is one sign-in event as the page shows it.
 type eventRow struct {
@@ -78,7 +72,8 @@ var eventResults = []resultOption{
 	{Value: sso.ResultTest, Label: "Test sign-ins"},
 }
 
-func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
+// EventsPage lists the site's sign-in events, newest first, filtered.
+func (h *Handler) EventsPage(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
 	q := r.URL.Query()
 	page := eventsPage{

@@ -26,7 +26,7 @@ func TestEventsPageListsNewestFirstWithFlowResultAndTheExplanation(t *testing.T)
 	p.record(sso.Event{SiteID: p.globex.ID, OccurredAt: now, Reference: "GGGG-GGGG-GGGG", Flow: sso.FlowSP,
 		Result: sso.ResultSuccess, NameID: "someone@globex.test"})
 
-	body := p.get(acmeHost, "/admin/events", p.signIn(acmeHost, "admin@acme.test"))
+	body := p.get(acmeHost, "/admin/events", p.SignInAdmin(acmeHost, "admin@acme.test"))
 	if n := rowCount(t, body, "events"); n != 3 {
 		t.Fatalf("%d rows, want acme's 3 events: %s", n, body)
 	}
@@ -62,7 +62,7 @@ func TestEventsPageFiltersByResultAndUser(t *testing.T) {
 		e.SiteID = p.acme.ID
 		p.record(e)
 	}
-	cookie := p.signIn(acmeHost, "admin@acme.test")
+	cookie := p.SignInAdmin(acmeHost, "admin@acme.test")
 	cases := []struct {
 		name, query string
 		want        []string
@@ -111,14 +111,14 @@ func TestEventsPageFindsTheEventOfAUsersErrorPageReference(t *testing.T) {
 	for range 3 {
 		p.record(sso.Event{SiteID: p.acme.ID, Reference: web.NewReference(), Result: sso.ResultRefused, Reason: sso.ReasonExpired, NameID: "noise@contoso.com"})
 	}
-	resp := p.do("POST", acmeHost, "/saml/acs", url.Values{"SAMLResponse": {"bm90IGEgU0FNTCByZXNwb25zZQ=="}})
+	resp := p.Do("POST", acmeHost, "/saml/acs", url.Values{"SAMLResponse": {"bm90IGEgU0FNTCByZXNwb25zZQ=="}})
 	errorPage := readBody(t, resp)
 	m := referenceOnPage.FindStringSubmatch(errorPage)
 	if m == nil {
 		t.Fatalf("the refusal page (status %d) shows no reference: %s", resp.StatusCode, errorPage)
 	}
 	ref := m[1]
-	cookie := p.signIn(acmeHost, "admin@acme.test")
+	cookie := p.SignInAdmin(acmeHost, "admin@acme.test")
 	for _, typed := range []string{ref, strings.ToLower(ref), strings.ReplaceAll(ref, "-", ""), "Reference: " + ref, "  " + strings.ReplaceAll(ref, "-", " ") + " "} {
 		t.Run(typed, func(t *testing.T) {
 			body := p.get(acmeHost, "/admin/events?reference="+url.QueryEscape(typed), cookie)
@@ -131,7 +131,7 @@ func TestEventsPageFindsTheEventOfAUsersErrorPageReference(t *testing.T) {
 		})
 	}
 	// Another site's admin does not find it with the reference.
-	body := p.get(globexHost, "/admin/events?reference="+ref, p.signIn(globexHost, "admin@globex.test"))
+	body := p.get(globexHost, "/admin/events?reference="+ref, p.SignInAdmin(globexHost, "admin@globex.test"))
 	if rowCount(t, body, "events") != 0 {
 		t.Fatal("globex's events page finds acme's event by reference")
 	}
@@ -148,7 +148,7 @@ func TestEventsPagePagesFiftyAtATimeKeepingTheFilters(t *testing.T) {
 		p.record(sso.Event{SiteID: p.acme.ID, OccurredAt: start.Add(time.Duration(i) * time.Second),
 			Reference: fmt.Sprintf("GOOD-%04d-AAAA", i), Result: sso.ResultSuccess, NameID: "pager@contoso.com"})
 	}
-	cookie := p.signIn(acmeHost, "admin@acme.test")
+	cookie := p.SignInAdmin(acmeHost, "admin@acme.test")
 
 	body := p.get(acmeHost, "/admin/events?result=refused&user=pager", cookie)
 	prev, next := pagerLinks(body)
@@ -177,7 +177,7 @@ func TestEventsPagePagesFiftyAtATimeKeepingTheFilters(t *testing.T) {
 	}
 	// Nonsense page numbers are page 1, not an error.
 	for _, page := range []string{"0", "-4", "x", "99999999999999999999"} {
-		if resp := p.do("GET", acmeHost, "/admin/events?page="+page, nil, cookie); resp.StatusCode != http.StatusOK {
+		if resp := p.Do("GET", acmeHost, "/admin/events?page="+page, nil, cookie); resp.StatusCode != http.StatusOK {
 			t.Errorf("page=%s: status %d", page, resp.StatusCode)
 		}
 	}
@@ -187,8 +187,8 @@ func TestEventsPageEscapesWhatTheIdPSent(t *testing.T) {
 	p := newPortal(t)
 	p.record(sso.Event{SiteID: p.acme.ID, Reference: "XSSX-XSSX-XSSX", Result: sso.ResultRefused, Reason: sso.ReasonNoAccount,
 		NameID: `<script>alert(1)</script>`, Detail: `No account for "<img src=x onerror=alert(2)>" and Auto Account Creation is off.`})
-	body := p.get(acmeHost, "/admin/events?user="+url.QueryEscape(`"><script>alert(3)</script>`), p.signIn(acmeHost, "admin@acme.test"))
-	body += p.get(acmeHost, "/admin/events", p.signIn(acmeHost, "admin@acme.test"))
+	body := p.get(acmeHost, "/admin/events?user="+url.QueryEscape(`"><script>alert(3)</script>`), p.SignInAdmin(acmeHost, "admin@acme.test"))
+	body += p.get(acmeHost, "/admin/events", p.SignInAdmin(acmeHost, "admin@acme.test"))
 	for _, raw := range []string{"<script>alert(1)", "<img src=x", "<script>alert(3)"} {
 		if strings.Contains(body, raw) {
 			t.Errorf("page contains %q unescaped", raw)

@@ -5,27 +5,18 @@ package admin_test
 // admin signed in.
 
 import (
-	"bytes"
 	"context"
 	"html/template"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-	dsig "github.com/russellhaering/goxmldsig"
-
+	"github.com/meetings-portal/portal/internal/app"
 	"github.com/meetings-portal/portal/internal/audit"
-	"github.com/meetings-portal/portal/internal/dbtest"
-	"github.com/meetings-portal/portal/internal/seal"
-	"github.com/meetings-portal/portal/internal/server"
-	"github.com/meetings-portal/portal/internal/session"
+	"github.com/meetings-portal/portal/internal/portaltest"
 	"github.com/meetings-portal/portal/internal/sites"
 	"github.com/meetings-portal/portal/internal/sso"
 	"github.com/meetings-portal/portal/internal/users"
@@ -34,18 +25,12 @@ import (
 const (
 	acmeHost      = "acme.localhost:8080"
 	globexHost    = "globex.localhost:8080"
-	adminPassword = "a good long password" // every site admin's password
+	adminPassword = portaltest.AdminPassword // every site admin's password
 )
 
 type portal struct {
+	*portaltest.Portal
 	t         *testing.T
-	pool      *pgxpool.Pool
-	srv       *server.Server
-	sso       *sso.Service
-	sites     *sites.Store
-	users     *users.Store
-	sessions  *session.Store
-	audit     *audit.Log
 	acme      sites.Site
 	globex    sites.Site
 	acmeAdmin *http.Cookie // the session of acme's admin, admin@acme.test
@@ -53,8 +38,7 @@ type portal struct {
 
 // options change how the portal is built.
 type options struct {
-	fetch sso.Fetcher // FetchMetadata; nil keeps the server's default (SSRF rules on)
-	clock *dsig.Clock // the SSO service's clock; nil is the real one
+	fetch sso.Fetcher // FetchMetadata; nil keeps the portal's (SSRF rules on)
 }
 
 // newPortal builds the portal with the defaults.
@@ -65,67 +49,20 @@ func newPortal(t *testing.T) *portal {
 
 func newPortalWith(t *testing.T, o options) *portal {
 	t.Helper()
-	ctx := context.Background()
-	pool := dbtest.New(t)
-	box, err := seal.New(bytes.Repeat([]byte{7}, seal.KeySize))
-	if err != nil {
-		t.Fatal(err)
+	var opts []portaltest.Option
+	if o.fetch != nil {
+		opts = append(opts, portaltest.Configure(func(a *app.App) { a.FetchMetadata = o.fetch }))
 	}
-	hosts, _ := sites.ParseBaseURL("http://localhost:8080")
-	log := slog.New(slog.DiscardHandler)
-	store, err := sites.NewStore(pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sessions := session.NewStore(pool, time.Now)
-	p := &portal{t: t, pool: pool, sso: sso.New(pool, box, hosts, log, o.clock), sites: store, sessions: sessions,
-		users: users.NewStore(pool, sessions, time.Now), audit: audit.New(pool, time.Now)}
-	if p.acme, err = store.Create(ctx, "acme", "admin@acme.test", adminPassword); err != nil {
-		t.Fatal(err)
-	}
-	if p.globex, err = store.Create(ctx, "globex", "admin@globex.test", adminPassword); err != nil {
-		t.Fatal(err)
-	}
-	if p.srv, err = server.New(server.Options{Pool: pool, Hosts: hosts, Log: log, SSO: p.sso, FetchMetadata: o.fetch}); err != nil {
-		t.Fatal(err)
-	}
-	p.acmeAdmin = p.signIn(acmeHost, "admin@acme.test")
+	p := &portal{Portal: portaltest.New(t, opts...), t: t}
+	p.acme, p.globex = p.CreateSite("acme"), p.CreateSite("globex")
+	p.acmeAdmin = p.SignInAdmin(acmeHost, "admin@acme.test")
 	return p
-}
-
-// serve has the portal answer one request.
-func (p *portal) serve(req *http.Request) *http.Response {
-	rec := httptest.NewRecorder()
-	p.srv.ServeHTTP(rec, req)
-	return rec.Result()
-}
-
-// do serves one request as a browser on the same origin would: a form, if
-// any, is sent URL-encoded.
-func (p *portal) do(method, host, path string, form url.Values, cookies ...*http.Cookie) *http.Response {
-	p.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req := httptest.NewRequest(method, "http://"+host+path, body)
-	req.Host = host
-	req.RemoteAddr = "192.0.2.10:40000"
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Sec-Fetch-Site", "same-origin")
-	}
-	for _, c := range cookies {
-		req.AddCookie(c)
-	}
-	return p.serve(req)
 }
 
 // get fetches a page and fails unless it answers 200.
 func (p *portal) get(host, path string, cookies ...*http.Cookie) string {
 	p.t.Helper()
-	resp := p.do("GET", host, path, nil, cookies...)
-	body := readBody(p.t, resp)
+	resp, body := p.Get(host, path, cookies...)
 	if resp.StatusCode != http.StatusOK {
 		p.t.Fatalf("GET %s%s: status %d: %.500s", host, path, resp.StatusCode, body)
 	}
@@ -135,44 +72,29 @@ func (p *portal) get(host, path string, cookies ...*http.Cookie) string {
 // post sends a form and fails unless it redirects to want.
 func (p *portal) post(host, path string, form url.Values, want string, cookies ...*http.Cookie) {
 	p.t.Helper()
-	resp := p.do("POST", host, path, form, cookies...)
+	resp, body := p.PostForm(host, path, form, cookies...)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != want {
 		p.t.Fatalf("POST %s: status %d location %q, want 303 to %q: %.500s", path, resp.StatusCode,
-			resp.Header.Get("Location"), want, readBody(p.t, resp))
+			resp.Header.Get("Location"), want, body)
 	}
 }
 
 // adminGet fetches an acme page as its signed-in admin, whatever the answer.
 func (p *portal) adminGet(path string) (*http.Response, string) {
 	p.t.Helper()
-	resp := p.do("GET", acmeHost, path, nil, p.acmeAdmin)
-	return resp, readBody(p.t, resp)
+	return p.Get(acmeHost, path, p.acmeAdmin)
 }
 
 // adminPost sends an acme form as its signed-in admin, whatever the answer.
 func (p *portal) adminPost(path string, form url.Values) (*http.Response, string) {
 	p.t.Helper()
-	resp := p.do("POST", acmeHost, path, form, p.acmeAdmin)
-	return resp, readBody(p.t, resp)
-}
-
-// signIn signs an admin in on host and returns the session cookie.
-func (p *portal) signIn(host, email string) *http.Cookie {
-	p.t.Helper()
-	resp := p.do("POST", host, "/admin/login", url.Values{"email": {email}, "password": {adminPassword}})
-	for _, c := range resp.Cookies() {
-		if c.Name == "admin_session" && c.Value != "" {
-			return c
-		}
-	}
-	p.t.Fatalf("admin sign-in of %s on %s: status %d, no cookie", email, host, resp.StatusCode)
-	return nil
+	return p.PostForm(acmeHost, path, form, p.acmeAdmin)
 }
 
 // admin returns one admin of a site by e-mail.
 func (p *portal) admin(site sites.Site, email string) sites.Admin {
 	p.t.Helper()
-	list, err := p.sites.ListAdmins(context.Background(), site.ID)
+	list, err := p.App.Sites.ListAdmins(context.Background(), site.ID)
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -189,7 +111,7 @@ func (p *portal) admin(site sites.Site, email string) sites.Admin {
 // returns the account and its session token.
 func (p *portal) signInUser(site sites.Site, uid, objectID string) (users.User, string) {
 	p.t.Helper()
-	u, token, err := p.users.SignIn(context.Background(), site.ID, users.Identity{
+	u, token, err := p.App.Users.SignIn(context.Background(), site.ID, users.Identity{
 		UID: uid, Email: uid, FirstName: "Britta", LastName: "Simon", ObjectID: objectID,
 	}, users.Policy{AutoCreate: true})
 	if err != nil {
@@ -201,7 +123,7 @@ func (p *portal) signInUser(site sites.Site, uid, objectID string) (users.User, 
 // record records a sign-in event.
 func (p *portal) record(e sso.Event) {
 	p.t.Helper()
-	if err := p.sso.RecordEvent(context.Background(), e); err != nil {
+	if err := p.App.SSO.RecordEvent(context.Background(), e); err != nil {
 		p.t.Fatal(err)
 	}
 }
@@ -209,7 +131,7 @@ func (p *portal) record(e sso.Event) {
 // recentAudit returns a site's audit entries, newest first.
 func (p *portal) recentAudit(site sites.Site) []audit.Entry {
 	p.t.Helper()
-	entries, err := p.audit.Recent(context.Background(), site.ID, 1000, 0)
+	entries, err := p.App.Audit.Recent(context.Background(), site.ID, 1000, 0)
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -240,11 +162,7 @@ func (p *portal) auditActions() []string {
 
 func readBody(t *testing.T, resp *http.Response) string {
 	t.Helper()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	return portaltest.Body(t, resp)
 }
 
 // escaped is s as html/template writes it in text and attribute values.

@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -23,7 +22,8 @@ const (
 )
 
 // optionsForm is the options part of the SSO Configuration page as the admin
-// entered it, so that a refused Save shows back exactly what was typed.
+// entered it, so that a refused Save shows back exactly what was typed. Its
+// field errors are keyed by input name, as sso.FieldErrors are.
 type optionsForm struct {
 	Protocol      string
 	Profile       string
@@ -55,12 +55,12 @@ func optionsFormFrom(set sso.Settings) optionsForm {
 	}
 }
 
-// parseOptionsForm reads the posted options. A checkbox that is not ticked
-// is not posted at all, so every switch is set: the page always posts the
-// whole form. Errors are keyed like sso.FieldErrors (Options field names).
-func parseOptionsForm(r *http.Request) (optionsForm, sso.Options, sso.FieldErrors) {
+// newOptionsForm reads the posted options. A checkbox that is not ticked is
+// not posted at all, so the page always posts the whole form and every
+// switch is read.
+func newOptionsForm(r *http.Request) optionsForm {
 	checked := func(name string) bool { return r.PostFormValue(name) == "on" }
-	f := optionsForm{
+	return optionsForm{
 		Protocol:      r.PostFormValue("protocol"),
 		Profile:       r.PostFormValue("profile"),
 		NameIDFormat:  r.PostFormValue("nameid_format"),
@@ -75,47 +75,45 @@ func parseOptionsForm(r *http.Request) (optionsForm, sso.Options, sso.FieldError
 		ErrorPageURL:  strings.TrimSpace(r.PostFormValue("error_page_url")),
 		Enabled:       checked("enabled"),
 	}
-	errs := sso.FieldErrors{}
-	if f.Protocol != protocolSAML2 {
-		errs["Protocol"] = "Choose SAML 2.0."
-	}
-	idpInitiated := f.Profile == profileBoth
-	if f.Profile != profileSPInitiated && f.Profile != profileBoth {
-		errs["IdPInitiated"] = "Choose SP-initiated, or SP- and IdP-initiated."
-	}
-	authnContext, err := sso.ParseAuthnContext(f.AuthnContext)
-	if err != nil {
-		errs["AuthnContext"] = err.Error()
-	}
-	mfaContexts, err := sso.ParseAuthnContext(f.MFAContexts)
-	if err != nil {
-		errs["MFAContexts"] = err.Error()
-	}
-	role := "host"
-	if f.Attendee {
-		role = "attendee"
-	}
-	o := sso.Options{
-		Enabled: &f.Enabled, AutoCreate: &f.AutoCreate, AutoUpdate: &f.AutoUpdate, IdPInitiated: &idpInitiated,
-		AuthnContext: &authnContext, NameIDFormat: &f.NameIDFormat, SignRequests: &f.SignRequests,
-		NewUserRole: &role, DefaultTarget: &f.DefaultTarget, ErrorPageURL: &f.ErrorPageURL,
-		RequireMFA: &f.RequireMFA, MFAContexts: &mfaContexts,
-	}
-	// The service's own checks, so that every mistake shows at once
-	// rather than one per Save.
-	for field, msg := range o.Validate() {
-		if _, ok := errs[field]; !ok {
-			errs[field] = msg
-		}
-	}
-	if len(errs) == 0 {
-		return f, o, nil
-	}
-	return f, o, errs
 }
 
-// optionsSummary is the audit entry's detail for a Save.
-func optionsSummary(f optionsForm) string {
+// Validate checks what only the form has: its two selects. The settings'
+// values are checked by sso.Settings.Validate when they are saved.
+func (f optionsForm) Validate() sso.FieldErrors {
+	errs := sso.FieldErrors{}
+	if f.Protocol != protocolSAML2 {
+		errs["protocol"] = "Choose SAML 2.0."
+	}
+	if f.Profile != profileSPInitiated && f.Profile != profileBoth {
+		errs["profile"] = "Choose SP-initiated, or SP- and IdP-initiated."
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs
+}
+
+// Merge sets every option of the page into set.
+func (f optionsForm) Merge(set *sso.Settings) {
+	set.Enabled = f.Enabled
+	set.IdPInitiated = f.Profile == profileBoth
+	set.NameIDFormat = f.NameIDFormat
+	set.AuthnContext = sso.SplitAuthnContext(f.AuthnContext)
+	set.RequireMFA = f.RequireMFA
+	set.MFAContexts = sso.SplitAuthnContext(f.MFAContexts)
+	set.SignRequests = f.SignRequests
+	set.AutoCreate = f.AutoCreate
+	set.AutoUpdate = f.AutoUpdate
+	set.NewUserRole = "host"
+	if f.Attendee {
+		set.NewUserRole = "attendee"
+	}
+	set.DefaultTarget = f.DefaultTarget
+	set.ErrorPageURL = f.ErrorPageURL
+}
+
+// summary is the audit entry's detail for a Save.
+func (f optionsForm) summary() string {
 	return fmt.Sprintf("enabled=%t profile=%s nameid=%s authn_context=%q require_mfa=%t mfa_contexts=%q sign_requests=%t auto_create=%t auto_update=%t attendee=%t default_target=%q error_page_url=%q",
 		f.Enabled, f.Profile, f.NameIDFormat, f.AuthnContext, f.RequireMFA, f.MFAContexts, f.SignRequests,
 		f.AutoCreate, f.AutoUpdate, f.Attendee, f.DefaultTarget, f.ErrorPageURL)
@@ -140,7 +138,7 @@ func manualFormFrom(set sso.Settings) manualForm {
 }
 
 // parseManualForm reads and checks the manual fields. Errors are keyed by
-// field: EntityID, SSOURL, SLOURL, Certificates.
+// input name: entity_id, sso_url, slo_url, certificates.
 func parseManualForm(r *http.Request) (manualForm, *idpmeta.IdP, map[string]string) {
 	f := manualForm{
 		EntityID:     strings.TrimSpace(r.PostFormValue("entity_id")),
@@ -150,51 +148,24 @@ func parseManualForm(r *http.Request) (manualForm, *idpmeta.IdP, map[string]stri
 	}
 	errs := map[string]string{}
 	if f.EntityID == "" {
-		errs["EntityID"] = "Enter the identity provider's entity ID (Azure: the Azure AD Identifier, https://sts.windows.net/<tenant-id>/)."
+		errs["entity_id"] = "Enter the identity provider's entity ID (Azure: the Azure AD Identifier, https://sts.windows.net/<tenant-id>/)."
 	}
 	if err := idpmeta.ValidateEndpoint(f.SSOURL); err != nil {
-		errs["SSOURL"], _ = adminMessage(err)
+		errs["sso_url"], _ = adminMessage(err)
 	}
 	if f.SLOURL != "" {
 		if err := idpmeta.ValidateEndpoint(f.SLOURL); err != nil {
-			errs["SLOURL"], _ = adminMessage(err)
+			errs["slo_url"], _ = adminMessage(err)
 		}
 	}
-	certs, err := parseCertificatesPEM(f.Certificates)
+	certs, err := idpmeta.ParseCertificatesPEM(f.Certificates)
 	if err != nil {
-		errs["Certificates"] = err.Error()
+		errs["certificates"] = err.Error()
 	}
 	if len(errs) > 0 {
 		return f, nil, errs
 	}
 	return f, &idpmeta.IdP{EntityID: f.EntityID, SSOURL: f.SSOURL, SLOURL: f.SLOURL, Certificates: certs}, nil
-}
-
-// parseCertificatesPEM reads one or more PEM certificates (several during
-// an IdP's certificate rollover). Anything else in the text is refused
-// rather than ignored: a pasted private key must not be kept by accident.
-func parseCertificatesPEM(text string) ([]*x509.Certificate, error) {
-	rest := []byte(strings.TrimSpace(text))
-	if len(rest) == 0 {
-		return nil, fmt.Errorf("paste the identity provider's signing certificate: the text from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----")
-	}
-	var certs []*x509.Certificate
-	for n := 1; len(rest) > 0; n++ {
-		block, next := pem.Decode(rest)
-		if block == nil {
-			return nil, fmt.Errorf("certificate %d is not PEM text: each certificate must start with -----BEGIN CERTIFICATE----- and end with -----END CERTIFICATE-----", n)
-		}
-		if block.Type != "CERTIFICATE" {
-			return nil, fmt.Errorf("block %d is a %q, not a CERTIFICATE: paste only the identity provider's certificates", n, block.Type)
-		}
-		c, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("certificate %d could not be read as an X.509 certificate", n)
-		}
-		certs = append(certs, c)
-		rest = []byte(strings.TrimSpace(string(next)))
-	}
-	return certs, nil
 }
 
 // adminMessage is the sentence to show an admin for a refused import, fetch

@@ -46,7 +46,7 @@ func (p *portal) upload(filename string, data []byte) (*http.Response, string) {
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	req.AddCookie(p.acmeAdmin)
-	resp := p.serve(req)
+	resp := p.Serve(req)
 	return resp, readBody(p.t, resp)
 }
 
@@ -75,7 +75,7 @@ func (p *portal) followToReview(resp *http.Response, body string) string {
 // settings returns acme's SSO settings.
 func (p *portal) settings() sso.Settings {
 	p.t.Helper()
-	set, err := p.sso.Settings(context.Background(), p.acme.ID)
+	set, err := p.App.SSO.Settings(context.Background(), p.acme.ID)
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func (p *portal) settings() sso.Settings {
 // spMetadata is what /saml/metadata publishes for acme.
 func (p *portal) spMetadata() string {
 	p.t.Helper()
-	resp := p.do("GET", acmeHost, "/saml/metadata", nil)
+	resp := p.Do("GET", acmeHost, "/saml/metadata", nil)
 	return readBody(p.t, resp)
 }
 
@@ -93,7 +93,7 @@ func (p *portal) spMetadata() string {
 // the portal redirects to the IdP with.
 func (p *portal) authnRequest() *etree.Element {
 	p.t.Helper()
-	resp := p.do("GET", acmeHost, "/", nil)
+	resp := p.Do("GET", acmeHost, "/", nil)
 	if resp.StatusCode != http.StatusFound {
 		p.t.Fatalf("GET /: status %d, want 302 to the IdP: %.300s", resp.StatusCode, readBody(p.t, resp))
 	}

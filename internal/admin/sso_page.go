@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -17,30 +16,9 @@ import (
 	"github.com/meetings-portal/portal/internal/web"
 )
 
-// ssoRoutes mounts Common Site Settings → SSO Configuration. Every change
-// is a POST (Go's CrossOriginProtection guards them) that ends in a
-// redirect back to the page, or in the page again with the errors next to
-// their fields.
-func (h *Handler) ssoRoutes(r chi.Router) {
-	r.Get("/admin/sso", h.ssoPage)
-	r.Post("/admin/sso", h.ssoSaveOptions)
-	r.Post("/admin/sso/import", h.ssoImportFile)
-	r.Post("/admin/sso/import-url", h.ssoImportURL)
-	r.Get("/admin/sso/import/{draft}", h.ssoReview)
-	r.Post("/admin/sso/import/{draft}", h.ssoApplyDraft)
-	r.Post("/admin/sso/idp", h.ssoSaveIdP)
-	r.Get("/admin/sso/export", h.ssoExport)
-	r.Post("/admin/sso/refresh", h.ssoRefresh)
-	r.Post("/admin/sso/refresh/accept", h.ssoAcceptProposal)
-	r.Post("/admin/sso/sp-certificates/next", h.ssoCreateNextSPKey)
-	r.Post("/admin/sso/sp-certificates/activate", h.ssoActivateNextSPKey)
-	r.Post("/admin/sso/sp-certificates/{id}/remove", h.ssoRemoveSPKey)
-	r.Get("/admin/sso/test", h.ssoTest)
-}
-
 // ssoNotices are the banners shown after a change redirected back to the
 // page (?done=…); only these fixed texts can appear, never the query.
-var ssoNotices = map[string]string{
+var ssoNotices = web.Notices{
 	"saved":            "Saved. The new settings apply from the next sign-in.",
 	"imported":         "The identity provider's metadata was imported.",
 	"idp-saved":        "The identity provider was saved.",
@@ -52,18 +30,19 @@ var ssoNotices = map[string]string{
 }
 
 // ssoProblems are the error banners shown after a redirect (?problem=…).
-var ssoProblems = map[string]string{
+var ssoProblems = web.Notices{
 	"refresh-failed": "Fetching the metadata failed. The configuration in use has not changed; the error is shown under Metadata URL.",
 }
 
-func (h *Handler) ssoPage(w http.ResponseWriter, r *http.Request) {
+// SSOPage is Common Site Settings → SSO Configuration.
+func (h *Handler) SSOPage(w http.ResponseWriter, r *http.Request) {
 	p, err := h.loadSSOPage(r)
 	if err != nil {
 		h.Render.ServerError(w, r, err)
 		return
 	}
-	p.Notice = ssoNotices[r.URL.Query().Get("done")]
-	p.Problem = ssoProblems[r.URL.Query().Get("problem")]
+	p.Notice = ssoNotices.From(r, "done")
+	p.Problem = ssoProblems.From(r, "problem")
 	h.Render.Render(w, r, http.StatusOK, "admin_sso", p)
 }
 
@@ -79,17 +58,23 @@ func (h *Handler) showSSOPage(w http.ResponseWriter, r *http.Request, status int
 	h.Render.Render(w, r, status, "admin_sso", p)
 }
 
-func (h *Handler) ssoSaveOptions(w http.ResponseWriter, r *http.Request) {
+// SSOSaveOptions saves the single sign-on settings (Save).
+func (h *Handler) SSOSaveOptions(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
-	form, options, errs := parseOptionsForm(r)
+	form := newOptionsForm(r)
+	errs := form.Validate()
 	if errs == nil {
-		var err error
-		if errs, err = optionErrors(h.SSO.SetOptions(r.Context(), site.ID, options)); err != nil {
+		_, err := h.SSO.UpdateSettings(r.Context(), site.ID, func(set *sso.Settings) error {
+			form.Merge(set)
+			return nil
+		})
+		switch {
+		case errors.As(err, &errs):
+		case err != nil:
 			h.Render.ServerError(w, r, err)
 			return
-		}
-		if errs == nil {
-			h.record(r, "sso.save-options", optionsSummary(form))
+		default:
+			h.record(r, "sso.save-options", form.summary())
 			http.Redirect(w, r, "/admin/sso?done=saved", http.StatusSeeOther)
 			return
 		}
@@ -100,26 +85,12 @@ func (h *Handler) ssoSaveOptions(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// optionErrors turns SetOptions' refusals into errors next to fields; any
-// other failure is returned as err.
-func optionErrors(err error) (sso.FieldErrors, error) {
-	var fieldErrs sso.FieldErrors
-	switch {
-	case err == nil:
-		return nil, nil
-	case errors.As(err, &fieldErrs):
-		return fieldErrs, nil
-	case errors.Is(err, sso.ErrNotConfigured):
-		return sso.FieldErrors{"Enabled": "Set up the identity provider first (Import SAML Metadata, Import from URL or the manual fields), then enable SSO."}, nil
-	}
-	return nil, err
-}
-
 // uploadOverhead is room for the multipart framing around the metadata
 // file within the upload's cap.
 const uploadOverhead = 64 << 10
 
-func (h *Handler) ssoImportFile(w http.ResponseWriter, r *http.Request) {
+// SSOImportFile reads an uploaded metadata file and shows it for review.
+func (h *Handler) SSOImportFile(w http.ResponseWriter, r *http.Request) {
 	data, problem := readMetadataUpload(w, r)
 	if problem != "" {
 		h.showSSOPage(w, r, http.StatusUnprocessableEntity, func(p *ssoPage) { p.ImportError = problem })
@@ -152,7 +123,8 @@ func readMetadataUpload(w http.ResponseWriter, r *http.Request) ([]byte, string)
 	return data, ""
 }
 
-func (h *Handler) ssoImportURL(w http.ResponseWriter, r *http.Request) {
+// SSOImportURL fetches metadata from a URL and shows it for review.
+func (h *Handler) SSOImportURL(w http.ResponseWriter, r *http.Request) {
 	metadataURL := strings.TrimSpace(r.PostFormValue("metadata_url"))
 	refused := func(p *ssoPage, message string) { p.ImportURL, p.ImportURLError = metadataURL, message }
 	data, err := h.FetchMetadata(r.Context(), metadataURL)
@@ -185,7 +157,8 @@ func (h *Handler) createDraft(w http.ResponseWriter, r *http.Request, data []byt
 	http.Redirect(w, r, "/admin/sso/import/"+draft.ID, http.StatusSeeOther)
 }
 
-func (h *Handler) ssoReview(w http.ResponseWriter, r *http.Request) {
+// SSOReview shows imported metadata, and what it would change, before it is applied.
+func (h *Handler) SSOReview(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
 	draft, _, err := h.SSO.Draft(r.Context(), site.ID, chi.URLParam(r, "draft"))
 	if h.draftGone(w, r, err) {
@@ -196,10 +169,11 @@ func (h *Handler) ssoReview(w http.ResponseWriter, r *http.Request) {
 		h.Render.ServerError(w, r, err)
 		return
 	}
-	h.Render.Render(w, r, http.StatusOK, "admin_sso_review", newReviewPage(draft, current, time.Now()))
+	h.Render.Render(w, r, http.StatusOK, "admin_sso_review", newReviewPage(draft, current, h.Now()))
 }
 
-func (h *Handler) ssoApplyDraft(w http.ResponseWriter, r *http.Request) {
+// SSOApplyDraft applies reviewed metadata (Import on the review page).
+func (h *Handler) SSOApplyDraft(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
 	idp, err := h.SSO.ApplyDraft(r.Context(), site.ID, chi.URLParam(r, "draft"))
 	if h.draftGone(w, r, err) {
@@ -224,7 +198,8 @@ func (h *Handler) draftGone(w http.ResponseWriter, r *http.Request, err error) b
 	return true
 }
 
-func (h *Handler) ssoSaveIdP(w http.ResponseWriter, r *http.Request) {
+// SSOSaveIdP saves an identity provider typed in by hand.
+func (h *Handler) SSOSaveIdP(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
 	form, idp, errs := parseManualForm(r)
 	if errs == nil {
@@ -240,7 +215,7 @@ func (h *Handler) ssoSaveIdP(w http.ResponseWriter, r *http.Request) {
 			h.Render.ServerError(w, r, err)
 			return
 		}
-		errs = map[string]string{"SSOURL": message}
+		errs = map[string]string{"sso_url": message}
 	}
 	h.showSSOPage(w, r, http.StatusUnprocessableEntity, func(p *ssoPage) {
 		p.Manual, p.ManualErrors = form, errs
@@ -248,21 +223,8 @@ func (h *Handler) ssoSaveIdP(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// ssoExport downloads the site's SP metadata: the same document as
-// /saml/metadata, named for the site, to upload into Azure.
-func (h *Handler) ssoExport(w http.ResponseWriter, r *http.Request) {
-	site, _ := web.SiteFrom(r.Context())
-	doc, err := h.SSO.Metadata(r.Context(), site)
-	if err != nil {
-		h.Render.ServerError(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", "application/samlmetadata+xml")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+site.Name+`-sp-metadata.xml"`)
-	_, _ = w.Write(doc)
-}
-
-func (h *Handler) ssoRefresh(w http.ResponseWriter, r *http.Request) {
+// SSORefresh fetches the metadata URL again now (Refresh now).
+func (h *Handler) SSORefresh(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
 	set, err := h.SSO.Settings(r.Context(), site.ID)
 	if err != nil {
@@ -289,15 +251,21 @@ func (h *Handler) ssoRefresh(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/admin/sso?done=refreshed", http.StatusSeeOther)
 }
 
-func (h *Handler) ssoAcceptProposal(w http.ResponseWriter, r *http.Request) {
+// SSOAcceptProposal accepts the new entity ID and endpoints a refresh found.
+func (h *Handler) SSOAcceptProposal(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
 	set, err := h.SSO.Settings(r.Context(), site.ID)
 	if err != nil {
 		h.Render.ServerError(w, r, err)
 		return
 	}
-	if err := h.SSO.AcceptProposal(r.Context(), site.ID); err != nil {
+	err = h.SSO.AcceptProposal(r.Context(), site.ID)
+	if errors.Is(err, sso.ErrNoProposal) {
 		h.showSSOPage(w, r, http.StatusConflict, func(p *ssoPage) { p.Problem = "There is no change waiting to be accepted." })
+		return
+	}
+	if err != nil {
+		h.Render.ServerError(w, r, err)
 		return
 	}
 	h.record(r, "sso.accept-refresh", fmt.Sprintf("entity ID %s → %s, SSO URL %s → %s",
@@ -305,40 +273,37 @@ func (h *Handler) ssoAcceptProposal(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/admin/sso?done=accepted", http.StatusSeeOther)
 }
 
-func (h *Handler) ssoCreateNextSPKey(w http.ResponseWriter, r *http.Request) {
+// SSOCreateNextSPKey starts an SP certificate rollover.
+func (h *Handler) SSOCreateNextSPKey(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
 	h.rolloverStep(w, r, h.SSO.CreateNextSPKey(r.Context(), site), "sso.sp-key-create", "next SP certificate created", "sp-key-created")
 }
 
-func (h *Handler) ssoActivateNextSPKey(w http.ResponseWriter, r *http.Request) {
+// SSOActivateNextSPKey makes the next SP certificate sign.
+func (h *Handler) SSOActivateNextSPKey(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
 	h.rolloverStep(w, r, h.SSO.ActivateNextSPKey(r.Context(), site.ID), "sso.sp-key-activate", "next SP certificate activated", "sp-key-activated")
 }
 
-func (h *Handler) ssoRemoveSPKey(w http.ResponseWriter, r *http.Request) {
+// SSORemoveSPKey removes a next or previous SP certificate.
+func (h *Handler) SSORemoveSPKey(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
 	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
 	if err != nil {
 		h.Render.NotFound(w, r)
 		return
 	}
-	detail := fmt.Sprintf("SP certificate %d removed", id)
-	if certs, err := h.SSO.SPCertificates(r.Context(), site); err == nil {
-		for _, c := range certs {
-			if c.ID == id {
-				detail = fmt.Sprintf("%s SP certificate removed (SHA-256 %s)", c.State, c.SHA256)
-			}
-		}
-	}
-	h.rolloverStep(w, r, h.SSO.RemoveSPKey(r.Context(), site.ID, id), "sso.sp-key-remove", detail, "sp-key-removed")
+	removed, err := h.SSO.RemoveSPKey(r.Context(), site.ID, id)
+	detail := fmt.Sprintf("%s SP certificate removed (SHA-256 %s)", removed.State, removed.SHA256)
+	h.rolloverStep(w, r, err, "sso.sp-key-remove", detail, "sp-key-removed")
 }
 
 // rolloverStep finishes one step of the SP certificate rollover: a step out
 // of order is explained on the page, a done one is recorded.
 func (h *Handler) rolloverStep(w http.ResponseWriter, r *http.Request, err error, action, detail, done string) {
-	if errors.Is(err, sso.ErrRollover) {
-		message := strings.TrimPrefix(err.Error(), sso.ErrRollover.Error()+": ")
-		h.showSSOPage(w, r, http.StatusConflict, func(p *ssoPage) { p.Problem = "Not done: " + message + "." })
+	var rollover *sso.RolloverError
+	if errors.As(err, &rollover) {
+		h.showSSOPage(w, r, http.StatusConflict, func(p *ssoPage) { p.Problem = "Not done: " + rollover.Problem + "." })
 		return
 	}
 	if err != nil {
@@ -349,10 +314,10 @@ func (h *Handler) rolloverStep(w http.ResponseWriter, r *http.Request, err error
 	http.Redirect(w, r, "/admin/sso?done="+done, http.StatusSeeOther)
 }
 
-// ssoTest starts an SP-initiated sign-in marked as a test: the ACS shows the
+// SSOTest starts an SP-initiated sign-in marked as a test: the ACS shows the
 // admin what came back instead of signing anyone in. It works before SSO is
 // enabled, which is the point: test, then enable.
-func (h *Handler) ssoTest(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) SSOTest(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
 	target, err := h.SSO.StartSignIn(r.Context(), site, "/", true)
 	if errors.Is(err, sso.ErrNotConfigured) {
@@ -379,7 +344,7 @@ func (h *Handler) loadSSOPage(r *http.Request) (ssoPage, error) {
 	if err != nil {
 		return ssoPage{}, err
 	}
-	now := time.Now()
+	now := h.Now()
 	p := ssoPage{
 		Settings: set, SP: sp, Options: optionsFormFrom(set), Manual: manualFormFrom(set),
 		ImportURL: set.MetadataURL, Protocol: protocolSAML2,
@@ -392,7 +357,7 @@ func (h *Handler) loadSSOPage(r *http.Request) (ssoPage, error) {
 }
 
 func (h *Handler) spDetails(r *http.Request, site sites.Site) (spDetails, error) {
-	certs, err := h.SSO.SPCertificates(r.Context(), site)
+	certs, err := h.SSO.SPCertificates(r.Context(), site.ID)
 	if err != nil {
 		return spDetails{}, err
 	}

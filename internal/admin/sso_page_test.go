@@ -105,7 +105,7 @@ func TestSSOSaveRefusesInvalidOptionsNextToTheFieldAndChangesNothing(t *testing.
 		{"error page javascript", url.Values{"error_page_url": {"javascript:alert(1)"}}, "error_page_url",
 			"Enter an https:// address", "error_page_url", "javascript:alert(1)"},
 		{"enabling SSO without an IdP", url.Values{"enabled": {"on"}, "default_target": {"/meet/room"}}, "enabled",
-			"Set up the identity provider first", "default_target", "/meet/room"},
+			"No identity provider is set up yet", "default_target", "/meet/room"},
 		{"unknown NameID format", url.Values{"nameid_format": {"urn:oasis:names:tc:SAML:2.0:nameid-format:transient"}, "default_target": {"/meet/x"}}, "nameid_format",
 			"Choose emailAddress, unspecified or persistent.", "default_target", "/meet/x"},
 		{"MFA list not URIs", url.Values{"mfa_contexts": {"mfa please"}}, "mfa_contexts",
@@ -300,7 +300,7 @@ func TestSSOImportReviewSaysWhatWillChange(t *testing.T) {
 	p := newPortal(t)
 	old := certificateFile(t, "azure-signing-1.crt.pem")
 	other := ssotest.NewIdP(t)
-	if err := p.sso.SaveIdP(context.Background(), p.acme.ID, &idpmeta.IdP{
+	if err := p.App.SSO.SaveIdP(context.Background(), p.acme.ID, &idpmeta.IdP{
 		EntityID: "https://old-idp.example/", SSOURL: "https://old-idp.example/sso", Certificates: []*x509.Certificate{old, other.Cert},
 	}); err != nil {
 		t.Fatal(err)
@@ -450,16 +450,10 @@ func htmlCertificate(t *testing.T, cn string) *x509.Certificate {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: cn, Organization: []string{`"><img src=x onerror=alert(2)>`}},
+	return ssotest.SelfSign(t, key, &x509.Certificate{
+		Subject:   pkix.Name{CommonName: cn, Organization: []string{`"><img src=x onerror=alert(2)>`}},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(10 * 24 * time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := x509.ParseCertificate(der)
-	return c
+	})
 }
 
 func TestSSOPagesEscapeMetadataValues(t *testing.T) {
@@ -495,7 +489,7 @@ func TestSSOPagesEscapeMetadataValues(t *testing.T) {
 
 func TestSSOPagesAreOnlyForAdminsOfThisSite(t *testing.T) {
 	p := newPortal(t)
-	globexAdmin := p.signIn(globexHost, "admin@globex.test")
+	globexAdmin := p.SignInAdmin(globexHost, "admin@globex.test")
 	requests := []struct {
 		method, path string
 		form         url.Values
@@ -514,7 +508,7 @@ func TestSSOPagesAreOnlyForAdminsOfThisSite(t *testing.T) {
 	}
 	for _, r := range requests {
 		for who, cookies := range map[string][]*http.Cookie{"globex's admin": {globexAdmin}, "nobody": nil} {
-			resp := p.do(r.method, acmeHost, r.path, r.form, cookies...)
+			resp := p.Do(r.method, acmeHost, r.path, r.form, cookies...)
 			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin" {
 				t.Errorf("%s %s by %s: status %d location %q, want 303 to sign-in", r.method, r.path, who, resp.StatusCode, resp.Header.Get("Location"))
 			}
@@ -523,7 +517,7 @@ func TestSSOPagesAreOnlyForAdminsOfThisSite(t *testing.T) {
 	if set := p.settings(); set.DefaultTarget != "/" {
 		t.Error("another site's admin changed acme's settings")
 	}
-	certs, _ := p.sso.SPCertificates(context.Background(), p.acme)
+	certs, _ := p.App.SSO.SPCertificates(context.Background(), p.acme.ID)
 	if len(certs) != 1 {
 		t.Errorf("another site's admin changed acme's SP certificates: %v", certs)
 	}
@@ -569,7 +563,7 @@ func TestSSORolloverChangesWhatTheMetadataPublishes(t *testing.T) {
 	if resp, _ := p.adminPost("/admin/sso/sp-certificates/activate", url.Values{}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("activate: status %d", resp.StatusCode)
 	}
-	certs, err := p.sso.SPCertificates(context.Background(), p.acme)
+	certs, err := p.App.SSO.SPCertificates(context.Background(), p.acme.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -622,7 +616,7 @@ func TestSSOTestButtonStartsATestSignInBeforeSSOIsEnabled(t *testing.T) {
 		t.Fatalf("Test SSO: status %d location %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	var isTest bool
-	if err := p.pool.QueryRow(context.Background(), `SELECT is_test FROM pending_requests WHERE site_id = $1`, p.acme.ID).Scan(&isTest); err != nil || !isTest {
+	if err := p.App.Pool.QueryRow(context.Background(), `SELECT is_test FROM pending_requests WHERE site_id = $1`, p.acme.ID).Scan(&isTest); err != nil || !isTest {
 		t.Errorf("the pending request is not marked as a test (%v)", err)
 	}
 	if p.settings().Enabled {

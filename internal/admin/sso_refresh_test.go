@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
-	"github.com/jonboulle/clockwork"
-	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/meetings-portal/portal/internal/sso/idpmeta"
 )
@@ -80,8 +78,14 @@ func TestSSOMetadataRefreshFollowsRolloverSurvivesOutageAndProposesNewEntityID(t
 	fetch := func(ctx context.Context, u string) ([]byte, error) {
 		return idpmeta.Fetch(ctx, u, idpmeta.FetchOptions{AllowPrivate: true})
 	}
-	clock := clockwork.NewFakeClockAt(time.Now().UTC().Truncate(time.Second))
-	p := newPortalWith(t, options{fetch: fetch, clock: dsig.NewFakeClock(clock)})
+	p := newPortalWith(t, options{fetch: fetch})
+	clock := p.Clock
+	clock.Set(time.Now().UTC().Truncate(time.Second))
+	// The one clock moves admin sessions on too: sign in again after a day.
+	advance := func(d time.Duration) {
+		clock.Advance(d)
+		p.acmeAdmin = p.SignInAdmin(acmeHost, "admin@acme.test")
+	}
 
 	resp, body := p.adminPost("/admin/sso/import-url", url.Values{"metadata_url": {metadataURL}})
 	p.adminPost(p.followToReview(resp, body), url.Values{})
@@ -92,8 +96,8 @@ func TestSSOMetadataRefreshFollowsRolloverSurvivesOutageAndProposesNewEntityID(t
 	// Azure's rollover: the new certificate is listed beside the old one.
 	// The daily job picks it up.
 	server.serve(azure)
-	clock.Advance(25 * time.Hour)
-	if n, err := p.sso.RefreshDue(ctx, 10, fetch); err != nil || n != 1 {
+	advance(25 * time.Hour)
+	if n, err := p.App.SSO.RefreshDue(ctx, 10, fetch); err != nil || n != 1 {
 		t.Fatalf("refresh job: %d refreshed, %v", n, err)
 	}
 	set := p.settings()
@@ -107,8 +111,8 @@ func TestSSOMetadataRefreshFollowsRolloverSurvivesOutageAndProposesNewEntityID(t
 
 	// An outage keeps the configuration; the page shows the error and when.
 	server.serve(nil)
-	clock.Advance(25 * time.Hour)
-	if n, _ := p.sso.RefreshDue(ctx, 10, fetch); n != 0 {
+	advance(25 * time.Hour)
+	if n, _ := p.App.SSO.RefreshDue(ctx, 10, fetch); n != 0 {
 		t.Fatalf("a failed refresh counted as done")
 	}
 	set = p.settings()

@@ -13,13 +13,6 @@ import (
 	"github.com/meetings-portal/portal/internal/web"
 )
 
-func (h *Handler) usersRoutes(r chi.Router) {
-	r.Get("/admin/users", h.users)
-	r.Post("/admin/users/{id}/deactivate", h.userAction(userDeactivate))
-	r.Post("/admin/users/{id}/reactivate", h.userAction(userReactivate))
-	r.Post("/admin/users/{id}/relink", h.userAction(userRelink))
-}
-
 // userChange is one of the actions on the Users page.
 type userChange struct {
 	name   string // in the audit log and the redirect
@@ -57,7 +50,8 @@ type usersPage struct {
 	Banner string
 }
 
-func (h *Handler) users(w http.ResponseWriter, r *http.Request) {
+// UsersPage lists the site's meeting users.
+func (h *Handler) UsersPage(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
 	list, err := h.Users.List(r.Context(), site.ID)
 	if err != nil {
@@ -79,28 +73,41 @@ func (h *Handler) users(w http.ResponseWriter, r *http.Request) {
 	h.Render.Render(w, r, http.StatusOK, "admin_users", page)
 }
 
-func (h *Handler) userAction(change userChange) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		site, _ := web.SiteFrom(r.Context())
-		id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
-		if err != nil {
-			h.Render.NotFound(w, r)
-			return
-		}
-		// Looked up on this site only: another site's account is not found.
-		user, err := h.Users.ByID(r.Context(), site.ID, id)
-		if err == nil {
-			err = change.apply(r.Context(), h.Users, site.ID, id)
-		}
-		if errors.Is(err, users.ErrNotFound) {
-			h.Render.NotFound(w, r)
-			return
-		}
-		if err != nil {
-			h.Render.ServerError(w, r, err)
-			return
-		}
-		h.record(r, "user."+change.name, fmt.Sprintf("%s (id %d)", user.UID, user.ID))
-		http.Redirect(w, r, "/admin/users?done="+change.name+"&id="+strconv.FormatInt(id, 10), http.StatusSeeOther)
+// DeactivateUser deactivates the account in the URL and ends its sessions.
+func (h *Handler) DeactivateUser(w http.ResponseWriter, r *http.Request) {
+	h.changeUser(w, r, userDeactivate)
+}
+
+// ReactivateUser lets the account in the URL sign in again.
+func (h *Handler) ReactivateUser(w http.ResponseWriter, r *http.Request) {
+	h.changeUser(w, r, userReactivate)
+}
+
+// RelinkUser forgets the IdP object ID of the account in the URL.
+func (h *Handler) RelinkUser(w http.ResponseWriter, r *http.Request) {
+	h.changeUser(w, r, userRelink)
+}
+
+func (h *Handler) changeUser(w http.ResponseWriter, r *http.Request, change userChange) {
+	site, _ := web.SiteFrom(r.Context())
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil {
+		h.Render.NotFound(w, r)
+		return
 	}
+	// Looked up on this site only: another site's account is not found.
+	user, err := h.Users.ByID(r.Context(), site.ID, id)
+	if err == nil {
+		err = change.apply(r.Context(), h.Users, site.ID, id)
+	}
+	if errors.Is(err, users.ErrNotFound) {
+		h.Render.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		h.Render.ServerError(w, r, err)
+		return
+	}
+	h.record(r, "user."+change.name, fmt.Sprintf("%s (id %d)", user.UID, user.ID))
+	http.Redirect(w, r, "/admin/users?done="+change.name+"&id="+strconv.FormatInt(id, 10), http.StatusSeeOther)
 }

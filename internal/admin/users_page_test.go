@@ -17,7 +17,7 @@ func TestUsersPageListsTheSitesAccounts(t *testing.T) {
 	p := newPortal(t)
 	britta, _ := p.signInUser(p.acme, "britta.simon@contoso.com", "obj-1")
 	p.signInUser(p.globex, "someone@globex.test", "")
-	body := p.get(acmeHost, "/admin/users", p.signIn(acmeHost, "admin@acme.test"))
+	body := p.get(acmeHost, "/admin/users", p.SignInAdmin(acmeHost, "admin@acme.test"))
 	for _, want := range []string{
 		`<a href="/admin">Site administration</a>`,
 		"Britta Simon", "britta.simon@contoso.com", "Host", "Auto Account Creation", "Active",
@@ -44,11 +44,11 @@ func TestDeactivateEndsTheUsersSessionsAtOnce(t *testing.T) {
 	if body := p.get(acmeHost, "/", userCookie); !strings.Contains(body, "Britta") {
 		t.Fatalf("the user is not signed in to begin with: %.300s", body)
 	}
-	admin := p.signIn(acmeHost, "admin@acme.test")
+	admin := p.SignInAdmin(acmeHost, "admin@acme.test")
 	id := strconv.FormatInt(britta.ID, 10)
 
 	p.post(acmeHost, "/admin/users/"+id+"/deactivate", url.Values{}, "/admin/users?done=deactivate&id="+id, admin)
-	if _, err := p.sessions.Lookup(ctx, p.acme.ID, session.User, token, session.UserPolicy); !errors.Is(err, session.ErrNotFound) {
+	if _, err := p.App.Sessions.Lookup(ctx, p.acme.ID, session.User, token, session.UserPolicy); !errors.Is(err, session.ErrNotFound) {
 		t.Fatalf("the session survived deactivation: %v", err)
 	}
 	body := p.get(acmeHost, "/admin/users?done=deactivate&id="+id, admin)
@@ -56,7 +56,7 @@ func TestDeactivateEndsTheUsersSessionsAtOnce(t *testing.T) {
 		!strings.Contains(body, "Deactivated") || !strings.Contains(body, "/reactivate") {
 		t.Fatalf("after deactivation: %s", body)
 	}
-	if u, _ := p.users.ByID(ctx, p.acme.ID, britta.ID); u.Active {
+	if u, _ := p.App.Users.ByID(ctx, p.acme.ID, britta.ID); u.Active {
 		t.Fatal("the account is still active")
 	}
 
@@ -64,7 +64,7 @@ func TestDeactivateEndsTheUsersSessionsAtOnce(t *testing.T) {
 	if body := p.get(acmeHost, "/admin/users?done=reactivate&id="+id, admin); !strings.Contains(body, "is active again and can sign in.") {
 		t.Fatalf("after reactivation: %s", body)
 	}
-	if u, _ := p.users.ByID(ctx, p.acme.ID, britta.ID); !u.Active {
+	if u, _ := p.App.Users.ByID(ctx, p.acme.ID, britta.ID); !u.Active {
 		t.Fatal("the account is not active again")
 	}
 	if body := p.get(acmeHost, "/", userCookie); strings.Contains(body, "Britta") {
@@ -86,19 +86,19 @@ func TestRelinkLetsTheNewOwnerSignIn(t *testing.T) {
 	ctx := context.Background()
 	britta, oldToken := p.signInUser(p.acme, "britta.simon@contoso.com", "obj-old")
 	successor := users.Identity{UID: "britta.simon@contoso.com", Email: "britta.simon@contoso.com", ObjectID: "obj-new"}
-	if _, _, err := p.users.SignIn(ctx, p.acme.ID, successor, users.Policy{AutoCreate: true}); !errors.Is(err, users.ErrIdentityChanged) {
+	if _, _, err := p.App.Users.SignIn(ctx, p.acme.ID, successor, users.Policy{AutoCreate: true}); !errors.Is(err, users.ErrIdentityChanged) {
 		t.Fatalf("before re-link: %v", err)
 	}
 	id := strconv.FormatInt(britta.ID, 10)
-	admin := p.signIn(acmeHost, "admin@acme.test")
+	admin := p.SignInAdmin(acmeHost, "admin@acme.test")
 	p.post(acmeHost, "/admin/users/"+id+"/relink", url.Values{}, "/admin/users?done=relink&id="+id, admin)
 	if body := p.get(acmeHost, "/admin/users?done=relink&id="+id, admin); !strings.Contains(body, "is re-linked") {
 		t.Fatalf("no banner: %s", body)
 	}
-	if _, err := p.sessions.Lookup(ctx, p.acme.ID, session.User, oldToken, session.UserPolicy); !errors.Is(err, session.ErrNotFound) {
+	if _, err := p.App.Sessions.Lookup(ctx, p.acme.ID, session.User, oldToken, session.UserPolicy); !errors.Is(err, session.ErrNotFound) {
 		t.Fatalf("the previous owner's session survived the re-link: %v", err)
 	}
-	u, _, err := p.users.SignIn(ctx, p.acme.ID, successor, users.Policy{AutoCreate: true})
+	u, _, err := p.App.Users.SignIn(ctx, p.acme.ID, successor, users.Policy{AutoCreate: true})
 	if err != nil || u.ID != britta.ID || u.ObjectID != "obj-new" {
 		t.Fatalf("after re-link: %+v, %v", u, err)
 	}
@@ -110,26 +110,26 @@ func TestRelinkLetsTheNewOwnerSignIn(t *testing.T) {
 func TestUserActionsAnswer404ForAccountsNotOfThisSite(t *testing.T) {
 	p := newPortal(t)
 	foreign, foreignToken := p.signInUser(p.globex, "someone@globex.test", "obj-g")
-	admin := p.signIn(acmeHost, "admin@acme.test")
+	admin := p.SignInAdmin(acmeHost, "admin@acme.test")
 	for _, action := range []string{"deactivate", "reactivate", "relink"} {
 		for _, id := range []string{strconv.FormatInt(foreign.ID, 10), "987654", "abc", "-1", "99999999999999999999"} {
-			resp := p.do("POST", acmeHost, "/admin/users/"+id+"/"+action, url.Values{}, admin)
+			resp := p.Do("POST", acmeHost, "/admin/users/"+id+"/"+action, url.Values{}, admin)
 			if body := readBody(t, resp); resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "Page not found") {
 				t.Errorf("%s of user %s: status %d", action, id, resp.StatusCode)
 			}
 		}
 	}
-	if u, _ := p.users.ByID(context.Background(), p.globex.ID, foreign.ID); !u.Active || u.ObjectID != "obj-g" {
+	if u, _ := p.App.Users.ByID(context.Background(), p.globex.ID, foreign.ID); !u.Active || u.ObjectID != "obj-g" {
 		t.Errorf("globex's account was changed from acme: %+v", u)
 	}
-	if _, err := p.sessions.Lookup(context.Background(), p.globex.ID, session.User, foreignToken, session.UserPolicy); err != nil {
+	if _, err := p.App.Sessions.Lookup(context.Background(), p.globex.ID, session.User, foreignToken, session.UserPolicy); err != nil {
 		t.Errorf("globex's user was signed out from acme: %v", err)
 	}
 	if got := p.auditEntries(p.acme); len(got) != 0 {
 		t.Errorf("refused actions were audited: %q", got)
 	}
 	// State changes are POSTs only.
-	if resp := p.do("GET", acmeHost, "/admin/users/"+strconv.FormatInt(foreign.ID, 10)+"/deactivate", nil, admin); resp.StatusCode != http.StatusMethodNotAllowed {
+	if resp := p.Do("GET", acmeHost, "/admin/users/"+strconv.FormatInt(foreign.ID, 10)+"/deactivate", nil, admin); resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET of an action: status %d", resp.StatusCode)
 	}
 }
@@ -137,7 +137,7 @@ func TestUserActionsAnswer404ForAccountsNotOfThisSite(t *testing.T) {
 func TestUsersPageBannerIsOnlyForAnAccountOfThisSite(t *testing.T) {
 	p := newPortal(t)
 	foreign, _ := p.signInUser(p.globex, "someone@globex.test", "")
-	body := p.get(acmeHost, "/admin/users?done=deactivate&id="+strconv.FormatInt(foreign.ID, 10), p.signIn(acmeHost, "admin@acme.test"))
+	body := p.get(acmeHost, "/admin/users?done=deactivate&id="+strconv.FormatInt(foreign.ID, 10), p.SignInAdmin(acmeHost, "admin@acme.test"))
 	if strings.Contains(body, "someone@globex.test") || strings.Contains(body, "banner") {
 		t.Fatalf("a crafted link shows another site's account: %s", body)
 	}

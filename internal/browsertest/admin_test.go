@@ -1,21 +1,19 @@
 package browsertest_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/meetings-portal/portal/internal/browsertest"
+	"github.com/meetings-portal/portal/internal/portaltest"
 )
 
 func TestAdminSignsInAndSeesSSOConfiguration(t *testing.T) {
 	env := browsertest.New(t)
-	const email, password = "admin@acme.test", "a good long password"
-	if _, err := env.Sites.Create(context.Background(), "acme", email, password); err != nil {
-		t.Fatal(err)
-	}
+	email, password := portaltest.AdminEmail("acme"), portaltest.AdminPassword
+	env.CreateSite("acme")
 	ctx := env.Ctx
 
 	if err := chromedp.Do(ctx,

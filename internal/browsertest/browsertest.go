@@ -33,11 +33,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/meetings-portal/portal/internal/dbtest"
-	"github.com/meetings-portal/portal/internal/server"
-	"github.com/meetings-portal/portal/internal/sites"
+	"github.com/meetings-portal/portal/internal/devidp"
+	"github.com/meetings-portal/portal/internal/portaltest"
 	"github.com/meetings-portal/portal/internal/web"
 )
 
@@ -49,20 +47,15 @@ const Timeout = 60 * time.Second
 
 // Env is a running portal and a browser tab pointed at nothing yet.
 type Env struct {
+	// Portal is the portal, served on a real listener: its App (stores,
+	// services), CreateSite and clock.
+	*portaltest.Portal
 	t *testing.T
 
 	// BaseURL is the portal's base URL, http://localhost:<port>; site NAME
 	// is at http://NAME.localhost:<port>, which Chromium resolves to
 	// loopback by itself.
 	BaseURL string
-	// Hosts is the base URL as the server parsed it.
-	Hosts sites.Hosts
-	// Pool is the test's own migrated database.
-	Pool *pgxpool.Pool
-	// Sites is the site store over Pool, for creating sites and admins.
-	Sites *sites.Store
-	// Server is the portal's handler.
-	Server *server.Server
 	// Ctx is the chromedp context of the tab; it ends after Timeout.
 	Ctx context.Context
 
@@ -71,54 +64,31 @@ type Env struct {
 	shots   int
 }
 
-// New starts the portal on 127.0.0.1 at a random port, over a fresh database,
-// with server options that each option func may change (to add a development
-// IdP, a fixed clock, a lower rate limit, …), and a headless Chromium with an
-// empty profile. Everything stops when the test ends.
-func New(t *testing.T, options ...func(*server.Options)) *Env {
+// New starts the portal on 127.0.0.1 at a random port, over a fresh
+// database, built with the given portaltest options (a lower rate limit, a
+// fake fetcher, …), and a headless Chromium with an empty profile.
+// Everything stops when the test ends.
+func New(t *testing.T, options ...portaltest.Option) *Env {
 	t.Helper()
 	requireChromium(t)
-	pool := dbtest.New(t)
-	siteStore, err := sites.NewStore(pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("browsertest: listen: %v", err)
 	}
 	port := listener.Addr().(*net.TCPAddr).Port
 	baseURL := fmt.Sprintf("http://localhost:%d", port)
-	hosts, err := sites.ParseBaseURL(baseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	opts := server.Options{
-		Pool:  pool,
-		Hosts: hosts,
-		// The portal's log goes to the test's output: shown with -v or when
-		// the test fails.
-		Log: slog.New(web.LogHandler{Handler: slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})}),
-	}
-	for _, o := range options {
-		o(&opts)
-	}
-	srv, err := server.New(opts)
-	if err != nil {
-		t.Fatalf("browsertest: server.New: %v", err)
-	}
-	ts := httptest.NewUnstartedServer(srv)
+	// The portal's log goes to the test's output: shown with -v or when
+	// the test fails.
+	log := slog.New(web.LogHandler{Handler: slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})})
+	portal := portaltest.New(t, append([]portaltest.Option{portaltest.WithBaseURL(baseURL), portaltest.WithLog(log)}, options...)...)
+	ts := httptest.NewUnstartedServer(portal.Server)
 	ts.Listener.Close()
 	ts.Listener = listener
 	ts.Start()
 	t.Cleanup(ts.Close)
 
 	ctx := startBrowser(t)
-	env := &Env{
-		t: t, BaseURL: baseURL, Hosts: hosts, Pool: pool, Sites: siteStore, Server: srv, Ctx: ctx,
-	}
+	env := &Env{Portal: portal, t: t, BaseURL: baseURL, Ctx: ctx}
 	env.console = watchConsole(t, ctx)
 	// Every page of the portal must work without inline script or style;
 	// a violation is a bug in whichever test's page caused it.
@@ -126,8 +96,20 @@ func New(t *testing.T, options ...func(*server.Options)) *Env {
 	return env
 }
 
+// StartDevIdP serves the development identity provider at
+// idp.localhost:<port>, as `portal serve --dev-idp` does, with password for
+// its demo users.
+func (e *Env) StartDevIdP(password string) *devidp.IdP {
+	e.t.Helper()
+	idp, err := e.App.StartDevIdP(context.Background(), password)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return idp
+}
+
 // SiteURL is the address of site name, for example http://acme.localhost:43817.
-func (e *Env) SiteURL(name string) string { return e.Hosts.SiteURL(name) }
+func (e *Env) SiteURL(name string) string { return e.App.Hosts.SiteURL(name) }
 
 // Screenshot saves a PNG of the whole page as NN-name.png in the test's
 // temporary directory and, when PORTAL_SCREENSHOTS_DIR is set, as name.png

@@ -1,58 +1,24 @@
 package browsertest_test
 
 import (
-	"bytes"
 	"context"
-	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"github.com/crewjam/saml"
 
 	"github.com/meetings-portal/portal/internal/browsertest"
-	"github.com/meetings-portal/portal/internal/devidp"
-	"github.com/meetings-portal/portal/internal/seal"
-	"github.com/meetings-portal/portal/internal/server"
-	"github.com/meetings-portal/portal/internal/sites"
 	"github.com/meetings-portal/portal/internal/sso"
 )
 
 const demoPassword = "demo users' password"
 
-// withDevIdP serves the development IdP at idp.localhost:<port>, as
-// `portal serve --dev-idp` does, and returns the SSO service it trusts.
-func withDevIdP(t *testing.T, svc **sso.Service, idp **devidp.IdP) func(*server.Options) {
-	return func(o *server.Options) {
-		box, err := seal.New(bytes.Repeat([]byte{9}, seal.KeySize))
-		if err != nil {
-			t.Fatal(err)
-		}
-		*svc = sso.New(o.Pool, box, o.Hosts, o.Log, nil)
-		siteStore, _ := sites.NewStore(o.Pool)
-		base, _ := url.Parse(o.Hosts.ServiceURL("idp"))
-		*idp, err = devidp.New(context.Background(), o.Pool, devidp.Config{
-			BaseURL: base, Password: demoPassword, Box: box, Logger: o.Log,
-			ServiceProvider: func(ctx context.Context, entityID string) (*saml.EntityDescriptor, error) {
-				return (*svc).ServiceProviderByEntityID(ctx, siteStore, entityID)
-			},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		o.SSO, o.DevIdP = *svc, *idp
-	}
-}
-
 func TestUserSignsInThroughTheDevelopmentIdPAndLandsOnTheDeepLink(t *testing.T) {
-	var svc *sso.Service
-	var idp *devidp.IdP
-	env := browsertest.New(t, withDevIdP(t, &svc, &idp))
+	env := browsertest.New(t)
+	idp := env.StartDevIdP(demoPassword)
+	svc := env.App.SSO
 	ctx := context.Background()
-	site, err := env.Sites.Create(ctx, "acme", "admin@acme.test", "a good long password")
-	if err != nil {
-		t.Fatal(err)
-	}
+	site := env.CreateSite("acme")
 	metadata, err := idp.MetadataXML()
 	if err != nil {
 		t.Fatal(err)
@@ -60,8 +26,7 @@ func TestUserSignsInThroughTheDevelopmentIdPAndLandsOnTheDeepLink(t *testing.T) 
 	if _, err := svc.ImportMetadata(ctx, site.ID, metadata, ""); err != nil {
 		t.Fatal(err)
 	}
-	on := true
-	if err := svc.SetOptions(ctx, site.ID, sso.Options{Enabled: &on}); err != nil {
+	if _, err := svc.UpdateSettings(ctx, site.ID, func(s *sso.Settings) error { s.Enabled = true; return nil }); err != nil {
 		t.Fatal(err)
 	}
 

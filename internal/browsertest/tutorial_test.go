@@ -1,7 +1,6 @@
 package browsertest_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rsa"
 	"crypto/x509"
@@ -22,9 +21,7 @@ import (
 	"github.com/crewjam/saml"
 
 	"github.com/meetings-portal/portal/internal/browsertest"
-	"github.com/meetings-portal/portal/internal/seal"
-	"github.com/meetings-portal/portal/internal/server"
-	"github.com/meetings-portal/portal/internal/sso"
+	"github.com/meetings-portal/portal/internal/portaltest"
 	"github.com/meetings-portal/portal/internal/sso/idpmeta"
 	"github.com/meetings-portal/portal/internal/sso/ssotest"
 )
@@ -44,20 +41,10 @@ const (
 // SSO enabled, saves and exports the SP metadata; then B.Simon signs in from
 // the Azure My Apps tile and the admin sees the sign-in on the events page.
 func TestTutorialAdminConfiguresSSOAndAUserSignsIn(t *testing.T) {
-	var svc *sso.Service
-	env := browsertest.New(t, func(o *server.Options) {
-		box, err := seal.New(bytes.Repeat([]byte{5}, seal.KeySize))
-		if err != nil {
-			t.Fatal(err)
-		}
-		svc = sso.New(o.Pool, box, o.Hosts, o.Log, nil)
-		o.SSO = svc
-	})
-	const email, password = "admin@acme.test", "a good long password"
-	site, err := env.Sites.Create(context.Background(), "acme", email, password)
-	if err != nil {
-		t.Fatal(err)
-	}
+	env := browsertest.New(t)
+	svc := env.App.SSO
+	email, password := portaltest.AdminEmail("acme"), portaltest.AdminPassword
+	site := env.CreateSite("acme")
 	ctx, siteURL := env.Ctx, env.SiteURL("acme")
 
 	// 1. Go to https://<customername>.webex.com/admin with the admin's credentials.

@@ -13,7 +13,6 @@ import (
 	"html"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -31,6 +30,8 @@ import (
 
 	"github.com/meetings-portal/portal/internal/dbtest"
 	"github.com/meetings-portal/portal/internal/seal"
+	"github.com/meetings-portal/portal/internal/sso"
+	"github.com/meetings-portal/portal/internal/sso/ssotest"
 )
 
 const (
@@ -118,21 +119,11 @@ func selfSigned(t *testing.T, name string) (*rsa.PrivateKey, *x509.Certificate) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key, cert
+	return key, ssotest.SelfSign(t, key, &x509.Certificate{
+		Subject:   pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour),
+		NotAfter:  time.Now().Add(24 * time.Hour),
+	})
 }
 
 // browser returns a client that sends every request, whatever its
@@ -253,18 +244,6 @@ func postedResponse(t *testing.T, p page) (action string, response []byte, relay
 		relayState = html.UnescapeString(r[1])
 	}
 	return action, response, relayState
-}
-
-func attributeValues(assertion *saml.Assertion) map[string][]string {
-	values := map[string][]string{}
-	for _, statement := range assertion.AttributeStatements {
-		for _, attr := range statement.Attributes {
-			for _, v := range attr.Values {
-				values[attr.Name] = append(values[attr.Name], v.Value)
-			}
-		}
-	}
-	return values
 }
 
 func TestNewCreatesTheKeyOnceAndReusesIt(t *testing.T) {
@@ -399,7 +378,7 @@ func TestSPInitiatedSignInAsBSimon(t *testing.T) {
 	if got := assertion.Subject.NameID; got.Value != "B.Simon@contoso.com" || got.Format != string(saml.EmailAddressNameIDFormat) {
 		t.Errorf("NameID %q (%s), want B.Simon@contoso.com (emailAddress)", got.Value, got.Format)
 	}
-	values := attributeValues(assertion)
+	values := sso.AttributeValues(assertion)
 	want := map[string]string{
 		"firstname":       "B",
 		"lastname":        "Simon",
@@ -531,7 +510,7 @@ func TestSignInAcceptsTheUPNInAnyCase(t *testing.T) {
 	if got := assertion.Subject.NameID.Value; got != "alice.lee@contoso.com" {
 		t.Errorf("NameID %q, want alice.lee@contoso.com", got)
 	}
-	if got := attributeValues(assertion)["firstname"]; len(got) != 1 || got[0] != "Alice" {
+	if got := sso.AttributeValues(assertion)["firstname"]; len(got) != 1 || got[0] != "Alice" {
 		t.Errorf("firstname %q, want Alice", got)
 	}
 }

@@ -14,18 +14,10 @@ import (
 	"github.com/meetings-portal/portal/internal/web"
 )
 
-// Handler serves the user pages. CurrentUser returns the signed-in user put
-// in the context by the sign-in middleware.
+// Handler serves the user pages, behind users.Auth.RequireUser.
 type Handler struct {
-	Render      *web.Renderer
-	Hosts       sites.Hosts
-	CurrentUser func(r *http.Request) users.User
-}
-
-// Routes mounts the user pages behind requireUser.
-func (h *Handler) Routes(r chi.Router, requireUser func(http.Handler) http.Handler) {
-	r.With(requireUser).Get("/", h.home)
-	r.With(requireUser).Get("/meet/{room}", h.room)
+	Render *web.Renderer
+	Hosts  sites.Hosts
 }
 
 var roomUnsafe = regexp.MustCompile(`[^a-z0-9.-]+`)
@@ -44,9 +36,10 @@ type homePage struct {
 	RoomName string
 }
 
-func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
+// Home is the signed-in user's meetings home.
+func (h *Handler) Home(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
-	u := h.CurrentUser(r)
+	u := users.UserFrom(r.Context())
 	room := PersonalRoom(u)
 	h.Render.Render(w, r, http.StatusOK, "meetings_home", homePage{
 		User: u, Name: u.DisplayName(), RoomName: room,
@@ -54,10 +47,11 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (h *Handler) room(w http.ResponseWriter, r *http.Request) {
+// Room is a meeting room page.
+func (h *Handler) Room(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
 	room := chi.URLParam(r, "room")
-	u := h.CurrentUser(r)
+	u := users.UserFrom(r.Context())
 	h.Render.Render(w, r, http.StatusOK, "meetings_room", struct {
 		Room, URL string
 		Own       bool

@@ -50,44 +50,16 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
 }
 
-type recorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *recorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.ResponseWriter.Write(b)
-}
-
-func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
-// Middleware records every request under its chi route pattern (never the raw
-// path, which would let anyone create unbounded label values).
-func (m *Metrics) Middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &recorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r)
-		route := "unmatched"
-		if rctx := chi.RouteContext(r.Context()); rctx != nil {
-			if p := rctx.RoutePattern(); p != "" {
-				route = p
-			}
+// Observe records one request under its chi route pattern (never the raw
+// path, which would let anyone create unbounded label values); it is a
+// web.Observer.
+func (m *Metrics) Observe(r *http.Request, status, _ int, elapsed time.Duration) {
+	route := "unmatched"
+	if rctx := chi.RouteContext(r.Context()); rctx != nil {
+		if p := rctx.RoutePattern(); p != "" {
+			route = p
 		}
-		if rec.status == 0 {
-			rec.status = http.StatusOK
-		}
-		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Inc()
-		m.latency.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
-	})
+	}
+	m.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
 }

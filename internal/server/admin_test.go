@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/meetings-portal/portal/internal/dbtest"
-	"github.com/meetings-portal/portal/internal/server"
+	"github.com/meetings-portal/portal/internal/app"
+	"github.com/meetings-portal/portal/internal/portaltest"
 )
 
 const acme = "acme.localhost:8080"
@@ -17,7 +17,7 @@ func signInForm(email, pw string) url.Values {
 }
 
 func TestAdminSignIn(t *testing.T) {
-	p := newPortal(t, dbtest.New(t))
+	p := newPortal(t)
 	cases := []struct {
 		name, email, pw string
 		ok              bool
@@ -69,7 +69,7 @@ func stripRef(body string) string {
 }
 
 func TestAdminSignInIsRateLimitedPerClientAndSite(t *testing.T) {
-	p := newPortal(t, dbtest.New(t), func(o *server.Options) { o.SignInLimit = 3 })
+	p := newPortal(t, portaltest.Configure(func(a *app.App) { a.AdminSignInLimit = 3 }))
 	for i := 0; i < 3; i++ {
 		if resp := p.do("POST", acme, "/admin/login", signInForm("admin@acme.test", "wrong password here")); resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("attempt %d: status %d", i+1, resp.StatusCode)
@@ -86,7 +86,7 @@ func TestAdminSignInIsRateLimitedPerClientAndSite(t *testing.T) {
 }
 
 func TestAdminCookieFromOneSiteIsRefusedOnAnother(t *testing.T) {
-	p := newPortal(t, dbtest.New(t))
+	p := newPortal(t)
 	c := sessionCookie(t, p.do("POST", acme, "/admin/login", signInForm("admin@acme.test", adminPassword)))
 	resp := p.do("GET", "globex.localhost:8080", "/admin/sso", nil, c)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin" {
@@ -101,7 +101,7 @@ func TestAdminCookieFromOneSiteIsRefusedOnAnother(t *testing.T) {
 }
 
 func TestSignOutEndsTheSessionAndSignInReplacesTheToken(t *testing.T) {
-	p := newPortal(t, dbtest.New(t))
+	p := newPortal(t)
 	first := sessionCookie(t, p.do("POST", acme, "/admin/login", signInForm("admin@acme.test", adminPassword)))
 	second := sessionCookie(t, p.do("POST", acme, "/admin/login", signInForm("admin@acme.test", adminPassword), first))
 	if first.Value == second.Value {
@@ -117,7 +117,7 @@ func TestSignOutEndsTheSessionAndSignInReplacesTheToken(t *testing.T) {
 }
 
 func TestCrossOriginPostIsRefused(t *testing.T) {
-	p := newPortal(t, dbtest.New(t))
+	p := newPortal(t)
 	for _, hdr := range []struct{ name, value string }{
 		{"Sec-Fetch-Site", "cross-site"},
 		{"Sec-Fetch-Site", "same-site"}, // a sibling site: globex posting into acme

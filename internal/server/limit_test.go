@@ -6,12 +6,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/meetings-portal/portal/internal/dbtest"
-	"github.com/meetings-portal/portal/internal/server"
+	"github.com/meetings-portal/portal/internal/app"
+	"github.com/meetings-portal/portal/internal/portaltest"
 )
 
 func TestUnauthenticatedSignInWorkIsRateLimitedPerClientAndSite(t *testing.T) {
-	p := newPortal(t, dbtest.New(t), func(o *server.Options) { o.SignInStartLimit = 3 })
+	p := newPortal(t, portaltest.Configure(func(a *app.App) { a.SignInStartLimit = 3 }))
 	for i := 0; i < 3; i++ {
 		if resp := p.do("GET", acme, "/meet/room", nil); resp.StatusCode == http.StatusTooManyRequests {
 			t.Fatalf("request %d limited", i+1)

@@ -4,15 +4,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"github.com/meetings-portal/portal/internal/dbtest"
-	"github.com/meetings-portal/portal/internal/metrics"
-	"github.com/meetings-portal/portal/internal/server"
 )
 
 func TestMetricsCountRequestsByRoutePatternNotByPath(t *testing.T) {
-	m := metrics.New()
-	p := newPortal(t, dbtest.New(t), func(o *server.Options) { o.Metrics = m })
+	p := newPortal(t)
+	m := p.App.Metrics
 	p.do("GET", acme, "/admin", nil)
 	p.do("GET", acme, "/meet/some-room-name", nil)
 	p.do("GET", "nobody.localhost:8080", "/x/y/z", nil)

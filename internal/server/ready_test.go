@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/meetings-portal/portal/internal/dbtest"
+	"github.com/meetings-portal/portal/internal/portaltest"
 )
 
 // flakyProxy forwards TCP to PostgreSQL and can be cut and restored, to play
@@ -93,7 +94,7 @@ func TestReadyzFlipsWhileTheDatabaseIsUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	p := newPortal(t, pool)
+	p := newPortal(t, portaltest.WithPool(pool))
 
 	ready := func() int {
 		resp := p.do("GET", "localhost:8080", "/readyz", nil)

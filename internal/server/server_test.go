@@ -1,73 +1,34 @@
 package server_test
 
 import (
-	"context"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/meetings-portal/portal/internal/dbtest"
-	"github.com/meetings-portal/portal/internal/server"
-	"github.com/meetings-portal/portal/internal/sites"
+	"github.com/meetings-portal/portal/internal/portaltest"
 )
 
-const adminPassword = "a good long password"
+const adminPassword = portaltest.AdminPassword
 
 type portal struct {
-	t   *testing.T
-	srv *server.Server
+	*portaltest.Portal
+	t *testing.T
 }
 
-func newPortal(t *testing.T, pool *pgxpool.Pool, mutate ...func(*server.Options)) *portal {
+// newPortal is the portal with two sites, acme and globex.
+func newPortal(t *testing.T, options ...portaltest.Option) *portal {
 	t.Helper()
-	ctx := context.Background()
-	store, err := sites.NewStore(pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"acme", "globex"} {
-		if _, err := store.Create(ctx, name, "admin@"+name+".test", adminPassword); err != nil {
-			t.Fatal(err)
-		}
-	}
-	hosts, _ := sites.ParseBaseURL("http://localhost:8080")
-	o := server.Options{Pool: pool, Hosts: hosts, Log: slog.New(slog.DiscardHandler)}
-	for _, m := range mutate {
-		m(&o)
-	}
-	srv, err := server.New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &portal{t: t, srv: srv}
+	p := &portal{Portal: portaltest.New(t, options...), t: t}
+	p.CreateSite("acme")
+	p.CreateSite("globex")
+	return p
 }
 
 // do serves one request for host and path, as a browser on the same origin would.
 func (p *portal) do(method, host, path string, form url.Values, cookies ...*http.Cookie) *http.Response {
-	p.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req := httptest.NewRequest(method, "http://"+host+path, body)
-	req.Host = host
-	req.RemoteAddr = "192.0.2.10:40000"
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Sec-Fetch-Site", "same-origin")
-	}
-	for _, c := range cookies {
-		req.AddCookie(c)
-	}
-	rec := httptest.NewRecorder()
-	p.srv.ServeHTTP(rec, req)
-	return rec.Result()
+	return p.Do(method, host, path, form, cookies...)
 }
 
 func readBody(t *testing.T, resp *http.Response) string {
@@ -77,7 +38,7 @@ func readBody(t *testing.T, resp *http.Response) string {
 }
 
 func TestHostRouting(t *testing.T) {
-	p := newPortal(t, dbtest.New(t))
+	p := newPortal(t)
 	cases := []struct {
 		name, host, path string
 		status           int
@@ -120,7 +81,7 @@ func TestHostRouting(t *testing.T) {
 }
 
 func TestEveryPageCarriesSecurityHeaders(t *testing.T) {
-	p := newPortal(t, dbtest.New(t))
+	p := newPortal(t)
 	for _, path := range []string{"/admin", "/nope", "/healthz"} {
 		resp := p.do("GET", "acme.localhost:8080", path, nil)
 		h := resp.Header
@@ -138,8 +99,7 @@ func TestEveryPageCarriesSecurityHeaders(t *testing.T) {
 }
 
 func TestHTTPSBaseURLAddsHSTSAndHostPrefixedCookies(t *testing.T) {
-	pool := dbtest.New(t)
-	p := newPortal(t, pool, func(o *server.Options) { o.Hosts, _ = sites.ParseBaseURL("https://meet.example.com") })
+	p := newPortal(t, portaltest.WithBaseURL("https://meet.example.com"))
 	resp := p.do("POST", "acme.meet.example.com", "/admin/login", url.Values{"email": {"admin@acme.test"}, "password": {adminPassword}})
 	if resp.Header.Get("Strict-Transport-Security") == "" {
 		t.Error("no HSTS with an https base URL")
@@ -162,7 +122,7 @@ func sessionCookie(t *testing.T, resp *http.Response) *http.Cookie {
 }
 
 func TestHEADIsAnsweredLikeGET(t *testing.T) {
-	p := newPortal(t, dbtest.New(t))
+	p := newPortal(t)
 	for _, c := range []struct {
 		host, path string
 		status     int

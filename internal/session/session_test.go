@@ -18,12 +18,12 @@ func (c *clock) now() time.Time { return c.t }
 func setup(t *testing.T) (*session.Store, *clock, sites.Site, sites.Site) {
 	t.Helper()
 	pool := dbtest.New(t)
-	siteStore, _ := sites.NewStore(pool)
-	acme, err := siteStore.Create(context.Background(), "acme", "admin@acme.test", "a good long password")
+	siteStore := sites.NewStore(pool)
+	acme, err := siteStore.Create(context.Background(), "acme", "admin@acme.test", "a good long password", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	globex, err := siteStore.Create(context.Background(), "globex", "admin@globex.test", "a good long password")
+	globex, err := siteStore.Create(context.Background(), "globex", "admin@globex.test", "a good long password", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,15 +14,12 @@ const testPassword = "a good long password"
 func newAdminsFixture(t *testing.T) (*Store, Site, Site) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := NewStore(dbtest.New(t))
+	s := NewStore(dbtest.New(t))
+	acme, err := s.Create(ctx, "acme", "first@acme.test", testPassword, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	acme, err := s.Create(ctx, "acme", "first@acme.test", testPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	globex, err := s.Create(ctx, "globex", "first@globex.test", testPassword)
+	globex, err := s.Create(ctx, "globex", "first@globex.test", testPassword, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

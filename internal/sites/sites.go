@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -38,7 +39,6 @@ var reserved = map[string]bool{"www": true, "my": true, "admin": true, "api": tr
 
 var labelPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
-// NormalizeName lower-cases name and checks it is a usable DNS label.
 // invalidError is a refusal of bad input: its message names the problem on
 // its own, and it matches ErrInvalid.
 type invalidError struct{ msg string }
@@ -50,6 +50,7 @@ func invalidf(format string, args ...any) error {
 	return invalidError{msg: fmt.Sprintf(format, args...)}
 }
 
+// NormalizeName lower-cases name and checks it is a usable DNS label.
 func NormalizeName(name string) (string, error) {
 	n := strings.ToLower(strings.TrimSpace(name))
 	switch {
@@ -99,19 +100,23 @@ type Admin struct {
 type Store struct {
 	pool *pgxpool.Pool
 	// dummyHash is verified against when the e-mail is unknown, so a wrong
-	// e-mail costs the same time as a wrong password.
-	dummyHash string
+	// e-mail costs the same time as a wrong password. It is made at the
+	// first sign-in, not at start: hashing holds 64 MiB, which a process
+	// that never signs an admin in (every command) should not pay.
+	dummyHash func() (string, error)
 	// verifySlots bounds concurrent password verifications (see ErrBusy).
 	verifySlots chan struct{}
 }
 
 // NewStore returns a Store over pool.
-func NewStore(pool *pgxpool.Pool) (*Store, error) {
-	h, err := password.Hash("not a real password, only for timing")
-	if err != nil {
-		return nil, err
+func NewStore(pool *pgxpool.Pool) *Store {
+	return &Store{
+		pool: pool,
+		dummyHash: sync.OnceValues(func() (string, error) {
+			return password.Hash("not a real password, only for timing")
+		}),
+		verifySlots: make(chan struct{}, runtime.NumCPU()),
 	}
-	return &Store{pool: pool, dummyHash: h, verifySlots: make(chan struct{}, runtime.NumCPU())}, nil
 }
 
 // ErrBusy refuses a sign-in when every password-hashing slot stays taken:
@@ -135,8 +140,9 @@ func (s *Store) verify(ctx context.Context, hash, pw string) error {
 const insertSite = `INSERT INTO sites (name) VALUES ($1) RETURNING id, name, created_at`
 
 // Create makes a site and its first admin in one transaction; on any error
-// nothing is written.
-func (s *Store) Create(ctx context.Context, name, adminEmail, adminPassword string) (Site, error) {
+// nothing is written. setUp, when not nil, adds what else a site needs (its
+// SP key) in the same transaction.
+func (s *Store) Create(ctx context.Context, name, adminEmail, adminPassword string, setUp func(context.Context, pgx.Tx, Site) error) (Site, error) {
 	name, err := NormalizeName(name)
 	if err != nil {
 		return Site{}, err
@@ -158,6 +164,9 @@ func (s *Store) Create(ctx context.Context, name, adminEmail, adminPassword stri
 		_, err = tx.Exec(ctx, insertAdmin, site.ID, email, hash)
 		if err != nil {
 			return fmt.Errorf("insert admin: %w", err)
+		}
+		if setUp != nil {
+			return setUp(ctx, tx, site)
 		}
 		return nil
 	})
@@ -258,7 +267,11 @@ func (s *Store) Authenticate(ctx context.Context, siteID int64, email, pw string
 	rows, _ := s.pool.Query(ctx, selectAdmin+` WHERE site_id = $1 AND email = lower($2)`, siteID, strings.TrimSpace(email))
 	admin, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Admin])
 	if errors.Is(err, pgx.ErrNoRows) {
-		if err := s.verify(ctx, s.dummyHash, pw); errors.Is(err, ErrBusy) {
+		dummy, err := s.dummyHash()
+		if err != nil {
+			return Admin{}, fmt.Errorf("authenticate admin: %w", err)
+		}
+		if err := s.verify(ctx, dummy, pw); errors.Is(err, ErrBusy) {
 			return Admin{}, err
 		}
 		return Admin{}, ErrBadCredentials

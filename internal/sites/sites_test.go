@@ -69,11 +69,8 @@ func TestNormalizeEmail(t *testing.T) {
 
 func TestCreateWritesSiteAndAdminOrNothing(t *testing.T) {
 	ctx := context.Background()
-	s, err := NewStore(dbtest.New(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	site, err := s.Create(ctx, "Acme", "Admin@Acme.test", "a good long password")
+	s := NewStore(dbtest.New(t))
+	site, err := s.Create(ctx, "Acme", "Admin@Acme.test", "a good long password", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +91,7 @@ func TestCreateWritesSiteAndAdminOrNothing(t *testing.T) {
 		{"globex", "a@globex.test", "short", ErrInvalid},
 	}
 	for _, r := range refusals {
-		if _, err := s.Create(ctx, r.name, r.email, r.pw); !errors.Is(err, r.want) {
+		if _, err := s.Create(ctx, r.name, r.email, r.pw, nil); !errors.Is(err, r.want) {
 			t.Errorf("Create(%q, %q) = %v, want %v", r.name, r.email, err, r.want)
 		}
 	}
@@ -109,9 +106,9 @@ func TestCreateWritesSiteAndAdminOrNothing(t *testing.T) {
 
 func TestAuthenticateGivesOneAnswerForWrongEmailAndWrongPassword(t *testing.T) {
 	ctx := context.Background()
-	s, _ := NewStore(dbtest.New(t))
-	acme, _ := s.Create(ctx, "acme", "admin@acme.test", "a good long password")
-	globex, _ := s.Create(ctx, "globex", "admin@globex.test", "another long password")
+	s := NewStore(dbtest.New(t))
+	acme, _ := s.Create(ctx, "acme", "admin@acme.test", "a good long password", nil)
+	globex, _ := s.Create(ctx, "globex", "admin@globex.test", "another long password", nil)
 
 	for _, c := range []struct {
 		site      int64
@@ -133,8 +130,8 @@ func TestAuthenticateGivesOneAnswerForWrongEmailAndWrongPassword(t *testing.T) {
 
 func TestSetAdminPasswordReplacesTheOldOne(t *testing.T) {
 	ctx := context.Background()
-	s, _ := NewStore(dbtest.New(t))
-	acme, _ := s.Create(ctx, "acme", "admin@acme.test", "a good long password")
+	s := NewStore(dbtest.New(t))
+	acme, _ := s.Create(ctx, "acme", "admin@acme.test", "a good long password", nil)
 	if _, err := s.SetAdminPassword(ctx, acme.ID, "admin@acme.test", "a brand new password"); err != nil {
 		t.Fatal(err)
 	}
@@ -151,8 +148,8 @@ func TestSetAdminPasswordReplacesTheOldOne(t *testing.T) {
 
 func TestAuthenticateIsBusyWhenEveryHashingSlotIsTaken(t *testing.T) {
 	ctx := context.Background()
-	s, _ := NewStore(dbtest.New(t))
-	acme, _ := s.Create(ctx, "acme", "admin@acme.test", "a good long password")
+	s := NewStore(dbtest.New(t))
+	acme, _ := s.Create(ctx, "acme", "admin@acme.test", "a good long password", nil)
 	for i := 0; i < cap(s.verifySlots); i++ {
 		s.verifySlots <- struct{}{}
 	}

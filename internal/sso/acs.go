@@ -14,6 +14,7 @@ import (
 
 	"github.com/meetings-portal/portal/internal/sites"
 	"github.com/meetings-portal/portal/internal/sso/xmlguard"
+	"github.com/meetings-portal/portal/internal/users"
 )
 
 // Flow says how a sign-in started.
@@ -44,10 +45,13 @@ type Assertion struct {
 	Settings Settings
 }
 
-// Attempt is what is known of a sign-in attempt even when it is refused,
-// once the response got far enough to tell.
-type Attempt struct {
-	Flow Flow
+// Result is what Consume learnt of a response: what is known of the
+// sign-in attempt even when it is refused (once the response got far enough to
+// tell), and the verified assertion when it was accepted.
+type Result struct {
+	// Assertion is the accepted assertion; nil when refused.
+	Assertion *Assertion
+	Flow      Flow
 	// Test marks the answer to an admin's Test SSO request: the result is
 	// shown to the admin, and nobody is signed in.
 	Test bool
@@ -58,20 +62,21 @@ type Attempt struct {
 	Received []byte
 }
 
-// Consume runs every check on a SAMLResponse posted to site's ACS and
-// returns the verified assertion, or a *RefusalError saying why not.
-func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, relayState string) (*Assertion, Attempt, error) {
-	attempt := Attempt{Flow: FlowUnknown}
+// Consume runs every check on a SAMLResponse posted to site's ACS. The
+// error is a *RefusalError saying why the response was refused, or a
+// failure of the portal itself (the database).
+func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, relayState string) (Result, error) {
+	result := Result{Flow: FlowUnknown}
 	if strings.TrimSpace(samlResponse) == "" {
-		return nil, attempt, refuse(ReasonMissingResponse, "the POST carried no SAMLResponse")
+		return result, refuse(ReasonMissingResponse, "the POST carried no SAMLResponse")
 	}
 	p, err := s.provider(ctx, site, false)
 	if err != nil {
-		return nil, attempt, err
+		return result, err
 	}
-	attempt.ErrorPageURL = p.settings.ErrorPageURL
+	result.ErrorPageURL = p.settings.ErrorPageURL
 	if !p.settings.Configured() {
-		return nil, attempt, refuse(ReasonNotEnabled, "single sign-on is not configured for this site")
+		return result, refuse(ReasonNotEnabled, "single sign-on is not configured for this site")
 	}
 
 	// The portal's own structural checks come first: nothing that fails
@@ -79,16 +84,16 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 	decoded, err := xmlguard.Decode(samlResponse)
 	if err != nil {
 		if h, ok := failureStatus(samlResponse); ok {
-			attempt.Flow = h.flow()
-			return nil, attempt, s.idpFailure(ctx, site.ID, p.settings, h)
+			result.Flow = h.flow()
+			return result, s.idpFailure(ctx, site.ID, p.settings, h)
 		}
-		return nil, attempt, classify(err)
+		return result, classify(err)
 	}
 	header, err := readHeader(decoded)
 	if err != nil {
-		return nil, attempt, err
+		return result, err
 	}
-	attempt.Flow = header.flow()
+	result.Flow = header.flow()
 	explained := func(err error) error {
 		// A failure of the portal itself (the database) is not a refusal:
 		// the user gets an error page and the operator a log line.
@@ -106,69 +111,62 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 	var possibleIDs []string
 	if header.inResponseTo != "" {
 		pending, err = s.pendingState(ctx, site.ID, header.inResponseTo)
-		attempt.Test = pending.test
-		if attempt.Test {
-			attempt.Received = decoded
+		result.Test = pending.test
+		if result.Test {
+			result.Received = decoded
 		}
 		var refusal *RefusalError
 		if err != nil && !errors.As(err, &refusal) {
-			return nil, attempt, err
+			return result, err
 		}
 		if err != nil {
-			return nil, attempt, explained(err)
+			return result, explained(err)
 		}
 		// The IdP echoes the RelayState it was sent (saml-bindings §3.4.3,
 		// §3.5.3). Some IdPs drop it, so an absent one is tolerated; a
 		// different one means the response was not for this browser's
 		// request (or was moved between sign-ins).
 		if relayState != "" && relayState != pending.relayState {
-			return nil, attempt, explained(refuse(ReasonRelayStateMismatch, "the RelayState %q is not the one sent with request %s", truncate(relayState, 80), pending.requestID))
+			return result, explained(refuse(ReasonRelayStateMismatch, "the RelayState %q is not the one sent with request %s", truncate(relayState, 80), pending.requestID))
 		}
 		possibleIDs = []string{pending.requestID}
 	}
 	// A test runs whether or not SSO is switched on: that is how an admin
 	// checks the configuration before enabling it.
-	if !p.settings.Enabled && !attempt.Test {
-		return nil, attempt, refuse(ReasonNotEnabled, "single sign-on is not enabled for this site")
+	if !p.settings.Enabled && !result.Test {
+		return result, refuse(ReasonNotEnabled, "single sign-on is not enabled for this site")
 	}
 	if header.status != "" && header.status != saml.StatusSuccess {
-		return nil, attempt, s.idpFailure(ctx, site.ID, p.settings, header)
+		return result, s.idpFailure(ctx, site.ID, p.settings, header)
 	}
 	if header.inResponseTo == "" && !p.settings.IdPInitiated {
-		return nil, attempt, explained(refuse(ReasonUnsolicited, "the response answers no sign-in request (IdP-initiated) and this site allows only SP-initiated sign-in"))
+		return result, explained(refuse(ReasonUnsolicited, "the response answers no sign-in request (IdP-initiated) and this site allows only SP-initiated sign-in"))
 	}
 
 	p.sp.ReplayCache = &replayCache{ctx: ctx, pool: s.pool, siteID: site.ID}
 	verified, err := p.sp.ParseXMLResponse(decoded, possibleIDs, p.sp.AcsURL)
 	if err != nil {
-		return nil, attempt, explained(err)
+		return result, explained(err)
 	}
 	if err := s.checkIssueInstants(header, verified); err != nil {
-		return nil, attempt, explained(err)
+		return result, explained(err)
 	}
 	if pending.requestID != "" {
 		if err := s.consumePending(ctx, site.ID, pending.requestID); err != nil {
-			return nil, attempt, err
+			return result, err
 		}
 	}
 
 	a := &Assertion{
-		Flow:       attempt.Flow,
+		Flow:       result.Flow,
 		Issuer:     verified.Issuer.Value,
-		Attributes: map[string][]string{},
+		Attributes: AttributeValues(verified),
 		ReturnPath: p.settings.DefaultTarget,
-		Test:       attempt.Test,
+		Test:       result.Test,
 		Settings:   p.settings,
 	}
 	if verified.Subject != nil && verified.Subject.NameID != nil {
 		a.NameID, a.NameIDFormat = verified.Subject.NameID.Value, verified.Subject.NameID.Format
-	}
-	for _, st := range verified.AttributeStatements {
-		for _, attr := range st.Attributes {
-			for _, v := range attr.Values {
-				a.Attributes[attr.Name] = append(a.Attributes[attr.Name], v.Value)
-			}
-		}
 	}
 	for _, st := range verified.AuthnStatements {
 		if st.AuthnContext.AuthnContextClassRef != nil {
@@ -179,9 +177,9 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 		}
 	}
 	if p.settings.RequireMFA && !a.showsMFA(p.settings.MFAContexts) {
-		return nil, attempt, refuse(ReasonMFARequired,
+		return result, refuse(ReasonMFARequired,
 			"this site requires multi-factor sign-in, and the assertion shows none (authentication methods %s; authentication context %s)",
-			orNone(strings.Join(a.Attributes[ClaimAuthnMethods], ", ")), orNone(strings.Join(a.AuthnContext, ", ")))
+			orNone(strings.Join(a.Attributes[users.ClaimAuthnMethods], ", ")), orNone(strings.Join(a.AuthnContext, ", ")))
 	}
 	switch {
 	case pending.requestID != "" && pending.returnPath != "/":
@@ -191,15 +189,30 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 		// this site only, never another host.
 		a.ReturnPath = relayState
 	}
-	return a, attempt, nil
+	result.Assertion = a
+	return result, nil
+}
+
+// AttributeValues flattens an assertion's attribute statements into values
+// by attribute Name, which is how accounts look claims up.
+func AttributeValues(a *saml.Assertion) map[string][]string {
+	values := map[string][]string{}
+	for _, st := range a.AttributeStatements {
+		for _, attr := range st.Attributes {
+			for _, v := range attr.Values {
+				values[attr.Name] = append(values[attr.Name], v.Value)
+			}
+		}
+	}
+	return values
 }
 
 // showsMFA reports whether the assertion says the user passed multi-factor
 // authentication: Azure's authnmethodsreferences claim, or an
 // AuthnContextClassRef the site lists as MFA.
 func (a *Assertion) showsMFA(mfaContexts []string) bool {
-	for _, m := range a.Attributes[ClaimAuthnMethods] {
-		if m == AzureMFAMethod {
+	for _, m := range a.Attributes[users.ClaimAuthnMethods] {
+		if m == users.AzureMFAMethod {
 			return true
 		}
 	}

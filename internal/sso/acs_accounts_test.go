@@ -128,8 +128,8 @@ func TestJITAccounts(t *testing.T) {
 
 	t.Run("AutoCreateOffRefusesAnUnknownUser", func(t *testing.T) {
 		p := root.forTest(t)
-		p.set(p.acme, sso.Options{AutoCreate: ptr(false)})
-		t.Cleanup(func() { p.set(p.acme, sso.Options{AutoCreate: ptr(true)}) })
+		p.set(p.acme, func(s *sso.Settings) { s.AutoCreate = false })
+		t.Cleanup(func() { p.set(p.acme, func(s *sso.Settings) { s.AutoCreate = true }) })
 		before := p.countUsers(p.acme)
 		p.refusedSignIn("erin@contoso.com", claims("erin@contoso.com", "erin@contoso.com", "Erin", "Fox", ""), sso.ReasonNoAccount,
 			"You do not have an account on this site yet", "Ask your site administrator")
@@ -167,8 +167,8 @@ func TestJITAccounts(t *testing.T) {
 
 	t.Run("AutoUpdateOnRefreshesNamesAndEmail", func(t *testing.T) {
 		p := root.forTest(t)
-		p.set(p.acme, sso.Options{AutoUpdate: ptr(true)})
-		t.Cleanup(func() { p.set(p.acme, sso.Options{AutoUpdate: ptr(false)}) })
+		p.set(p.acme, func(s *sso.Settings) { s.AutoUpdate = true })
+		t.Cleanup(func() { p.set(p.acme, func(s *sso.Settings) { s.AutoUpdate = false }) })
 		p.signIn("hank@contoso.com", claims("hank@contoso.com", "hank@contoso.com", "Hank", "Ito", "0a1b2c3d-0000-4000-8000-000000000003"))
 		p.signIn("hank@contoso.com", claims("hank@contoso.com", "hank.ito@fabrikam.com", "Henry", "Ito-Jones", "0a1b2c3d-0000-4000-8000-000000000003"))
 		if u, _ := p.account("hank@contoso.com"); u.Email != "hank.ito@fabrikam.com" || u.FirstName != "Henry" || u.LastName != "Ito-Jones" {
@@ -178,7 +178,7 @@ func TestJITAccounts(t *testing.T) {
 
 	t.Run("AutoUpdateOffKeepsNamesAndEmail", func(t *testing.T) {
 		p := root.forTest(t)
-		p.set(p.acme, sso.Options{AutoUpdate: ptr(false)})
+		p.set(p.acme, func(s *sso.Settings) { s.AutoUpdate = false })
 		p.signIn("ivy@contoso.com", claims("ivy@contoso.com", "ivy@contoso.com", "Ivy", "Jones", "0a1b2c3d-0000-4000-8000-000000000004"))
 		p.signIn("ivy@contoso.com", claims("ivy@contoso.com", "ivy.k@fabrikam.com", "Ivy", "King", "0a1b2c3d-0000-4000-8000-000000000004"))
 		if u, _ := p.account("ivy@contoso.com"); u.Email != "ivy@contoso.com" || u.FirstName != "Ivy" || u.LastName != "Jones" || u.LastSignInAt == nil {

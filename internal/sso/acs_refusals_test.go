@@ -73,9 +73,7 @@ func (p *portal) postForm(host string, form url.Values) *http.Response {
 	req.RemoteAddr = "192.0.2.10:40000"
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
-	rec := httptest.NewRecorder()
-	p.srv.ServeHTTP(rec, req)
-	return rec.Result()
+	return p.Serve(req)
 }
 
 // forTest returns p reporting to t: subtests must not fail the parent's t
@@ -367,8 +365,8 @@ func TestACSRefuses(t *testing.T) {
 			}},
 		{name: "UnsolicitedWhileIdPInitiatedIsOff", reason: sso.ReasonUnsolicited,
 			send: func(t *testing.T, p *portal) *http.Response {
-				p.set(p.acme, sso.Options{IdPInitiated: ptr(false)})
-				t.Cleanup(func() { p.set(p.acme, sso.Options{IdPInitiated: ptr(true)}) })
+				p.set(p.acme, func(s *sso.Settings) { s.IdPInitiated = false })
+				t.Cleanup(func() { p.set(p.acme, func(s *sso.Settings) { s.IdPInitiated = true }) })
 				return p.postACS(acmeHost, p.respond(azure("")), "")
 			}},
 		{name: "ReplayOfAcceptedIdPInitiatedResponse", reason: sso.ReasonReplayed,

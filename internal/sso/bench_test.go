@@ -1,18 +1,11 @@
 package sso_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/x509"
-	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/meetings-portal/portal/internal/dbtest"
-	"github.com/meetings-portal/portal/internal/seal"
-	"github.com/meetings-portal/portal/internal/sites"
-	"github.com/meetings-portal/portal/internal/sso"
-	"github.com/meetings-portal/portal/internal/sso/idpmeta"
+	"github.com/meetings-portal/portal/internal/portaltest"
 	"github.com/meetings-portal/portal/internal/sso/ssotest"
 	"github.com/meetings-portal/portal/internal/sso/xmlguard"
 )
@@ -23,23 +16,10 @@ import (
 // Responses are signed before the timer starts.
 func BenchmarkConsume(b *testing.B) {
 	ctx := context.Background()
-	pool := dbtest.New(b)
-	box, _ := seal.New(bytes.Repeat([]byte{1}, seal.KeySize))
-	hosts, _ := sites.ParseBaseURL("http://localhost:8080")
-	svc := sso.New(pool, box, hosts, slog.New(slog.DiscardHandler), nil)
-	store, _ := sites.NewStore(pool)
-	site, err := store.Create(ctx, "acme", "admin@acme.test", "a good long password")
-	if err != nil {
-		b.Fatal(err)
-	}
+	tp := portaltest.New(b)
+	svc := tp.App.SSO
 	idp := ssotest.NewIdP(b)
-	if err := svc.SaveIdP(ctx, site.ID, &idpmeta.IdP{EntityID: idp.EntityID, SSOURL: idp.SSOURL, Certificates: []*x509.Certificate{idp.Cert}}); err != nil {
-		b.Fatal(err)
-	}
-	on := true
-	if err := svc.SetOptions(ctx, site.ID, sso.Options{Enabled: &on}); err != nil {
-		b.Fatal(err)
-	}
+	site := trustingSite(b, tp, "acme", idp)
 	responses := make([]string, b.N)
 	for i := range responses {
 		responses[i] = ssotest.Encode(idp.Response(b, ssotest.Options{ACS: acmeACS, Audience: acmeEntityID, Now: time.Now()}))
@@ -47,7 +27,7 @@ func BenchmarkConsume(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, _, err := svc.Consume(ctx, site, responses[i], ""); err != nil {
+		if _, err := svc.Consume(ctx, site, responses[i], ""); err != nil {
 			b.Fatal(err)
 		}
 	}

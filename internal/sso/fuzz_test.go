@@ -1,9 +1,6 @@
 package sso_test
 
 import (
-	"context"
-	"crypto/x509"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,53 +8,19 @@ import (
 
 	"github.com/beevik/etree"
 
-	"github.com/meetings-portal/portal/internal/dbtest"
-	"github.com/meetings-portal/portal/internal/seal"
-	"github.com/meetings-portal/portal/internal/server"
-	"github.com/meetings-portal/portal/internal/sites"
+	"github.com/meetings-portal/portal/internal/portaltest"
 	"github.com/meetings-portal/portal/internal/sso"
-	"github.com/meetings-portal/portal/internal/sso/idpmeta"
 	"github.com/meetings-portal/portal/internal/sso/ssotest"
 )
 
 // newFuzzPortal is newPortal for a fuzz target, built once per fuzz run:
-// only acme, created with SQL rather than sites.Store.Create so that no
-// admin password is hashed (argon2id is slow under the race detector), and
-// no per-input t (forTest gives one).
+// only acme, and no per-input t (forTest gives one).
 func newFuzzPortal(f *testing.F) *portal {
 	f.Helper()
-	ctx := context.Background()
-	pool := dbtest.New(f)
-	box, err := seal.New(make([]byte, seal.KeySize))
-	if err != nil {
-		f.Fatal(err)
-	}
-	hosts, _ := sites.ParseBaseURL("http://localhost:8080")
-	log := slog.New(slog.DiscardHandler)
-	svc := sso.New(pool, box, hosts, log, nil)
-	if _, err := pool.Exec(ctx, `INSERT INTO sites (name) VALUES ('acme')`); err != nil {
-		f.Fatal(err)
-	}
-	store, err := sites.NewStore(pool)
-	if err != nil {
-		f.Fatal(err)
-	}
-	acme, err := store.ByName(ctx, "acme")
-	if err != nil {
-		f.Fatal(err)
-	}
+	tp := portaltest.New(f)
 	idp := ssotest.NewIdP(f)
-	if err := svc.SaveIdP(ctx, acme.ID, &idpmeta.IdP{EntityID: idp.EntityID, SSOURL: idp.SSOURL, Certificates: []*x509.Certificate{idp.Cert}}); err != nil {
-		f.Fatal(err)
-	}
-	if err := svc.SetOptions(ctx, acme.ID, sso.Options{Enabled: ptr(true)}); err != nil {
-		f.Fatal(err)
-	}
-	srv, err := server.New(server.Options{Pool: pool, Hosts: hosts, Log: log, SSO: svc})
-	if err != nil {
-		f.Fatal(err)
-	}
-	return &portal{pool: pool, srv: srv, sso: svc, acme: acme, idp: idp}
+	acme := trustingSite(f, tp, "acme", idp)
+	return &portal{Portal: tp, pool: tp.App.Pool, sso: tp.App.SSO, acme: acme, idp: idp}
 }
 
 // FuzzACS posts arbitrary SAMLResponse and RelayState values to acme's ACS.

@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,9 +18,7 @@ import (
 	"github.com/beevik/etree"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/meetings-portal/portal/internal/dbtest"
-	"github.com/meetings-portal/portal/internal/seal"
-	"github.com/meetings-portal/portal/internal/server"
+	"github.com/meetings-portal/portal/internal/portaltest"
 	"github.com/meetings-portal/portal/internal/sites"
 	"github.com/meetings-portal/portal/internal/sso"
 	"github.com/meetings-portal/portal/internal/sso/idpmeta"
@@ -43,9 +40,9 @@ const (
 // portal is a whole portal over a fresh database, with two sites, acme and
 // globex, each trusting its own Azure-shaped IdP and with SSO enabled.
 type portal struct {
+	*portaltest.Portal
 	t        *testing.T
 	pool     *pgxpool.Pool
-	srv      *server.Server
 	sso      *sso.Service
 	acme     sites.Site
 	globex   sites.Site
@@ -53,59 +50,40 @@ type portal struct {
 	otherIdP *ssotest.IdP // globex's IdP
 }
 
-func newPortal(t *testing.T) *portal {
+func newPortal(t *testing.T, options ...portaltest.Option) *portal {
 	t.Helper()
-	ctx := context.Background()
-	pool := dbtest.New(t)
-	box, err := seal.New(bytes.Repeat([]byte{42}, seal.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hosts, _ := sites.ParseBaseURL("http://localhost:8080")
-	log := slog.New(slog.DiscardHandler)
-	svc := sso.New(pool, box, hosts, log, nil)
-	store, _ := sites.NewStore(pool)
-	p := &portal{t: t, pool: pool, sso: svc, idp: ssotest.NewIdP(t), otherIdP: ssotest.NewIdP(t)}
-	for _, s := range []struct {
-		site *sites.Site
-		name string
-		idp  *ssotest.IdP
-	}{{&p.acme, "acme", p.idp}, {&p.globex, "globex", p.otherIdP}} {
-		created, err := store.Create(ctx, s.name, "admin@"+s.name+".test", "a good long password")
-		if err != nil {
-			t.Fatal(err)
-		}
-		*s.site = created
-		p.configure(created, s.idp)
-	}
-	p.srv, err = server.New(server.Options{Pool: pool, Hosts: hosts, Log: log, SSO: svc})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tp := portaltest.New(t, options...)
+	p := &portal{Portal: tp, t: t, pool: tp.App.Pool, sso: tp.App.SSO, idp: ssotest.NewIdP(t), otherIdP: ssotest.NewIdP(t)}
+	p.acme = trustingSite(t, tp, "acme", p.idp)
+	p.globex = trustingSite(t, tp, "globex", p.otherIdP)
 	return p
 }
 
-// configure makes site trust idp, with SSO on and default options.
-func (p *portal) configure(site sites.Site, idp *ssotest.IdP) {
-	p.t.Helper()
+// trustingSite creates site name trusting idp, with SSO on and default
+// options.
+func trustingSite(tb testing.TB, tp *portaltest.Portal, name string, idp *ssotest.IdP) sites.Site {
+	tb.Helper()
 	ctx := context.Background()
-	if err := p.sso.SaveIdP(ctx, site.ID, &idpmeta.IdP{EntityID: idp.EntityID, SSOURL: idp.SSOURL, Certificates: []*x509.Certificate{idp.Cert}}); err != nil {
-		p.t.Fatal(err)
+	site := tp.CreateSite(name)
+	if err := tp.App.SSO.SaveIdP(ctx, site.ID, &idpmeta.IdP{EntityID: idp.EntityID, SSOURL: idp.SSOURL, Certificates: []*x509.Certificate{idp.Cert}}); err != nil {
+		tb.Fatal(err)
 	}
-	on := true
-	if err := p.sso.SetOptions(ctx, site.ID, sso.Options{Enabled: &on}); err != nil {
-		p.t.Fatal(err)
+	if _, err := tp.App.SSO.UpdateSettings(ctx, site.ID, func(s *sso.Settings) error { s.Enabled = true; return nil }); err != nil {
+		tb.Fatal(err)
 	}
+	return site
 }
 
-func (p *portal) set(site sites.Site, o sso.Options) {
+// set changes a site's settings.
+func (p *portal) set(site sites.Site, change func(*sso.Settings)) {
 	p.t.Helper()
-	if err := p.sso.SetOptions(context.Background(), site.ID, o); err != nil {
+	if _, err := p.sso.UpdateSettings(context.Background(), site.ID, func(s *sso.Settings) error {
+		change(s)
+		return nil
+	}); err != nil {
 		p.t.Fatal(err)
 	}
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // get serves a GET as a browser would, with cookies.
 func (p *portal) get(host, path string, cookies ...*http.Cookie) *http.Response {
@@ -116,9 +94,7 @@ func (p *portal) get(host, path string, cookies ...*http.Cookie) *http.Response 
 	for _, c := range cookies {
 		req.AddCookie(c)
 	}
-	rec := httptest.NewRecorder()
-	p.srv.ServeHTTP(rec, req)
-	return rec.Result()
+	return p.Serve(req)
 }
 
 // postACS posts a SAMLResponse the way the IdP's auto-submitting form does:
@@ -135,9 +111,7 @@ func (p *portal) postACS(host, samlResponse, relayState string) *http.Response {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	req.Header.Set("Origin", "https://login.microsoftonline.com")
-	rec := httptest.NewRecorder()
-	p.srv.ServeHTTP(rec, req)
-	return rec.Result()
+	return p.Serve(req)
 }
 
 // startSignIn opens a user page unauthenticated and returns the AuthnRequest

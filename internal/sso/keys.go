@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // spKeyBits is the SP key size: RSA 2048 is what Azure AD and most IdPs
@@ -24,6 +25,15 @@ const spKeyBits = 2048
 // rollover is an explicit admin action, not an expiry.
 const spCertLifetime = 10 * 365 * 24 * time.Hour
 
+// The states of an SP key pair: the active one signs; a next one is
+// published ahead of a rollover; the previous one stays published after it
+// until an admin removes it.
+const (
+	KeyActive   = "active"
+	KeyNext     = "next"
+	KeyPrevious = "previous"
+)
+
 type spKey struct {
 	id    int64
 	key   *rsa.PrivateKey
@@ -31,30 +41,25 @@ type spKey struct {
 	state string
 }
 
-func sealContext(siteID int64) string { return "sp-key:site:" + strconv.FormatInt(siteID, 10) }
-
-// EnsureSPKey gives a site its SP key pair if it has none: at site creation,
-// and on first use for a site created before SSO existed. Concurrent calls
-// from several processes create one key.
-func (s *Service) EnsureSPKey(ctx context.Context, siteID int64, siteName string) error {
-	var exists bool
-	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sp_keys WHERE site_id = $1 AND state = 'active')`, siteID).Scan(&exists); err != nil {
-		return fmt.Errorf("look up SP key: %w", err)
-	}
-	if exists {
-		return nil
-	}
-	return s.createSPKey(ctx, siteID, siteName, "active")
+// SPKey is a freshly generated SP key pair, not stored yet.
+type SPKey struct {
+	key  *rsa.PrivateKey
+	cert *x509.Certificate
 }
 
-func (s *Service) createSPKey(ctx context.Context, siteID int64, siteName, state string) error {
+func sealContext(siteID int64) string { return "sp-key:site:" + strconv.FormatInt(siteID, 10) }
+
+// NewSPKey generates an SP key pair and its self-signed certificate for the
+// site named siteName. It takes a moment (RSA), so callers do it before
+// opening the transaction that stores it.
+func (s *Service) NewSPKey(siteName string) (SPKey, error) {
 	key, err := rsa.GenerateKey(rand.Reader, spKeyBits)
 	if err != nil {
-		return fmt.Errorf("generate SP key: %w", err)
+		return SPKey{}, fmt.Errorf("generate SP key: %w", err)
 	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {
-		return fmt.Errorf("generate SP certificate serial: %w", err)
+		return SPKey{}, fmt.Errorf("generate SP certificate serial: %w", err)
 	}
 	now := s.now()
 	tmpl := &x509.Certificate{
@@ -66,58 +71,112 @@ func (s *Service) createSPKey(ctx context.Context, siteID int64, siteName, state
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		return fmt.Errorf("create SP certificate: %w", err)
+		return SPKey{}, fmt.Errorf("create SP certificate: %w", err)
 	}
-	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
+	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return fmt.Errorf("encode SP key: %w", err)
+		return SPKey{}, fmt.Errorf("read SP certificate: %w", err)
+	}
+	return SPKey{key: key, cert: cert}, nil
+}
+
+// execer is a pool or a transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// StoreSPKey seals key under PORTAL_SECRET_KEY and stores it for the site
+// in the given state, inside the caller's transaction.
+func (s *Service) StoreSPKey(ctx context.Context, tx pgx.Tx, siteID int64, key SPKey, state string) error {
+	_, err := s.storeSPKey(ctx, tx, siteID, key, state)
+	return err
+}
+
+// storeSPKey reports whether the key was stored: the partial unique indexes
+// allow one key per state, so a concurrent second one is a no-op.
+func (s *Service) storeSPKey(ctx context.Context, q execer, siteID int64, key SPKey, state string) (bool, error) {
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(key.key)
+	if err != nil {
+		return false, fmt.Errorf("encode SP key: %w", err)
 	}
 	sealed, err := s.box.Seal(pkcs8, sealContext(siteID))
 	if err != nil {
-		return err
+		return false, err
 	}
-	// The partial unique index on (site_id) WHERE state = ... makes a
-	// concurrent second key a no-op.
-	_, err = s.pool.Exec(ctx, `INSERT INTO sp_keys (site_id, sealed_key, certificate, state, created_at)
-VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, siteID, sealed, der, state, now)
+	tag, err := q.Exec(ctx, `INSERT INTO sp_keys (site_id, sealed_key, certificate, state, created_at)
+VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, siteID, sealed, key.cert.Raw, state, s.now())
 	if err != nil {
-		return fmt.Errorf("store SP key: %w", err)
+		return false, fmt.Errorf("store SP key: %w", err)
 	}
-	return nil
+	return tag.RowsAffected() == 1, nil
 }
 
-// spKeys returns the site's SP keys, the active one first, creating the
-// active one if the site has none yet.
-func (s *Service) spKeys(ctx context.Context, siteID int64, siteName string) ([]spKey, error) {
-	for attempt := 0; attempt < 2; attempt++ {
-		rows, err := s.pool.Query(ctx, `SELECT id, sealed_key, certificate, state FROM sp_keys
-WHERE site_id = $1 ORDER BY state = 'active' DESC, id`, siteID)
+// BackfillSPKeys gives an SP key pair to every site that has no active one
+// (sites created before keys were made with the site), so that no page has
+// to create one on a GET. It runs when the portal starts and reports how
+// many keys it made.
+func (s *Service) BackfillSPKeys(ctx context.Context) (int, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, name FROM sites s
+WHERE NOT EXISTS (SELECT 1 FROM sp_keys k WHERE k.site_id = s.id AND k.state = 'active') ORDER BY id`)
+	if err != nil {
+		return 0, fmt.Errorf("find sites without an SP key: %w", err)
+	}
+	type keyless struct {
+		ID   int64  `db:"id"`
+		Name string `db:"name"`
+	}
+	list, err := pgx.CollectRows(rows, pgx.RowToStructByName[keyless])
+	if err != nil {
+		return 0, fmt.Errorf("find sites without an SP key: %w", err)
+	}
+	made := 0
+	for _, site := range list {
+		key, err := s.NewSPKey(site.Name)
 		if err != nil {
-			return nil, fmt.Errorf("load SP keys: %w", err)
+			return made, err
 		}
-		var keys []spKey
-		var id int64
-		var sealed, der []byte
-		var state string
-		_, err = pgx.ForEachRow(rows, []any{&id, &sealed, &der, &state}, func() error {
-			k, err := s.openSPKey(siteID, id, sealed, der, state)
-			if err != nil {
-				return err
-			}
-			keys = append(keys, k)
-			return nil
-		})
+		stored, err := s.storeSPKey(ctx, s.pool, site.ID, key, KeyActive)
 		if err != nil {
-			return nil, err
+			return made, err
 		}
-		if len(keys) > 0 && keys[0].state == "active" {
-			return keys, nil
-		}
-		if err := s.EnsureSPKey(ctx, siteID, siteName); err != nil {
-			return nil, err
+		if stored {
+			made++
 		}
 	}
-	return nil, errors.New("load SP keys: no active key after creating one")
+	return made, nil
+}
+
+// ErrNoSPKey means a site has no active SP key pair: it was created outside
+// App.CreateSite and BackfillSPKeys has not run since.
+var ErrNoSPKey = errors.New("the site has no SP key pair: restart the portal to create it")
+
+// spKeys returns the site's SP key pairs, opened, the active one first. Only
+// signing and the metadata need them.
+func (s *Service) spKeys(ctx context.Context, siteID int64) ([]spKey, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, sealed_key, certificate, state FROM sp_keys
+WHERE site_id = $1 ORDER BY state = 'active' DESC, id`, siteID)
+	if err != nil {
+		return nil, fmt.Errorf("load SP keys: %w", err)
+	}
+	var keys []spKey
+	var id int64
+	var sealed, der []byte
+	var state string
+	_, err = pgx.ForEachRow(rows, []any{&id, &sealed, &der, &state}, func() error {
+		k, err := s.openSPKey(siteID, id, sealed, der, state)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, k)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 || keys[0].state != KeyActive {
+		return nil, ErrNoSPKey
+	}
+	return keys, nil
 }
 
 func (s *Service) openSPKey(siteID, id int64, sealed, der []byte, state string) (spKey, error) {

@@ -149,7 +149,7 @@ func TestSPCertificateRollover(t *testing.T) {
 	published := func() int {
 		return strings.Count(body(t, p.get(acmeHost, "/saml/metadata")), `<KeyDescriptor use="signing">`)
 	}
-	certs, err := p.sso.SPCertificates(ctx, p.acme)
+	certs, err := p.sso.SPCertificates(ctx, p.acme.ID)
 	if err != nil || len(certs) != 1 || certs[0].State != "active" {
 		t.Fatalf("start: %+v %v", certs, err)
 	}
@@ -157,7 +157,8 @@ func TestSPCertificateRollover(t *testing.T) {
 	if err := p.sso.CreateNextSPKey(ctx, p.acme); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.sso.CreateNextSPKey(ctx, p.acme); !errors.Is(err, sso.ErrRollover) {
+	var rollover *sso.RolloverError
+	if err := p.sso.CreateNextSPKey(ctx, p.acme); !errors.As(err, &rollover) {
 		t.Fatalf("second next key: %v", err)
 	}
 	if published() != 2 {
@@ -166,14 +167,14 @@ func TestSPCertificateRollover(t *testing.T) {
 	if err := p.sso.ActivateNextSPKey(ctx, p.acme.ID); err != nil {
 		t.Fatal(err)
 	}
-	certs, _ = p.sso.SPCertificates(ctx, p.acme)
+	certs, _ = p.sso.SPCertificates(ctx, p.acme.ID)
 	if len(certs) != 2 || certs[0].State != "active" || certs[0].SHA256 == first.SHA256 || certs[1].State != "previous" {
 		t.Fatalf("after activate: %+v", certs)
 	}
-	if err := p.sso.RemoveSPKey(ctx, p.acme.ID, certs[0].ID); !errors.Is(err, sso.ErrRollover) {
+	if _, err := p.sso.RemoveSPKey(ctx, p.acme.ID, certs[0].ID); !errors.As(err, &rollover) {
 		t.Fatalf("removing the active key: %v", err)
 	}
-	if err := p.sso.RemoveSPKey(ctx, p.acme.ID, certs[1].ID); err != nil {
+	if _, err := p.sso.RemoveSPKey(ctx, p.acme.ID, certs[1].ID); err != nil {
 		t.Fatal(err)
 	}
 	if published() != 1 {

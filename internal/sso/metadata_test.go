@@ -18,18 +18,18 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/meetings-portal/portal/internal/portaltest"
 	"github.com/meetings-portal/portal/internal/seal"
 	"github.com/meetings-portal/portal/internal/sites"
 	"github.com/meetings-portal/portal/internal/sso"
 )
 
 const (
-	metadataNS    = "urn:oasis:names:tc:SAML:2.0:metadata"
-	httpPost      = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
-	rsaSHA256     = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
-	emailNameID   = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
-	globexEntity  = "http://globex.localhost:8080/saml/metadata"
-	harnessSealer = 42 // the byte newPortal's seal key is made of
+	metadataNS   = "urn:oasis:names:tc:SAML:2.0:metadata"
+	httpPost     = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
+	rsaSHA256    = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+	emailNameID  = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+	globexEntity = "http://globex.localhost:8080/saml/metadata"
 )
 
 // spMetadata fetches a site's metadata and returns its EntityDescriptor and
@@ -210,7 +210,7 @@ func TestSPKeyIsStoredSealed(t *testing.T) {
 	// Open it the way the portal does, to get the PKCS#8 DER to look for.
 	// The seal context names the site (keys.go sealContext), so a sealed
 	// key copied to another site's row does not open either.
-	box, err := seal.New(bytes.Repeat([]byte{harnessSealer}, seal.KeySize))
+	box, err := seal.New(portaltest.Key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,14 +235,14 @@ func TestSPKeyIsStoredSealed(t *testing.T) {
 
 	// Another PORTAL_SECRET_KEY cannot open it, and the portal reports an
 	// error rather than using some other key.
-	otherBox, err := seal.New(bytes.Repeat([]byte{7}, seal.KeySize))
+	otherBox, err := seal.New(bytes.Repeat([]byte{99}, seal.KeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := otherBox.Open(sealed, "sp-key:site:"+strconv.FormatInt(p.acme.ID, 10)); !errors.Is(err, seal.ErrOpen) {
 		t.Errorf("opened with another secret key: %v", err)
 	}
-	hosts, _ := sites.ParseBaseURL("http://localhost:8080")
+	hosts, _ := sites.ParseBaseURL(portaltest.BaseURL)
 	other := sso.New(p.pool, otherBox, hosts, slog.New(slog.DiscardHandler), nil)
 	if _, err := other.Metadata(ctx, p.acme); !errors.Is(err, seal.ErrOpen) {
 		t.Errorf("a portal with another secret key: Metadata error %v, want seal.ErrOpen", err)

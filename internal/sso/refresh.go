@@ -88,6 +88,10 @@ func refreshMessage(err error) string {
 	return err.Error()
 }
 
+// ErrNoProposal means no metadata refresh is waiting to be accepted (it was
+// accepted already, or a later refresh found the configuration unchanged).
+var ErrNoProposal = errors.New("there is no change waiting to be accepted")
+
 // AcceptProposal applies the entity ID, endpoints and certificates a
 // refresh found.
 func (s *Service) AcceptProposal(ctx context.Context, siteID int64) error {
@@ -99,7 +103,7 @@ proposed_certificates = '{}', updated_at = $2
 WHERE site_id = $1 AND proposed_entity_id <> ''
 RETURNING (SELECT proposed_certificates FROM sso_settings WHERE site_id = $1)`, siteID, s.now()).Scan(&ders)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return errors.New("there is no change waiting to be accepted")
+			return ErrNoProposal
 		}
 		if err != nil {
 			return fmt.Errorf("accept refreshed metadata: %w", err)

@@ -1,17 +1,13 @@
 package sso_test
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	dsig "github.com/russellhaering/goxmldsig"
 
-	"github.com/meetings-portal/portal/internal/dbtest"
-	"github.com/meetings-portal/portal/internal/seal"
+	"github.com/meetings-portal/portal/internal/portaltest"
 	"github.com/meetings-portal/portal/internal/sites"
 	"github.com/meetings-portal/portal/internal/sso"
 )
@@ -20,25 +16,10 @@ import (
 // stands still at now, with the sites acme and globex.
 func newClockedService(t *testing.T, now time.Time) (*sso.Service, *pgxpool.Pool, sites.Site, sites.Site) {
 	t.Helper()
-	ctx := context.Background()
-	pool := dbtest.New(t)
-	box, err := seal.New(bytes.Repeat([]byte{7}, seal.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hosts, _ := sites.ParseBaseURL("http://localhost:8080")
-	svc := sso.New(pool, box, hosts, slog.New(slog.DiscardHandler), dsig.NewFakeClockAt(now))
-	store, err := sites.NewStore(pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var created [2]sites.Site
-	for i, name := range []string{"acme", "globex"} {
-		if created[i], err = store.Create(ctx, name, "admin@"+name+".test", "a good long password"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return svc, pool, created[0], created[1]
+	tp := portaltest.New(t)
+	tp.Clock.Set(now)
+	acme, globex := tp.CreateSite("acme"), tp.CreateSite("globex")
+	return tp.App.SSO, tp.App.Pool, acme, globex
 }
 
 func TestDeleteOldEventsRemovesOnlyEventsPastRetentionInBoundedBatches(t *testing.T) {

@@ -2,9 +2,12 @@ package sso
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/meetings-portal/portal/internal/sites"
 	"github.com/meetings-portal/portal/internal/sso/idpmeta"
@@ -13,74 +16,104 @@ import (
 // SPCertificate describes one of a site's SP certificates for the admin.
 type SPCertificate struct {
 	ID       int64
-	State    string // active (signs), next (published, not yet signing), previous (published after a switch)
+	State    string // KeyActive, KeyNext or KeyPrevious
 	NotAfter time.Time
 	SHA256   string
 }
 
-// SPCertificates lists a site's SP certificates, active first.
-func (s *Service) SPCertificates(ctx context.Context, site sites.Site) ([]SPCertificate, error) {
-	keys, err := s.spKeys(ctx, site.ID, site.Name)
+// SPCertificates lists a site's SP certificates, active first. It reads the
+// certificates only: listing them never opens a private key.
+func (s *Service) SPCertificates(ctx context.Context, siteID int64) ([]SPCertificate, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, state, certificate FROM sp_keys
+WHERE site_id = $1 ORDER BY state = 'active' DESC, id`, siteID)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list SP certificates: %w", err)
 	}
-	out := make([]SPCertificate, len(keys))
-	for i, k := range keys {
-		out[i] = SPCertificate{ID: k.id, State: k.state, NotAfter: k.cert.NotAfter, SHA256: idpmeta.Describe(k.cert).SHA256}
+	var out []SPCertificate
+	var c SPCertificate
+	var der []byte
+	_, err = pgx.ForEachRow(rows, []any{&c.ID, &c.State, &der}, func() error {
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			return fmt.Errorf("parse SP certificate %d: %w", c.ID, err)
+		}
+		c.NotAfter, c.SHA256 = cert.NotAfter, idpmeta.Describe(cert).SHA256
+		out = append(out, c)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list SP certificates: %w", err)
 	}
 	return out, nil
 }
 
-// ErrRollover refuses a rollover step out of order.
-var ErrRollover = errors.New("certificate rollover")
+// RolloverError refuses a step of the SP certificate rollover taken out of
+// order; Problem says why, in words for the admin.
+type RolloverError struct {
+	Problem string
+}
+
+func (e *RolloverError) Error() string { return "certificate rollover: " + e.Problem }
 
 // CreateNextSPKey makes the next SP key pair. It is published in the
 // metadata beside the active one at once, so the admin can upload the new
 // metadata to the IdP before switching.
 func (s *Service) CreateNextSPKey(ctx context.Context, site sites.Site) error {
-	var exists bool
-	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sp_keys WHERE site_id = $1 AND state = 'next')`, site.ID).Scan(&exists); err != nil {
-		return fmt.Errorf("look up next SP key: %w", err)
+	key, err := s.NewSPKey(site.Name)
+	if err != nil {
+		return err
 	}
-	if exists {
-		return fmt.Errorf("%w: a next certificate already exists; activate or remove it first", ErrRollover)
+	stored, err := s.storeSPKey(ctx, s.pool, site.ID, key, KeyNext)
+	if err != nil {
+		return err
 	}
-	return s.createSPKey(ctx, site.ID, site.Name, "next")
+	if !stored {
+		return &RolloverError{Problem: "a next certificate already exists; activate or remove it first"}
+	}
+	return nil
 }
 
 // ActivateNextSPKey makes the next key sign; the old active one stays
 // published as "previous" until RemoveSPKey.
 func (s *Service) ActivateNextSPKey(ctx context.Context, siteID int64) error {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("activate SP key: %w", err)
-	}
-	defer tx.Rollback(ctx) //nolint:errcheck
-	var next int64
-	if err := tx.QueryRow(ctx, `SELECT id FROM sp_keys WHERE site_id = $1 AND state = 'next' FOR UPDATE`, siteID).Scan(&next); err != nil {
-		return fmt.Errorf("%w: there is no next certificate to activate", ErrRollover)
-	}
-	steps := []string{
-		`DELETE FROM sp_keys WHERE site_id = $1 AND state = 'previous'`,
-		`UPDATE sp_keys SET state = 'previous' WHERE site_id = $1 AND state = 'active'`,
-		`UPDATE sp_keys SET state = 'active' WHERE site_id = $1 AND state = 'next'`,
-	}
-	for _, q := range steps {
-		if _, err := tx.Exec(ctx, q, siteID); err != nil {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var next int64
+		err := tx.QueryRow(ctx, `SELECT id FROM sp_keys WHERE site_id = $1 AND state = 'next' FOR UPDATE`, siteID).Scan(&next)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return &RolloverError{Problem: "there is no next certificate to activate"}
+		}
+		if err != nil {
 			return fmt.Errorf("activate SP key: %w", err)
 		}
-	}
-	return tx.Commit(ctx)
+		steps := []string{
+			`DELETE FROM sp_keys WHERE site_id = $1 AND state = 'previous'`,
+			`UPDATE sp_keys SET state = 'previous' WHERE site_id = $1 AND state = 'active'`,
+			`UPDATE sp_keys SET state = 'active' WHERE site_id = $1 AND state = 'next'`,
+		}
+		for _, q := range steps {
+			if _, err := tx.Exec(ctx, q, siteID); err != nil {
+				return fmt.Errorf("activate SP key: %w", err)
+			}
+		}
+		return nil
+	})
 }
 
-// RemoveSPKey removes a next or previous key; the active one cannot be.
-func (s *Service) RemoveSPKey(ctx context.Context, siteID, keyID int64) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM sp_keys WHERE site_id = $1 AND id = $2 AND state <> 'active'`, siteID, keyID)
+// RemoveSPKey removes a next or previous key, and returns what it removed;
+// the active one cannot be.
+func (s *Service) RemoveSPKey(ctx context.Context, siteID, keyID int64) (SPCertificate, error) {
+	removed := SPCertificate{ID: keyID}
+	var der []byte
+	err := s.pool.QueryRow(ctx, `DELETE FROM sp_keys WHERE site_id = $1 AND id = $2 AND state <> 'active'
+RETURNING state, certificate`, siteID, keyID).Scan(&removed.State, &der)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return SPCertificate{}, &RolloverError{Problem: "only a next or previous certificate can be removed"}
+	}
 	if err != nil {
-		return fmt.Errorf("remove SP key: %w", err)
+		return SPCertificate{}, fmt.Errorf("remove SP key: %w", err)
 	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("%w: only a next or previous certificate can be removed", ErrRollover)
+	if cert, err := x509.ParseCertificate(der); err == nil {
+		removed.NotAfter, removed.SHA256 = cert.NotAfter, idpmeta.Describe(cert).SHA256
 	}
-	return nil
+	return removed, nil
 }

@@ -24,13 +24,6 @@ const (
 	NameIDPersistent  = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
 )
 
-// AzureMFAMethod is the value Azure AD puts in the authnmethodsreferences
-// claim when the user passed multi-factor authentication.
-const (
-	ClaimAuthnMethods = "http://schemas.microsoft.com/claims/authnmethodsreferences"
-	AzureMFAMethod    = "http://schemas.microsoft.com/claims/multipleauthn"
-)
-
 // DefaultMFAContexts are AuthnContextClassRefs that other IdPs use to say
 // the user passed MFA; the admin can change the list.
 var DefaultMFAContexts = []string{
@@ -40,40 +33,46 @@ var DefaultMFAContexts = []string{
 	"urn:oasis:names:tc:SAML:2.0:ac:classes:TimeSyncToken",
 }
 
-// Settings are one site's SSO configuration.
+// Settings are one site's SSO configuration: a row of sso_settings, read
+// with pgx.RowToStructByName, so a new option is a column and a field here.
 type Settings struct {
-	SiteID       int64
-	IdPEntityID  string
-	SSOURL       string
-	SLOURL       string
-	Certificates []*x509.Certificate
-	Enabled      bool
-	AutoCreate   bool
-	AutoUpdate   bool
-	IdPInitiated bool
-	AuthnContext []string
-	NameIDFormat string
-	SignRequests bool
-	NewUserRole  string // "host" or "attendee" (Webex's isattendeerole)
+	SiteID       int64    `db:"site_id"`
+	IdPEntityID  string   `db:"idp_entity_id"`
+	SSOURL       string   `db:"idp_sso_url"`
+	SLOURL       string   `db:"idp_slo_url"`
+	Enabled      bool     `db:"enabled"`
+	AutoCreate   bool     `db:"auto_create"`
+	AutoUpdate   bool     `db:"auto_update"`
+	IdPInitiated bool     `db:"idp_initiated"`
+	AuthnContext []string `db:"authn_context"`
+	NameIDFormat string   `db:"nameid_format"`
+	SignRequests bool     `db:"sign_requests"`
+	NewUserRole  string   `db:"new_user_role"` // "host" or "attendee" (Webex's isattendeerole)
 	// DefaultTarget is where users land when they asked for no page.
-	DefaultTarget string
+	DefaultTarget string `db:"default_target"`
 	// ErrorPageURL, when set, receives refused users instead of the
 	// portal's error page, with ?reference=…&reason=….
-	ErrorPageURL string
-	RequireMFA   bool
-	MFAContexts  []string
-	UpdatedAt    time.Time
+	ErrorPageURL string    `db:"error_page_url"`
+	RequireMFA   bool      `db:"require_mfa"`
+	MFAContexts  []string  `db:"mfa_contexts"`
+	UpdatedAt    time.Time `db:"updated_at"`
 
 	// The metadata URL and its refresh state.
-	MetadataURL       string
-	MetadataFetchedAt *time.Time
-	RefreshError      string
-	RefreshFailedAt   *time.Time
+	MetadataURL       string     `db:"metadata_url"`
+	MetadataFetchedAt *time.Time `db:"metadata_fetched_at"`
+	RefreshError      string     `db:"metadata_refresh_error"`
+	RefreshFailedAt   *time.Time `db:"metadata_refresh_failed_at"`
 	// Proposed* hold an entity ID or endpoints a refresh found changed,
 	// waiting for the admin to accept them.
-	ProposedEntityID string
-	ProposedSSOURL   string
-	ProposedSLOURL   string
+	ProposedEntityID     string   `db:"proposed_entity_id"`
+	ProposedSSOURL       string   `db:"proposed_sso_url"`
+	ProposedSLOURL       string   `db:"proposed_slo_url"`
+	ProposedCertificates [][]byte `db:"proposed_certificates"`
+
+	// CertificatesDER are the IdP's signing certificates as stored;
+	// Certificates the same, parsed.
+	CertificatesDER [][]byte            `db:"certificates"`
+	Certificates    []*x509.Certificate `db:"-"`
 }
 
 // Configured reports whether an identity provider has been set up.
@@ -89,42 +88,36 @@ func (s Settings) HasProposal() bool {
 // defaults are the settings of a site nobody has configured: SSO off,
 // just-in-time accounts on (as the tutorial says Webex does by default),
 // IdP-initiated sign-in allowed (the Azure My Apps tile), requests signed.
+// They are the table's column defaults, for a site with no row yet.
 func defaults(siteID int64) Settings {
 	return Settings{
 		SiteID: siteID, AutoCreate: true, IdPInitiated: true, NameIDFormat: NameIDEmail,
 		SignRequests: true, NewUserRole: "host", DefaultTarget: "/",
-		MFAContexts: append([]string(nil), DefaultMFAContexts...),
+		AuthnContext: []string{}, MFAContexts: append([]string(nil), DefaultMFAContexts...),
 	}
 }
 
 const selectSettings = `
-SELECT idp_entity_id, idp_sso_url, idp_slo_url, enabled, auto_create, auto_update, idp_initiated,
-       authn_context, nameid_format, sign_requests, new_user_role, default_target, error_page_url,
-       require_mfa, mfa_contexts, updated_at, metadata_url, metadata_fetched_at, metadata_refresh_error,
-       metadata_refresh_failed_at, proposed_entity_id, proposed_sso_url, proposed_slo_url,
-       coalesce((SELECT array_agg(c.certificate ORDER BY c.position) FROM idp_certificates c
-                 WHERE c.site_id = sso_settings.site_id), '{}')
-FROM sso_settings WHERE site_id = $1`
+SELECT s.*, coalesce((SELECT array_agg(c.certificate ORDER BY c.position) FROM idp_certificates c
+                      WHERE c.site_id = s.site_id), '{}') AS certificates
+FROM sso_settings s WHERE s.site_id = $1`
 
-func scanSettings(row pgx.Row, set *Settings) error {
-	var ders [][]byte
-	err := row.Scan(&set.IdPEntityID, &set.SSOURL, &set.SLOURL, &set.Enabled, &set.AutoCreate, &set.AutoUpdate,
-		&set.IdPInitiated, &set.AuthnContext, &set.NameIDFormat, &set.SignRequests, &set.NewUserRole,
-		&set.DefaultTarget, &set.ErrorPageURL, &set.RequireMFA, &set.MFAContexts, &set.UpdatedAt,
-		&set.MetadataURL, &set.MetadataFetchedAt, &set.RefreshError, &set.RefreshFailedAt,
-		&set.ProposedEntityID, &set.ProposedSSOURL, &set.ProposedSLOURL, &ders)
+func collectSettings(rows pgx.Rows, err error) (Settings, error) {
 	if err != nil {
-		return err
+		return Settings{}, err
 	}
-	set.Certificates = nil
-	for _, der := range ders {
+	set, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Settings])
+	if err != nil {
+		return Settings{}, err
+	}
+	for _, der := range set.CertificatesDER {
 		c, err := x509.ParseCertificate(der)
 		if err != nil {
-			return fmt.Errorf("parse stored IdP certificate: %w", err)
+			return Settings{}, fmt.Errorf("parse stored IdP certificate: %w", err)
 		}
 		set.Certificates = append(set.Certificates, c)
 	}
-	return nil
+	return set, nil
 }
 
 // ensureSettingsRow makes the site's settings row, with the defaults, if it
@@ -134,8 +127,11 @@ const ensureSettingsRow = `INSERT INTO sso_settings (site_id, mfa_contexts) VALU
 // Settings loads a site's configuration, certificates included, in one
 // query (it runs on every sign-in); the defaults if there is none.
 func (s *Service) Settings(ctx context.Context, siteID int64) (Settings, error) {
-	set := defaults(siteID)
-	if err := scanSettings(s.pool.QueryRow(ctx, selectSettings, siteID), &set); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	set, err := collectSettings(s.pool.Query(ctx, selectSettings, siteID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return defaults(siteID), nil
+	}
+	if err != nil {
 		return Settings{}, fmt.Errorf("load SSO settings: %w", err)
 	}
 	return set, nil
@@ -216,30 +212,15 @@ ON CONFLICT DO NOTHING`, siteID, sum[:], c.Raw, i); err != nil {
 	return nil
 }
 
-// Options changes some of a site's switches; nil fields stay as they are.
-type Options struct {
-	Enabled       *bool
-	AutoCreate    *bool
-	AutoUpdate    *bool
-	IdPInitiated  *bool
-	AuthnContext  *[]string
-	NameIDFormat  *string
-	SignRequests  *bool
-	NewUserRole   *string
-	DefaultTarget *string
-	ErrorPageURL  *string
-	RequireMFA    *bool
-	MFAContexts   *[]string
-}
-
-// ErrNotConfigured refuses enabling SSO before an IdP is set up.
-var ErrNotConfigured = errors.New("no identity provider is configured for this site: import its metadata first")
-
 // ErrNotEnabled means the site has an IdP but single sign-on is switched off.
 var ErrNotEnabled = errors.New("single sign-on is not enabled for this site")
 
-// FieldErrors maps an option's name (as in Options, e.g. "ErrorPageURL") to
-// what is wrong with its value, in words for the admin.
+// ErrNotConfigured means no identity provider is set up for the site yet.
+var ErrNotConfigured = errors.New("no identity provider is configured for this site: import its metadata first")
+
+// FieldErrors maps a setting, by the name of its input on the SSO
+// Configuration page (e.g. "error_page_url"), to what is wrong with its
+// value, in words for the admin.
 type FieldErrors map[string]string
 
 func (f FieldErrors) Error() string {
@@ -252,41 +233,38 @@ func (f FieldErrors) Error() string {
 	for i, k := range keys {
 		parts[i] = k + ": " + f[k]
 	}
-	return "invalid SSO options: " + strings.Join(parts, "; ")
+	return "invalid SSO settings: " + strings.Join(parts, "; ")
 }
 
-// Validate checks the values that are set.
-func (o Options) Validate() FieldErrors {
+// Validate checks the settings an admin or operator can change, and is the
+// only place that does: UpdateSettings calls it inside its transaction.
+func (s Settings) Validate() FieldErrors {
 	errs := FieldErrors{}
-	if o.NameIDFormat != nil {
-		switch *o.NameIDFormat {
-		case NameIDEmail, NameIDUnspecified, NameIDPersistent:
-		default:
-			errs["NameIDFormat"] = "Choose emailAddress, unspecified or persistent."
-		}
+	switch s.NameIDFormat {
+	case NameIDEmail, NameIDUnspecified, NameIDPersistent:
+	default:
+		errs["nameid_format"] = "Choose emailAddress, unspecified or persistent."
 	}
-	if o.NewUserRole != nil && *o.NewUserRole != "host" && *o.NewUserRole != "attendee" {
-		errs["NewUserRole"] = "Choose host or attendee."
+	if s.NewUserRole != "host" && s.NewUserRole != "attendee" {
+		errs["attendee"] = "New accounts are hosts or attendees."
 	}
-	if o.DefaultTarget != nil && !SafeReturnPath(*o.DefaultTarget) {
-		errs["DefaultTarget"] = "Enter a page of this site, starting with / (for example /)."
+	if !SafeReturnPath(s.DefaultTarget) {
+		errs["default_target"] = "Enter a page of this site, starting with / (for example /)."
 	}
-	if o.ErrorPageURL != nil && *o.ErrorPageURL != "" {
-		u, err := url.Parse(*o.ErrorPageURL)
+	if s.ErrorPageURL != "" {
+		u, err := url.Parse(s.ErrorPageURL)
 		if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
-			errs["ErrorPageURL"] = "Enter an https:// address, or leave it empty to use this site's error page."
+			errs["error_page_url"] = "Enter an https:// address, or leave it empty to use this site's error page."
 		}
 	}
-	for name, list := range map[string]*[]string{"AuthnContext": o.AuthnContext, "MFAContexts": o.MFAContexts} {
-		if list == nil {
-			continue
-		}
-		for _, v := range *list {
-			if _, err := ParseAuthnContext(v); err != nil {
-				errs[name] = err.Error()
-				break
-			}
-		}
+	if err := validateAuthnContexts(s.AuthnContext); err != nil {
+		errs["authn_context"] = err.Error()
+	}
+	if err := validateAuthnContexts(s.MFAContexts); err != nil {
+		errs["mfa_contexts"] = err.Error()
+	}
+	if s.Enabled && !s.Configured() {
+		errs["enabled"] = "No identity provider is set up yet: import its metadata first (or enter it by hand), then enable SSO."
 	}
 	if len(errs) == 0 {
 		return nil
@@ -294,75 +272,75 @@ func (o Options) Validate() FieldErrors {
 	return errs
 }
 
-// SetOptions validates o and applies it in one transaction. Invalid values
-// give FieldErrors and change nothing.
-func (s *Service) SetOptions(ctx context.Context, siteID int64, o Options) error {
-	if errs := o.Validate(); errs != nil {
-		return errs
-	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+const updateSettings = `
+UPDATE sso_settings SET enabled = $2, auto_create = $3, auto_update = $4, idp_initiated = $5,
+  authn_context = $6, nameid_format = $7, sign_requests = $8, new_user_role = $9, default_target = $10,
+  error_page_url = $11, require_mfa = $12, mfa_contexts = $13, updated_at = $14
+WHERE site_id = $1`
+
+// UpdateSettings changes a site's settings in one transaction: change gets
+// the current settings and edits them (the admin page sets every option,
+// `portal sso set` only the flags given), then Validate checks the result.
+// Invalid settings give FieldErrors and change nothing. It returns the
+// settings as saved.
+func (s *Service) UpdateSettings(ctx context.Context, siteID int64, change func(*Settings) error) (Settings, error) {
+	var saved Settings
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, ensureSettingsRow, siteID, DefaultMFAContexts); err != nil {
-			return fmt.Errorf("set SSO options: %w", err)
+			return fmt.Errorf("update SSO settings: %w", err)
 		}
-		set := defaults(siteID)
-		if err := scanSettings(tx.QueryRow(ctx, selectSettings+` FOR UPDATE`, siteID), &set); err != nil {
-			return fmt.Errorf("set SSO options: %w", err)
-		}
-		setBool := func(dst, src *bool) {
-			if src != nil {
-				*dst = *src
-			}
-		}
-		setString := func(dst, src *string) {
-			if src != nil {
-				*dst = *src
-			}
-		}
-		setBool(&set.Enabled, o.Enabled)
-		setBool(&set.AutoCreate, o.AutoCreate)
-		setBool(&set.AutoUpdate, o.AutoUpdate)
-		setBool(&set.IdPInitiated, o.IdPInitiated)
-		setBool(&set.SignRequests, o.SignRequests)
-		setBool(&set.RequireMFA, o.RequireMFA)
-		setString(&set.NameIDFormat, o.NameIDFormat)
-		setString(&set.NewUserRole, o.NewUserRole)
-		setString(&set.DefaultTarget, o.DefaultTarget)
-		setString(&set.ErrorPageURL, o.ErrorPageURL)
-		if o.AuthnContext != nil {
-			set.AuthnContext = *o.AuthnContext
-		}
-		if o.MFAContexts != nil {
-			set.MFAContexts = *o.MFAContexts
-		}
-		if set.Enabled && (set.IdPEntityID == "" || set.SSOURL == "") {
-			return ErrNotConfigured
-		}
-		_, err := tx.Exec(ctx, `UPDATE sso_settings SET enabled = $2, auto_create = $3, auto_update = $4, idp_initiated = $5,
-authn_context = $6, nameid_format = $7, sign_requests = $8, new_user_role = $9, default_target = $10,
-error_page_url = $11, require_mfa = $12, mfa_contexts = $13, updated_at = $14 WHERE site_id = $1`,
-			siteID, set.Enabled, set.AutoCreate, set.AutoUpdate, set.IdPInitiated, set.AuthnContext, set.NameIDFormat,
-			set.SignRequests, set.NewUserRole, set.DefaultTarget, set.ErrorPageURL, set.RequireMFA, set.MFAContexts, s.now())
+		set, err := collectSettings(tx.Query(ctx, selectSettings+` FOR UPDATE OF s`, siteID))
 		if err != nil {
-			return fmt.Errorf("set SSO options: %w", err)
+			return fmt.Errorf("update SSO settings: %w", err)
 		}
+		if err := change(&set); err != nil {
+			return err
+		}
+		// An empty list is stored as one: the columns are NOT NULL.
+		if set.AuthnContext == nil {
+			set.AuthnContext = []string{}
+		}
+		if set.MFAContexts == nil {
+			set.MFAContexts = []string{}
+		}
+		if errs := set.Validate(); errs != nil {
+			return errs
+		}
+		set.UpdatedAt = s.now()
+		_, err = tx.Exec(ctx, updateSettings, siteID, set.Enabled, set.AutoCreate, set.AutoUpdate, set.IdPInitiated,
+			set.AuthnContext, set.NameIDFormat, set.SignRequests, set.NewUserRole, set.DefaultTarget,
+			set.ErrorPageURL, set.RequireMFA, set.MFAContexts, set.UpdatedAt)
+		if err != nil {
+			return fmt.Errorf("update SSO settings: %w", err)
+		}
+		saved = set
 		return nil
 	})
+	if err != nil {
+		return Settings{}, err
+	}
+	return saved, nil
 }
 
-// ParseAuthnContext reads the AuthnContextClassRef box: semicolon-separated
-// absolute URIs, trimmed; empty means none is requested.
-func ParseAuthnContext(s string) ([]string, error) {
-	var out []string
-	for _, part := range strings.Split(s, ";") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
+// SplitAuthnContext reads an AuthnContextClassRef list as typed: URIs
+// separated by semicolons (the Webex page's form) or new lines, trimmed,
+// empty ones dropped. Settings.Validate checks each is a URI.
+func SplitAuthnContext(s string) []string {
+	out := []string{}
+	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == '\n' || r == '\r' }) {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
 		}
-		u, err := url.Parse(part)
-		if err != nil || u.Scheme == "" || (u.Opaque == "" && u.Host == "") || strings.ContainsAny(part, " \t\r\n<>\"") {
-			return nil, fmt.Errorf("%q is not an absolute URI (for example urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport)", part)
-		}
-		out = append(out, part)
 	}
-	return out, nil
+	return out
+}
+
+func validateAuthnContexts(refs []string) error {
+	for _, ref := range refs {
+		u, err := url.Parse(ref)
+		if err != nil || u.Scheme == "" || (u.Opaque == "" && u.Host == "") || strings.ContainsAny(ref, " \t\r\n<>\"") {
+			return fmt.Errorf("%q is not an absolute URI (for example urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport)", ref)
+		}
+	}
+	return nil
 }

@@ -11,10 +11,12 @@ import (
 
 func TestSPInitiatedSignInLandsOnTheDeepLink(t *testing.T) {
 	p := newPortal(t)
-	p.set(p.acme, sso.Options{AuthnContext: ptr([]string{
-		"urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
-		"urn:oasis:names:tc:SAML:2.0:ac:classes:X509",
-	})})
+	p.set(p.acme, func(s *sso.Settings) {
+		s.AuthnContext = []string{
+			"urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
+			"urn:oasis:names:tc:SAML:2.0:ac:classes:X509",
+		}
+	})
 	req, relayState := p.startSignIn(acmeHost, "/meet/b.simon?tab=1")
 
 	if got := req.SelectAttrValue("AssertionConsumerServiceURL", ""); got != acmeACS {
@@ -80,7 +82,7 @@ func TestIdPInitiatedSignInFollowsOnlyLocalRelayState(t *testing.T) {
 
 func TestUnauthenticatedUserPageWithoutSSOShowsAPage(t *testing.T) {
 	p := newPortal(t)
-	p.set(p.acme, sso.Options{Enabled: ptr(false)})
+	p.set(p.acme, func(s *sso.Settings) { s.Enabled = false })
 	resp := p.get(acmeHost, "/")
 	if b := body(t, resp); resp.StatusCode != http.StatusOK || !strings.Contains(b, "Single sign-on is not set up") {
 		t.Fatalf("status %d: %s", resp.StatusCode, b)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/crewjam/saml"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jonboulle/clockwork"
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/meetings-portal/portal/internal/seal"
@@ -45,20 +46,29 @@ type Service struct {
 	box   *seal.Box
 	hosts sites.Hosts
 	log   *slog.Logger
-	clock *dsig.Clock // nil: the real clock
+	now   func() time.Time
+	// clock is now in the form crewjam/saml and goxmldsig take it.
+	clock *dsig.Clock
 }
 
-// New returns the service. clock is nil outside tests.
-func New(pool *pgxpool.Pool, box *seal.Box, hosts sites.Hosts, log *slog.Logger, clock *dsig.Clock) *Service {
-	return &Service{pool: pool, box: box, hosts: hosts, log: log, clock: clock}
-}
-
-func (s *Service) now() time.Time {
-	if s.clock != nil {
-		return s.clock.Now()
+// New returns the service; now is the portal's clock (time.Now outside
+// tests).
+func New(pool *pgxpool.Pool, box *seal.Box, hosts sites.Hosts, log *slog.Logger, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
 	}
-	return time.Now()
+	return &Service{pool: pool, box: box, hosts: hosts, log: log, now: now,
+		clock: dsig.NewFakeClock(funcClock{Clock: clockwork.NewRealClock(), now: now})}
 }
+
+// funcClock adapts the portal's clock to the clockwork.Clock that goxmldsig
+// wraps; the libraries only ever ask it for Now.
+type funcClock struct {
+	clockwork.Clock
+	now func() time.Time
+}
+
+func (c funcClock) Now() time.Time { return c.now() }
 
 // EntityID is a site's SP entity ID (the Identifier in Azure).
 func (s *Service) EntityID(siteName string) string {

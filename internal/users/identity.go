@@ -5,17 +5,6 @@ import (
 	"strings"
 )
 
-// Claim names Azure AD (Entra ID) sends by default. The tutorial adds the
-// short names firstname, lastname, email and uid; when one of those is
-// absent, the matching default claim is used instead.
-const (
-	ClaimGivenName    = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname"
-	ClaimSurname      = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname"
-	ClaimEmailAddress = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"
-	ClaimName         = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
-	ClaimObjectID     = "http://schemas.microsoft.com/identity/claims/objectidentifier"
-)
-
 // Identity is who an identity provider says signed in, reduced to what an
 // account needs.
 type Identity struct {

@@ -14,15 +14,12 @@ import (
 func TestRelinkLetsTheNewOwnerSignInAndEndsTheOldOwnersSessions(t *testing.T) {
 	ctx := context.Background()
 	pool := dbtest.New(t)
-	siteStore, err := sites.NewStore(pool)
+	siteStore := sites.NewStore(pool)
+	acme, err := siteStore.Create(ctx, "acme", "admin@acme.test", "a good long password", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	acme, err := siteStore.Create(ctx, "acme", "admin@acme.test", "a good long password")
-	if err != nil {
-		t.Fatal(err)
-	}
-	globex, err := siteStore.Create(ctx, "globex", "admin@globex.test", "a good long password")
+	globex, err := siteStore.Create(ctx, "globex", "admin@globex.test", "a good long password", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,9 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"log/slog"
-	"net/http"
-
-	"github.com/go-chi/httprate"
 
 	"github.com/meetings-portal/portal/internal/sites"
 )
@@ -74,11 +71,4 @@ func (h LogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 // WithGroup implements slog.Handler.
 func (h LogHandler) WithGroup(name string) slog.Handler {
 	return LogHandler{h.Handler.WithGroup(name)}
-}
-
-// RateKey is the rate-limit key of a request: its site and its client
-// address, an IPv6 client by its /64 (a client controls a whole /64).
-func RateKey(r *http.Request) (string, error) {
-	site, _ := SiteFrom(r.Context())
-	return site.Name + "|" + httprate.CanonicalizeIP(ClientFrom(r.Context()).IP), nil
 }

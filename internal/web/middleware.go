@@ -99,6 +99,28 @@ func (t TrustedProxies) Clients(next http.Handler) http.Handler {
 	})
 }
 
+// Observer is told about every response once it is written: its status,
+// its size and how long it took (the access log, the metrics).
+type Observer func(r *http.Request, status, bytes int, elapsed time.Duration)
+
+// Observe wraps each response once and tells every observer about it.
+func Observe(observers ...Observer) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			sw := &statusWriter{ResponseWriter: w}
+			next.ServeHTTP(sw, r)
+			if sw.status == 0 {
+				sw.status = http.StatusOK
+			}
+			elapsed := time.Since(start)
+			for _, o := range observers {
+				o(r, sw.status, sw.bytes, elapsed)
+			}
+		})
+	}
+}
+
 type statusWriter struct {
 	http.ResponseWriter
 	status int
@@ -121,21 +143,18 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// Unwrap lets http.ResponseController reach the connection (flushing
+// server-sent events, deadlines).
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // AccessLog writes one structured line per request.
-func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			start := time.Now()
-			sw := &statusWriter{ResponseWriter: w}
-			next.ServeHTTP(sw, r)
-			log.InfoContext(r.Context(), "request",
-				"method", r.Method, "host", r.Host, "path", r.URL.Path,
-				"status", sw.status, "bytes", sw.bytes,
-				"duration_ms", time.Since(start).Milliseconds(),
-				"client_ip", ClientFrom(r.Context()).IP)
-		})
+func AccessLog(log *slog.Logger) Observer {
+	return func(r *http.Request, status, bytes int, elapsed time.Duration) {
+		log.InfoContext(r.Context(), "request",
+			"method", r.Method, "host", r.Host, "path", r.URL.Path,
+			"status", status, "bytes", bytes,
+			"duration_ms", elapsed.Milliseconds(),
+			"client_ip", ClientFrom(r.Context()).IP)
 	}
 }
 

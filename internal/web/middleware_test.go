@@ -48,7 +48,7 @@ func TestClientsBelievesForwardedHeadersOnlyFromTrustedProxies(t *testing.T) {
 }
 
 func TestRecoverShowsAnErrorPageNotAStackTrace(t *testing.T) {
-	rd, err := NewRenderer(discardLogger())
+	rd, err := NewRenderer(discardLogger(), testAssets(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,24 +24,37 @@ type Renderer struct {
 	log   *slog.Logger
 }
 
-var funcs = template.FuncMap{
-	"utc":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
-	"date": func(t time.Time) string { return t.UTC().Format("2006-01-02") },
-	"join": strings.Join,
+// FieldError is one form field's message, for the field_error partial.
+type FieldError struct {
+	Name  string // the input's name, which its id and the message's id follow
+	Error string // "" when the field is fine
 }
 
-// NewRenderer parses layout.html with each other page.
-func NewRenderer(log *slog.Logger) (*Renderer, error) {
+// shared are the files parsed with every page: the layout and the partials.
+var shared = []string{"layout.html", "partials.html"}
+
+// NewRenderer parses every page with the layout and the partials; static
+// files are named by their content-hashed URLs from assets.
+func NewRenderer(log *slog.Logger, assets *Assets) (*Renderer, error) {
+	funcs := template.FuncMap{
+		"utc":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+		"date":   func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+		"join":   strings.Join,
+		"static": assets.URL,
+		"field": func(errs map[string]string, name string) FieldError {
+			return FieldError{Name: name, Error: errs[name]}
+		},
+	}
 	names, err := fs.Glob(templates.FS, "*.html")
 	if err != nil {
 		return nil, fmt.Errorf("list templates: %w", err)
 	}
 	r := &Renderer{pages: map[string]*template.Template{}, log: log}
 	for _, name := range names {
-		if name == "layout.html" {
+		if slices.Contains(shared, name) {
 			continue
 		}
-		t, err := template.New(name).Funcs(funcs).ParseFS(templates.FS, "layout.html", name)
+		t, err := template.New(name).Funcs(funcs).ParseFS(templates.FS, append(slices.Clone(shared), name)...)
 		if err != nil {
 			return nil, fmt.Errorf("parse template %s: %w", name, err)
 		}

@@ -12,7 +12,6 @@ import (
 	"encoding/pem"
 	"encoding/xml"
 	"errors"
-	"math/big"
 	"net/url"
 	"os"
 	"os/exec"
@@ -23,6 +22,8 @@ import (
 	"time"
 
 	"github.com/crewjam/saml"
+	"github.com/meetings-portal/portal/internal/sso"
+	"github.com/meetings-portal/portal/internal/sso/ssotest"
 	dsig "github.com/russellhaering/goxmldsig"
 )
 
@@ -85,25 +86,13 @@ func newKeyPair(t *testing.T, cn string) keyPair {
 	if err != nil {
 		t.Fatal(err)
 	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cert := ssotest.SelfSign(t, key, &x509.Certificate{
+		Subject:   pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour),
+		NotAfter:  time.Now().Add(24 * time.Hour),
+		KeyUsage:  x509.KeyUsageDigitalSignature,
+	})
+	der := cert.Raw
 	dir := t.TempDir()
 	kp := keyPair{
 		key:      key,
@@ -295,20 +284,6 @@ func (idp pysamlIdP) makeResponses(t *testing.T, opts []responseOpts) [][]byte {
 	return raws
 }
 
-// assertionAttributes flattens the assertion's attribute statements, keyed
-// by Name, which is what just-in-time account creation looks up.
-func assertionAttributes(a *saml.Assertion) map[string][]string {
-	got := map[string][]string{}
-	for _, st := range a.AttributeStatements {
-		for _, attr := range st.Attributes {
-			for _, v := range attr.Values {
-				got[attr.Name] = append(got[attr.Name], v.Value)
-			}
-		}
-	}
-	return got
-}
-
 // invalidResponseDetail digs out crewjam's private reason: its public error
 // is deliberately vague, which makes a failing interop test unreadable.
 func invalidResponseDetail(err error) string {
@@ -388,7 +363,7 @@ func TestPySAML2ResponseAccepted(t *testing.T) {
 			if got := assertion.Subject.NameID.Format; got != string(saml.EmailAddressNameIDFormat) {
 				t.Errorf("NameID Format = %q, want %q", got, saml.EmailAddressNameIDFormat)
 			}
-			if got := assertionAttributes(assertion); !reflect.DeepEqual(got, userAttributes) {
+			if got := sso.AttributeValues(assertion); !reflect.DeepEqual(got, userAttributes) {
 				t.Errorf("attributes = %v, want %v\n%s", got, userAttributes, raw)
 			}
 			// Azure AD sends its custom claims with no NameFormat; pysaml2

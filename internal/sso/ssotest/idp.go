@@ -60,6 +60,28 @@ type IdP struct {
 	Cert     *x509.Certificate
 }
 
+// SelfSign makes a self-signed certificate for key from template, choosing
+// a random serial number when the template has none.
+func SelfSign(t testing.TB, key crypto.Signer, template *x509.Certificate) *x509.Certificate {
+	t.Helper()
+	if template.SerialNumber == nil {
+		serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
+		if err != nil {
+			t.Fatalf("ssotest: serial: %v", err)
+		}
+		template.SerialNumber = serial
+	}
+	der, err := x509.CreateCertificate(rand.Reader, template, template, key.Public(), key)
+	if err != nil {
+		t.Fatalf("ssotest: self-signing certificate: %v", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatalf("ssotest: parsing certificate: %v", err)
+	}
+	return cert
+}
+
 // NewIdP returns an IdP with a fresh tenant ID, a fresh 2048-bit RSA key and
 // a self-signed certificate, as Azure's "SAML Signing Certificate" is
 // (CN=Microsoft Azure Federated SSO Certificate, three years).
@@ -69,26 +91,13 @@ func NewIdP(t testing.TB) *IdP {
 	if err != nil {
 		t.Fatalf("ssotest: generating IdP key: %v", err)
 	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
-	if err != nil {
-		t.Fatalf("ssotest: serial: %v", err)
-	}
-	template := &x509.Certificate{
-		SerialNumber:          serial,
+	cert := SelfSign(t, key, &x509.Certificate{
 		Subject:               pkix.Name{CommonName: "Microsoft Azure Federated SSO Certificate"},
 		NotBefore:             time.Now().Add(-24 * time.Hour),
 		NotAfter:              time.Now().Add(3 * 365 * 24 * time.Hour),
 		KeyUsage:              x509.KeyUsageDigitalSignature,
 		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, template, template, &key.PublicKey, key)
-	if err != nil {
-		t.Fatalf("ssotest: self-signing certificate: %v", err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatalf("ssotest: parsing certificate: %v", err)
-	}
+	})
 	tenant := NewGUID(t)
 	return &IdP{
 		TenantID: tenant,

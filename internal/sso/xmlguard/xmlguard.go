@@ -112,6 +112,15 @@ const (
 	ReasonEncrypted             = "encrypted-content"
 )
 
+// Reasons lists every reason code above, for those who count refusals by
+// reason (a closed set of metric labels).
+var Reasons = []string{
+	ReasonMalformedBase64, ReasonTooLarge, ReasonDoctype, ReasonProcessingInstruction, ReasonComment,
+	ReasonTooDeep, ReasonMalformedXML, ReasonNotSAMLResponse, ReasonAssertionCount, ReasonSignaturePlacement,
+	ReasonSignatureMalformed, ReasonSignatureTransform, ReasonSHA1, ReasonSignatureReference, ReasonKeyInfo,
+	ReasonUnsigned, ReasonEncrypted,
+}
+
 const (
 	protocolNS  = "urn:oasis:names:tc:SAML:2.0:protocol"
 	assertionNS = "urn:oasis:names:tc:SAML:2.0:assertion"

@@ -1,0 +1,240 @@
+// Package portaltest runs the whole portal in-process for tests: a fresh
+// database, the stores and services built by app.New, the HTTP handler of
+// server.New, a fixed sealing key, a discard logger and a clock the test
+// can move. Requests are served without a network, as a browser on the
+// site's own origin would send them.
+//
+//	p := portaltest.New(t)
+//	acme := p.CreateSite("acme")
+//	admin := p.SignInAdmin(portaltest.Host("acme"), portaltest.AdminEmail("acme"))
+//	resp := p.Do("GET", portaltest.Host("acme"), "/admin/sso", nil, admin)
+package portaltest
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/meetings-portal/portal/internal/app"
+	"github.com/meetings-portal/portal/internal/dbtest"
+	"github.com/meetings-portal/portal/internal/seal"
+	"github.com/meetings-portal/portal/internal/server"
+	"github.com/meetings-portal/portal/internal/sites"
+)
+
+// BaseURL is the portal's base URL unless the test sets another: site NAME
+// is at http://NAME.localhost:8080.
+const BaseURL = "http://localhost:8080"
+
+// AdminPassword is the password of every admin CreateSite makes.
+const AdminPassword = "a good long password"
+
+// ClientAddr is the address requests come from.
+const ClientAddr = "192.0.2.10:40000"
+
+// Host is the Host header of site name under BaseURL.
+func Host(name string) string { return name + ".localhost:8080" }
+
+// AdminEmail is the first admin CreateSite makes for site name.
+func AdminEmail(name string) string { return "admin@" + name + ".test" }
+
+// Key is the sealing key of every test portal (PORTAL_SECRET_KEY).
+var Key = bytes.Repeat([]byte{7}, seal.KeySize)
+
+// Portal is a running portal.
+type Portal struct {
+	T      testing.TB
+	App    *app.App
+	Server *server.Server
+	Clock  *Clock
+}
+
+// Option changes how the portal is built.
+type Option func(*setup)
+
+type setup struct {
+	baseURL   string
+	pool      *pgxpool.Pool
+	log       *slog.Logger
+	configure []func(*app.App)
+}
+
+// WithBaseURL serves the portal at another base URL (https, a port of a
+// real listener).
+func WithBaseURL(u string) Option { return func(s *setup) { s.baseURL = u } }
+
+// WithPool uses the test's own pool instead of a fresh database.
+func WithPool(pool *pgxpool.Pool) Option { return func(s *setup) { s.pool = pool } }
+
+// WithLog sends the portal's log to log instead of discarding it.
+func WithLog(log *slog.Logger) Option { return func(s *setup) { s.log = log } }
+
+// Configure changes the built portal before its handler is made: a lower
+// rate limit, a fake metadata fetcher, a development IdP.
+func Configure(f func(*app.App)) Option {
+	return func(s *setup) { s.configure = append(s.configure, f) }
+}
+
+// New builds the portal over a fresh, migrated database.
+func New(t testing.TB, options ...Option) *Portal {
+	t.Helper()
+	s := setup{baseURL: BaseURL, log: slog.New(slog.DiscardHandler)}
+	for _, o := range options {
+		o(&s)
+	}
+	if s.pool == nil {
+		s.pool = dbtest.New(t)
+	}
+	hosts, err := sites.ParseBaseURL(s.baseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := seal.New(Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &Clock{}
+	a := app.New(s.pool, app.Config{Hosts: hosts, Box: box, Log: s.log, Now: clock.Now})
+	for _, f := range s.configure {
+		f(a)
+	}
+	srv, err := server.New(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Portal{T: t, App: a, Server: srv, Clock: clock}
+}
+
+// CreateSite makes site name with its admin AdminEmail(name) (password
+// AdminPassword) and its SP key, as `portal site create` does.
+func (p *Portal) CreateSite(name string) sites.Site {
+	p.T.Helper()
+	site, err := p.App.CreateSite(context.Background(), name, AdminEmail(name), AdminPassword)
+	if err != nil {
+		p.T.Fatal(err)
+	}
+	return site
+}
+
+// Serve has the portal answer one request.
+func (p *Portal) Serve(req *http.Request) *http.Response {
+	rec := httptest.NewRecorder()
+	p.Server.ServeHTTP(rec, req)
+	return rec.Result()
+}
+
+// Request is a request for host and path as a browser on the site's own
+// origin sends it: from ClientAddr, a form (if any) URL-encoded and marked
+// same-origin.
+func Request(method, host, path string, form url.Values, cookies ...*http.Cookie) *http.Request {
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req := httptest.NewRequest(method, "http://"+host+path, body)
+	req.Host = host
+	req.RemoteAddr = ClientAddr
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+	}
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	return req
+}
+
+// Do serves Request(method, host, path, form, cookies...).
+func (p *Portal) Do(method, host, path string, form url.Values, cookies ...*http.Cookie) *http.Response {
+	return p.Serve(Request(method, host, path, form, cookies...))
+}
+
+// Get serves a GET and returns the response and its body.
+func (p *Portal) Get(host, path string, cookies ...*http.Cookie) (*http.Response, string) {
+	p.T.Helper()
+	resp := p.Do("GET", host, path, nil, cookies...)
+	return resp, Body(p.T, resp)
+}
+
+// PostForm serves a POST of form and returns the response and its body.
+func (p *Portal) PostForm(host, path string, form url.Values, cookies ...*http.Cookie) (*http.Response, string) {
+	p.T.Helper()
+	resp := p.Do("POST", host, path, form, cookies...)
+	return resp, Body(p.T, resp)
+}
+
+// SignInAdmin signs an admin in on host (password AdminPassword) and
+// returns the session cookie.
+func (p *Portal) SignInAdmin(host, email string) *http.Cookie {
+	p.T.Helper()
+	resp := p.Do("POST", host, "/admin/login", url.Values{"email": {email}, "password": {AdminPassword}})
+	c := Cookie(resp, "admin_session")
+	if c == nil {
+		p.T.Fatalf("admin sign-in of %s on %s: status %d, no cookie", email, host, resp.StatusCode)
+	}
+	return c
+}
+
+// Cookie returns the non-empty cookie called name that resp sets, or nil.
+func Cookie(resp *http.Response, name string) *http.Cookie {
+	for _, c := range resp.Cookies() {
+		if c.Name == name && c.Value != "" {
+			return c
+		}
+	}
+	return nil
+}
+
+// Body reads a response's body.
+func Body(t testing.TB, resp *http.Response) string {
+	t.Helper()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// Clock is the portal's clock in a test: the real time until the test sets
+// it, then that time, moved only by Advance.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time // zero: real time
+}
+
+// Now is the current time of the portal.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.now.IsZero() {
+		return time.Now()
+	}
+	return c.now
+}
+
+// Set stops the clock at t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+// Advance moves the clock on by d (stopping it first if it runs).
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.now.IsZero() {
+		c.now = time.Now()
+	}
+	c.now = c.now.Add(d)
+}

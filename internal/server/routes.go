@@ -1,0 +1,114 @@
+package server
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/meetings-portal/portal/internal/admin"
+	"github.com/meetings-portal/portal/internal/meetings"
+	"github.com/meetings-portal/portal/internal/session"
+	"github.com/meetings-portal/portal/internal/sso"
+	"github.com/meetings-portal/portal/internal/users"
+	"github.com/meetings-portal/portal/internal/web"
+)
+
+// siteRoutes is every route of a site host (<site>.<base host>), in one
+// table. The site is already resolved from the Host header; each handler
+// finds it with web.SiteFrom.
+func (s *Server) siteRoutes() http.Handler {
+	a, render := s.app, s.render
+	cookies := web.Cookies{HTTPS: a.Hosts.HTTPS()}
+
+	ssoPages := &sso.Handler{SSO: a.SSO, Users: a.Users, Render: render, Log: a.Log, Metrics: a.Metrics}
+	auth := &users.Auth{Users: a.Users, Render: render, Session: session.Cookie{
+		Store: a.Sessions, Cookies: cookies, Name: users.SessionCookie, Kind: session.User, Policy: session.UserPolicy,
+	}}
+	ssoPages.Auth = auth
+	adminPages := &admin.Handler{
+		Sites: a.Sites, Sessions: a.Sessions, Users: a.Users, SSO: a.SSO, Audit: a.Audit, Hosts: a.Hosts,
+		Render: render, Log: a.Log, FetchMetadata: a.FetchMetadata, Now: a.Now,
+		Session: session.Cookie{
+			Store: a.Sessions, Cookies: cookies, Name: admin.SessionCookie, Kind: session.Admin, Policy: session.AdminPolicy,
+		},
+	}
+	meetingPages := &meetings.Handler{Render: render, Hosts: a.Hosts}
+
+	// What anyone can cause without signing in is rate-limited per client
+	// and site: a sign-in start stores a pending request and makes an RSA
+	// signature, an ACS post stores an event; an admin sign-in verifies a
+	// password.
+	signInLimit := render.RateLimit(a.SignInStartLimit, time.Minute,
+		"Too many sign-ins were started from your network in the last minute. Please wait a minute and try again.")
+	adminSignInLimit := render.RateLimit(a.AdminSignInLimit, time.Minute, "Please wait a minute before trying again.")
+	auth.SignIn = signInLimit(http.HandlerFunc(ssoPages.StartSignIn))
+
+	r := chi.NewRouter()
+
+	// Single sign-on (internal/sso) and sign-out (internal/users).
+	r.Get("/saml/metadata", ssoPages.Metadata)
+	r.With(signInLimit).Post("/saml/acs", ssoPages.ACS)
+	r.Post("/logout", auth.Logout)
+	r.Get("/signed-out", auth.SignedOut)
+
+	// Meetings (internal/meetings), for signed-in users.
+	r.Group(func(r chi.Router) {
+		r.Use(auth.RequireUser)
+		r.Get("/", meetingPages.Home)
+		r.Get("/meet/{room}", meetingPages.Room)
+	})
+
+	// Site administration (internal/admin): sign-in, then every page
+	// behind RequireAdmin.
+	r.Get("/admin", adminPages.Home)
+	r.With(adminSignInLimit).Post("/admin/login", adminPages.SignIn)
+	r.Post("/admin/logout", adminPages.SignOut)
+	r.Group(func(r chi.Router) {
+		r.Use(adminPages.RequireAdmin)
+		// Common Site Settings → SSO Configuration.
+		r.Get("/admin/sso", adminPages.SSOPage)
+		r.Post("/admin/sso", adminPages.SSOSaveOptions)
+		r.Post("/admin/sso/import", adminPages.SSOImportFile)
+		r.Post("/admin/sso/import-url", adminPages.SSOImportURL)
+		r.Get("/admin/sso/import/{draft}", adminPages.SSOReview)
+		r.Post("/admin/sso/import/{draft}", adminPages.SSOApplyDraft)
+		r.Post("/admin/sso/idp", adminPages.SSOSaveIdP)
+		r.Get("/admin/sso/export", ssoPages.ExportMetadata)
+		r.Post("/admin/sso/refresh", adminPages.SSORefresh)
+		r.Post("/admin/sso/refresh/accept", adminPages.SSOAcceptProposal)
+		r.Post("/admin/sso/sp-certificates/next", adminPages.SSOCreateNextSPKey)
+		r.Post("/admin/sso/sp-certificates/activate", adminPages.SSOActivateNextSPKey)
+		r.Post("/admin/sso/sp-certificates/{id}/remove", adminPages.SSORemoveSPKey)
+		r.Get("/admin/sso/test", adminPages.SSOTest)
+		// Sign-in events, users, admins, audit.
+		r.Get("/admin/events", adminPages.EventsPage)
+		r.Get("/admin/users", adminPages.UsersPage)
+		r.Post("/admin/users/{id}/deactivate", adminPages.DeactivateUser)
+		r.Post("/admin/users/{id}/reactivate", adminPages.ReactivateUser)
+		r.Post("/admin/users/{id}/relink", adminPages.RelinkUser)
+		r.Get("/admin/admins", adminPages.AdminsPage)
+		r.Post("/admin/admins", adminPages.AddAdmin)
+		r.Post("/admin/admins/{id}/remove", adminPages.RemoveAdmin)
+		r.Get("/admin/audit", adminPages.AuditPage)
+	})
+
+	r.NotFound(render.NotFound)
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		render.Error(w, r, http.StatusMethodNotAllowed, "Not allowed", "This page cannot be used that way.")
+	})
+
+	// Go's CrossOriginProtection refuses state-changing requests that the
+	// browser marks as cross-origin (Sec-Fetch-Site, else Origin vs Host)
+	// without tokens in every form. Sibling sites are "same-site" to the
+	// browser but not same-origin, so one tenant cannot post into another.
+	// The ACS is exempt: the IdP's form posts to it cross-site by design and
+	// it is protected by the SAML checks instead.
+	csrf := http.NewCrossOriginProtection()
+	csrf.AddInsecureBypassPattern("POST /saml/acs")
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		render.Error(w, r, http.StatusForbidden, "Request refused",
+			"This form was sent from another site, so it was not accepted. Go back, reload the page and try again.")
+	}))
+	return csrf.Handler(r)
+}
