@@ -10,7 +10,6 @@ import (
 	"net/textproto"
 	"net/url"
 	"time"
-
 )
 
 // SMTPConfig is where mail goes, read from PORTAL_SMTP_URL.
