@@ -56,7 +56,13 @@ func (m Meeting) OccurrenceCancellation(site Site, originalStart time.Time, stam
 	setTime(event, ics.ComponentPropertyDtEnd, originalStart.Add(m.Duration()), loc)
 	event.SetSummary(m.Topic)
 	event.SetStatus(ics.ObjectStatusCancelled)
-	return []byte(cal.Serialize())
+	return serialize(cal)
+}
+
+// serialize writes the calendar with CRLF line ends, as RFC 5545 section 3.1
+// requires; the library's default is the platform's ("\n" on Linux).
+func serialize(cal *ics.Calendar) []byte {
+	return []byte(cal.Serialize(ics.WithNewLineWindows))
 }
 
 func newCalendar(method string) *ics.Calendar {
@@ -99,7 +105,7 @@ func (m Meeting) calendar(site Site, method string, stamp time.Time) []byte {
 		}
 	}
 	if method == MethodCancel {
-		return []byte(cal.Serialize())
+		return serialize(cal)
 	}
 	for _, o := range m.Overrides {
 		if o.Cancelled {
@@ -113,7 +119,7 @@ func (m Meeting) calendar(site Site, method string, stamp time.Time) []byte {
 		event.SetDescription(m.description(site, o.Agenda))
 		event.SetStatus(ics.ObjectStatusConfirmed)
 	}
-	return []byte(cal.Serialize())
+	return serialize(cal)
 }
 
 // event starts a VEVENT with what every event of the meeting shares.
@@ -182,6 +188,9 @@ func addTimeZone(cal *ics.Calendar, loc *time.Location, from, to time.Time) {
 		return
 	}
 	tz := cal.AddTimezone(loc.String())
+	if to.Before(from) {
+		to = from
+	}
 	begin := from.AddDate(-1, 0, 0)
 	end := to.AddDate(1, 0, 0)
 	transitions := zoneTransitions(loc, begin, end)
@@ -309,8 +318,10 @@ func yearlyRules(transitions []transition, begin, end time.Time) ([]yearlyRule, 
 		}
 		// A zone that stopped (or started) changing its clocks within the
 		// range does not repeat yearly: a gap of more than a year between
-		// changes, or at either end of the range.
-		year := 366 * 24 * time.Hour
+		// changes (a yearly weekday rule moves by up to a week: "the
+		// second Sunday of March" is 371 days after the year before), or at
+		// either end of the range.
+		year := 372 * 24 * time.Hour
 		if ofKind[0].at.Sub(begin) > year || end.Sub(ofKind[len(ofKind)-1].at) > year {
 			return nil, false
 		}
