@@ -25,7 +25,7 @@ func weeklyInBerlin(t *testing.T) Meeting {
 		SiteID: 1, ID: 7, Number: "123456789", HostUserID: 3, HostName: "Lee, Ann", HostEmail: "ann@example.com",
 		Topic: "Weekly sync; planning, budget", Agenda: "1. Numbers\n2. A long line that must be folded because it goes on and on well past seventy-five octets — with UTF-8: Größe, 東京",
 		StartUTC: start, TimeZone: "Europe/Berlin", DurationMinutes: 45,
-		RRule: Recurrence{Repeat: RepeatWeekly, Weekdays: []time.Weekday{time.Monday}, Count: 6}.RRule(berlin),
+		RRule:    Recurrence{Repeat: RepeatWeekly, Weekdays: []time.Weekday{time.Monday}, Count: 6}.RRule(berlin),
 		Invitees: []string{"bob@example.com", "cy@example.com"}, Sequence: 3,
 		Overrides: []Override{
 			{OriginalStartUTC: moved, StartUTC: movedTo, DurationMinutes: 60, Topic: "Weekly sync (moved)", Agenda: "Moved"},
