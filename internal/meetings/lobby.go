@@ -26,6 +26,9 @@ var (
 	ErrGuestsNotAllowed = errors.New("this meeting is for signed-in users only")
 	// ErrGuestName refuses a guest name that is empty or too long.
 	ErrGuestName = errors.New("enter your name (at most 100 characters)")
+	// ErrNotMember refuses JoinMember for someone not signed in to this
+	// site: they join through single sign-on, or as a guest.
+	ErrNotMember = errors.New("sign in to this site to join")
 	// ErrNoParticipant: no such participant in this meeting, or an
 	// unknown guest ticket.
 	ErrNoParticipant = errors.New("no such participant")
@@ -280,7 +283,7 @@ func (l *Lobby) setState(ctx context.Context, siteID, instanceID, participantID 
 // A locked meeting lets in only its host and those already admitted.
 func (l *Lobby) JoinMember(ctx context.Context, siteID, instanceID int64, v Viewer) (Participant, error) {
 	if !v.SignedIn() || v.SiteID != siteID {
-		return Participant{}, ErrNotHost
+		return Participant{}, ErrNotMember
 	}
 	var p Participant
 	err := pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {

@@ -229,7 +229,7 @@ func TestLobbyRules(t *testing.T) {
 	if err != nil || member.State != StateAdmitted {
 		t.Fatalf("member joins: %+v, %v; want admitted directly", member, err)
 	}
-	if _, err := lobby.JoinMember(f.ctx, f.site.ID, in.ID, ViewerOf(f.stranger)); !errors.Is(err, ErrNotHost) {
+	if _, err := lobby.JoinMember(f.ctx, f.site.ID, in.ID, ViewerOf(f.stranger)); !errors.Is(err, ErrNotMember) {
 		t.Errorf("user of another site joins: %v", err)
 	}
 	if _, err := lobby.JoinMember(f.ctx, f.otherSite.ID, in.ID, ViewerOf(f.stranger)); !errors.Is(err, ErrNotFound) {

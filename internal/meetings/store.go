@@ -601,7 +601,7 @@ func (s *Store) Search(ctx context.Context, siteID int64, query string, limit, o
 // calendar gets the event too.
 func recipients(m Meeting) []string {
 	out := slices.Clone(m.Invitees)
-	if !slices.Contains(out, m.HostEmail) {
+	if m.HostEmail != "" && !slices.Contains(out, m.HostEmail) {
 		out = append(out, m.HostEmail)
 	}
 	return out
