@@ -1,5 +1,3 @@
-// Package meetings serves the signed-in user's meetings home: their personal
-// room and how others join it.
 package meetings
 
 import (

@@ -1,0 +1,128 @@
+package meetings
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	// The portal runs in small containers without /usr/share/zoneinfo;
+	// embedding Go's copy of the tz database keeps LoadLocation working there.
+	_ "time/tzdata"
+)
+
+// ErrUnknownTimeZone refuses a zone name that is not in TimeZones.
+var ErrUnknownTimeZone = errors.New("unknown time zone")
+
+//go:embed zones.txt
+var zonesFile string
+
+// zoneNames parses zones.txt once; the list never changes while running.
+var zoneNames = sync.OnceValue(func() []string {
+	var names []string
+	for line := range strings.Lines(zonesFile) {
+		line = strings.TrimSpace(line)
+		if line != "" && !strings.HasPrefix(line, "#") {
+			names = append(names, line)
+		}
+	}
+	return names
+})
+
+// TimeZones lists the IANA zone names a person may choose, UTC first, then
+// sorted. The caller must not modify it.
+func TimeZones() []string { return zoneNames() }
+
+// LoadZone returns the location of a zone from TimeZones. Names outside the
+// list (links such as "US/Eastern", POSIX strings, "Local") are refused so
+// that every stored name is one the pages can offer again.
+func LoadZone(name string) (*time.Location, error) {
+	if !slices.Contains(zoneNames(), name) {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownTimeZone, name)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q: %v", ErrUnknownTimeZone, name, err)
+	}
+	return loc, nil
+}
+
+// mustZone is LoadZone for names read back from the database, which were
+// checked when written; a zone that stopped loading falls back to UTC
+// rather than failing every page that shows the meeting.
+func mustZone(name string) *time.Location {
+	loc, err := LoadZone(name)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// localKind says how a wall-clock time maps to instants in a zone.
+type localKind int
+
+const (
+	localNormal    localKind = iota // occurs exactly once
+	localGap                        // skipped when clocks go forward
+	localAmbiguous                  // occurs twice when clocks go back
+)
+
+// wallClock is the one place that turns a local date and time in a zone into
+// an instant. It follows RFC 5545 section 3.3.5 (DATE-TIME with TZID), the
+// rule every calendar client applies to the invitations we send, so that the
+// portal and the invitees' calendars agree:
+//   - a time that occurs twice (clocks go back) is its first occurrence;
+//   - a time that does not occur (clocks go forward) is read with the UTC
+//     offset in force before the gap, so 02:30 on the day Berlin skips from
+//     02:00 to 03:00 becomes 03:30 CEST.
+//
+// Go's time.Date leaves both cases unspecified (and picks the other answer
+// in each), hence this function.
+func wallClock(loc *time.Location, year int, month time.Month, day, hour, minute int) (time.Time, localKind) {
+	naive := time.Date(year, month, day, hour, minute, 0, 0, time.UTC)
+	// No zone changes its offset twice within two days, so the offsets a
+	// day either side are the only candidates.
+	_, before := naive.Add(-24 * time.Hour).In(loc).Zone()
+	_, after := naive.Add(24 * time.Hour).In(loc).Zone()
+	var matches []time.Time
+	for _, offset := range []int{before, after} {
+		t := naive.Add(-time.Duration(offset) * time.Second).In(loc)
+		if sameWallClock(t, naive) && !slices.ContainsFunc(matches, t.Equal) {
+			matches = append(matches, t)
+		}
+	}
+	switch len(matches) {
+	case 0:
+		return naive.Add(-time.Duration(before) * time.Second).In(loc), localGap
+	case 1:
+		return matches[0], localNormal
+	default:
+		first := matches[0]
+		if matches[1].Before(first) {
+			first = matches[1]
+		}
+		return first, localAmbiguous
+	}
+}
+
+func sameWallClock(t, naive time.Time) bool {
+	y, mo, d := t.Date()
+	ny, nmo, nd := naive.Date()
+	return y == ny && mo == nmo && d == nd && t.Hour() == naive.Hour() && t.Minute() == naive.Minute()
+}
+
+// floating returns t's wall clock in loc as a UTC time with the same fields:
+// the "floating" time recurrence rules are expanded on, so that a weekly
+// meeting stays at 10:00 local whatever the offset does.
+func floating(t time.Time, loc *time.Location) time.Time {
+	l := t.In(loc)
+	return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), 0, time.UTC)
+}
+
+// unfloat is the inverse of floating, through wallClock's RFC 5545 rules.
+func unfloat(f time.Time, loc *time.Location) time.Time {
+	t, _ := wallClock(loc, f.Year(), f.Month(), f.Day(), f.Hour(), f.Minute())
+	return t
+}

@@ -1,0 +1,176 @@
+package meetings
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// eventsChannel is the one PostgreSQL channel every lobby change is
+// announced on; the payload names the topic. One channel means one LISTEN
+// per process, whatever the number of meetings.
+const eventsChannel = "meeting_events"
+
+// Topic is what a page waits on: a live meeting, or a meeting or personal
+// room that has not started yet.
+type Topic struct {
+	SiteID int64
+	Kind   string // "instance", "meeting" or "room"
+	ID     int64
+}
+
+// InstanceTopic changes with the roster and state of a live meeting.
+func InstanceTopic(siteID, instanceID int64) Topic { return Topic{siteID, "instance", instanceID} }
+
+// MeetingTopic changes when a scheduled meeting starts or ends.
+func MeetingTopic(siteID, meetingID int64) Topic { return Topic{siteID, "meeting", meetingID} }
+
+// RoomTopic changes when a personal room (by owner) starts or ends.
+func RoomTopic(siteID, ownerID int64) Topic { return Topic{siteID, "room", ownerID} }
+
+func (t Topic) String() string { return fmt.Sprintf("%d/%s/%d", t.SiteID, t.Kind, t.ID) }
+
+func parseTopic(s string) (Topic, bool) {
+	parts := strings.Split(s, "/")
+	if len(parts) != 3 {
+		return Topic{}, false
+	}
+	site, err1 := strconv.ParseInt(parts[0], 10, 64)
+	id, err2 := strconv.ParseInt(parts[2], 10, 64)
+	if err1 != nil || err2 != nil {
+		return Topic{}, false
+	}
+	return Topic{site, parts[1], id}, true
+}
+
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// notify announces changes; inside a transaction PostgreSQL delivers them
+// at commit, so a woken reader always sees the change.
+func notify(ctx context.Context, q execer, topics ...Topic) error {
+	for _, t := range topics {
+		if _, err := q.Exec(ctx, `SELECT pg_notify($1, $2)`, eventsChannel, t.String()); err != nil {
+			return fmt.Errorf("notify %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// Watcher holds one listening connection per process and wakes the
+// in-process subscribers of a topic (the server-sent-event streams of the
+// people on a meeting page) when any portal process changes it.
+type Watcher struct {
+	config *pgx.ConnConfig
+	log    *slog.Logger
+
+	mu    sync.Mutex
+	subs  map[Topic]map[chan struct{}]struct{}
+	ready chan struct{}
+	once  sync.Once
+}
+
+// NewWatcher returns a Watcher on the pool's database; call Run.
+func NewWatcher(pool *pgxpool.Pool, log *slog.Logger) *Watcher {
+	return &Watcher{
+		config: pool.Config().ConnConfig.Copy(), log: log,
+		subs: map[Topic]map[chan struct{}]struct{}{}, ready: make(chan struct{}),
+	}
+}
+
+// Subscribe returns a channel that receives a value after each change of t
+// (several changes in a row may come as one: the subscriber re-reads the
+// state) and the function that ends the subscription.
+func (w *Watcher) Subscribe(t Topic) (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	w.mu.Lock()
+	if w.subs[t] == nil {
+		w.subs[t] = map[chan struct{}]struct{}{}
+	}
+	w.subs[t][ch] = struct{}{}
+	w.mu.Unlock()
+	return ch, func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		delete(w.subs[t], ch)
+		if len(w.subs[t]) == 0 {
+			delete(w.subs, t)
+		}
+	}
+}
+
+// Ready is closed once the Watcher first listens.
+func (w *Watcher) Ready() <-chan struct{} { return w.ready }
+
+// Run listens until ctx ends, reconnecting after a lost connection. It
+// listens on a connection of its own, not one of the pool's, which serve
+// requests.
+func (w *Watcher) Run(ctx context.Context) {
+	for ctx.Err() == nil {
+		err := w.listen(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		w.log.WarnContext(ctx, "meeting watcher: listening failed; reconnecting", "error", err.Error())
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (w *Watcher) listen(ctx context.Context) error {
+	conn, err := pgx.ConnectConfig(ctx, w.config)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+eventsChannel); err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	w.once.Do(func() { close(w.ready) })
+	// Changes made while not listening were missed: everyone re-reads.
+	w.wakeAll()
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return fmt.Errorf("wait: %w", err)
+		}
+		if t, ok := parseTopic(n.Payload); ok {
+			w.wake(t)
+		}
+	}
+}
+
+func (w *Watcher) wake(t Topic) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for ch := range w.subs[t] {
+		select {
+		case ch <- struct{}{}:
+		default: // already has a wake-up pending
+		}
+	}
+}
+
+func (w *Watcher) wakeAll() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, subs := range w.subs {
+		for ch := range subs {
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
+		}
+	}
+}

@@ -1,0 +1,9 @@
+DROP TABLE IF EXISTS mail_outbox;
+DROP TABLE IF EXISTS meeting_participants;
+DROP TABLE IF EXISTS meeting_instances;
+DROP TABLE IF EXISTS meeting_invitees;
+DROP TABLE IF EXISTS meeting_overrides;
+DROP TABLE IF EXISTS meetings;
+DROP TABLE IF EXISTS personal_rooms;
+DROP TABLE IF EXISTS user_preferences;
+DROP TABLE IF EXISTS meeting_settings;
