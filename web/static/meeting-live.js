@@ -133,6 +133,14 @@
     // EventSource reconnects by itself after a lost connection (another
     // portal process answers); nothing to do on "error".
 
+    // A form that leaves the page (join, leave, start, end) must not be
+    // overtaken by a reload its own change provokes.
+    document.addEventListener("submit", function (event) {
+      if (!event.defaultPrevented && !event.target.hasAttribute("data-live-form")) {
+        source.close();
+      }
+    });
+
     live.addEventListener("submit", function (event) {
       var form = event.target;
       if (!form.hasAttribute("data-live-form")) { return; }
@@ -154,7 +162,10 @@
   document.addEventListener("DOMContentLoaded", function () {
     setUpCopyButtons();
     var live = document.getElementById("live");
-    if (live && live.hasAttribute("data-events") && window.EventSource) {
+    // A page that joins by itself (autosubmit.js posts its form) is left
+    // at once: following it could reload it over the join in flight.
+    var leaving = document.querySelector("form[data-autosubmit]");
+    if (live && live.hasAttribute("data-events") && window.EventSource && !leaving) {
       follow(live);
     }
   });
