@@ -12,7 +12,6 @@ import (
 type upcomingRow struct {
 	Topic, When, Path, Number string
 	Host                      bool // the viewer hosts it (else they are invited)
-	Live                      bool
 }
 
 // homePage is the signed-in user's meetings home.
