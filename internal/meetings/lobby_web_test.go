@@ -223,6 +223,16 @@ func TestPersonalRoomStartsFromHomeAndLetsGuestsInWhenItsOwnerAllows(t *testing.
 	expect(t, "guest in the room's lobby", resp, body, http.StatusOK, "You are waiting in the lobby")
 	resp, body = w.get("/meet/nobody-here", w.memberC)
 	expect(t, "a room that does not exist", resp, body, http.StatusNotFound, "No such meeting on this site")
+
+	// Ended: those who were in it read that it has ended; for anyone else
+	// the room is simply not live.
+	w.post("/meet/ann.lee/join", nil, w.memberC)
+	resp, body = w.post("/meet/ann.lee/end", nil, w.hostC)
+	redirect(t, "end the room", resp, body, "/meet/ann.lee")
+	resp, body = w.get("/meet/ann.lee", w.memberC)
+	expect(t, "a participant after the end", resp, body, http.StatusOK, "The meeting has ended.")
+	resp, body = w.get("/meet/ann.lee", w.inviteeC)
+	expect(t, "someone who was not in it", resp, body, http.StatusOK, "The host has not started the meeting yet")
 }
 
 func TestLobbyPresenceReachesEveryPageWithinASecond(t *testing.T) {
