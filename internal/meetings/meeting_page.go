@@ -48,7 +48,6 @@ type meetingPage struct {
 	Room        bool
 	HostName    string
 	When        string // the next occurrence in the viewer's zone
-	Zone        string
 	Duration    string
 	Repeats     string
 	Occurrences []occurrenceRow // a series' next occurrences, for the host
@@ -146,18 +145,9 @@ func (h *Handler) showPlace(w http.ResponseWriter, r *http.Request, autoJoin boo
 		h.Render.ServerError(w, r, err)
 		return
 	}
-	loc := time.UTC
-	if v.SignedIn() {
-		if loc, err = h.location(ctx, v); err != nil {
-			h.Render.ServerError(w, r, err)
-			return
-		}
-	} else if p.meeting != nil {
-		loc = p.meeting.Zone() // a guest's zone is unknown: the host's
-	}
 	page := meetingPage{
 		Title: p.target.Title, HostName: p.hostName(), JoinURL: p.joinURL, Control: p.access.Control,
-		Zone: loc.String(), Room: p.room != nil, Notice: notices.From(r, "done"), GuestsAllowed: p.target.GuestsAllowed,
+		Room: p.room != nil, Notice: notices.From(r, "done"), GuestsAllowed: p.target.GuestsAllowed,
 		Live: livePanel{
 			State: st, Path: p.path, Control: p.access.Control && st.Status == StatusLive, Guest: a.guest,
 			SignedIn: v.SignedIn(), AutoJoin: autoJoin && v.SignedIn(), Role: "participant",
@@ -175,8 +165,14 @@ func (h *Handler) showPlace(w http.ResponseWriter, r *http.Request, autoJoin boo
 	if a.inLive() {
 		page.Live.InstanceID, page.Live.SelfID = a.live.ID, a.self.ID
 	}
-	if m := p.meeting; m != nil && !a.guest {
-		if err := h.meetingDetails(r, &page, p, loc); err != nil {
+	// A guest sees the topic, the host and the live part; the details
+	// are for the site's users.
+	if p.meeting != nil && v.SignedIn() {
+		loc, err := h.location(ctx, v)
+		if err == nil {
+			err = h.meetingDetails(r, &page, p, loc)
+		}
+		if err != nil {
 			h.Render.ServerError(w, r, err)
 			return
 		}
