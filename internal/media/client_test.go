@@ -3,7 +3,6 @@ package media
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -19,8 +18,10 @@ import (
 	"github.com/coder/websocket"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/logging"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 	"github.com/prometheus/client_golang/prometheus"
@@ -96,6 +97,7 @@ type testClient struct {
 	wsClosed     chan struct{}
 	closeStatus  websocket.StatusCode
 	keyframeWant chan struct{} // PLI received for the camera
+	tagger       *ridTagger
 }
 
 // received is what arrived on one forwarded track.
@@ -105,7 +107,6 @@ type received struct {
 	seqs    map[uint16]int
 	last    time.Time
 	markers map[byte]int // last payload byte of video packets: which simulcast layer
-	payload [][]byte     // payloads, when kept
 	ssrc    uint32
 }
 
@@ -114,10 +115,19 @@ type received struct {
 func loopbackAPI(t testing.TB, extra []interceptor.Factory) *webrtc.API {
 	t.Helper()
 	var se webrtc.SettingEngine
+	quiet := logging.NewDefaultLoggerFactory()
+	quiet.DefaultLogLevel = logging.LogLevelDisabled
+	se.LoggerFactory = quiet
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if len(extra) > 1 {
+		// The extra interceptors lose packets after SRTP has accepted them;
+		// a real network loses them before, where the retransmission is not
+		// a replay. Without this, SRTP would reject every retransmission.
+		se.DisableSRTPReplayProtection(true)
+	}
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
@@ -168,8 +178,9 @@ func (h *harness) tryJoin(key string, p Participant, opts clientOptions) (*testC
 		return nil, status, err
 	}
 	conn.SetReadLimit(maxMessageBytes)
-	api := loopbackAPI(t, opts.interceptors)
-	c := &testClient{t: t, p: p, conn: conn, ctx: ctx, stop: stop, streams: map[string]*received{},
+	tagger := &ridTagger{tags: map[uint32][2]string{}}
+	api := loopbackAPI(t, append([]interceptor.Factory{tagger}, opts.interceptors...))
+	c := &testClient{tagger: tagger, t: t, p: p, conn: conn, ctx: ctx, stop: stop, streams: map[string]*received{},
 		wsClosed: make(chan struct{}), keyframeWant: make(chan struct{}, 16)}
 	if c.pub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		t.Fatal(err)
@@ -225,6 +236,9 @@ func (c *testClient) readLoop() {
 			c.participants = msg.Participants
 			c.mu.Unlock()
 		case msgOffer:
+			if c.sub.ConnectionState() == webrtc.PeerConnectionStateClosed {
+				continue
+			}
 			if err := c.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: msg.SDP}); err != nil {
 				c.t.Errorf("%s: set offer: %v", c.p.ID, err)
 				continue
@@ -444,6 +458,11 @@ func (c *testClient) publish(opts publishOptions) *publisher {
 	if err := c.pub.SetLocalDescription(offer); err != nil {
 		c.t.Fatal(err)
 	}
+	for _, tr := range c.pub.GetTransceivers() {
+		for _, enc := range tr.Sender().GetParameters().Encodings {
+			c.tagger.tag(uint32(enc.SSRC), tr.Mid(), enc.RID)
+		}
+	}
 	c.send(message{Type: msgOffer, PC: pcPub, SDP: offer.SDP, Tracks: tracks})
 	ctx, stop := context.WithCancel(c.ctx)
 	pb.stop = stop
@@ -576,23 +595,7 @@ func (d *dropper) droppedSeqs() []uint16 {
 	return out
 }
 
-var errTimeout = errors.New("timeout")
-
-// eventually polls cond until it holds or timeout passes.
-func eventually(timeout time.Duration, cond func() bool) error {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return errTimeout
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	return nil
-}
-
 func (c *testClient) String() string { return fmt.Sprintf("client %s", c.p.ID) }
-
-var _ = rtp.Packet{}
 
 func participantsGauge(t testing.TB, h *harness) prometheus.Collector {
 	t.Helper()
@@ -609,4 +612,45 @@ func participantsGauge(t testing.TB, h *harness) prometheus.Collector {
 	}
 	t.Fatal("no portal_media_participants metric")
 	return nil
+}
+
+// ridTagger stamps the mid and rid header extensions on every packet sent,
+// as Chrome does on its simulcast layers: pion's sender does not, and the
+// SFU needs them to tell the layers apart (RFC 8852).
+type ridTagger struct {
+	interceptor.NoOp
+	mu   sync.Mutex
+	tags map[uint32][2]string // SSRC → mid, rid
+}
+
+func (r *ridTagger) NewInterceptor(string) (interceptor.Interceptor, error) { return r, nil }
+
+func (r *ridTagger) tag(ssrc uint32, mid, rid string) {
+	r.mu.Lock()
+	r.tags[ssrc] = [2]string{mid, rid}
+	r.mu.Unlock()
+}
+
+func (r *ridTagger) BindLocalStream(info *interceptor.StreamInfo, writer interceptor.RTPWriter) interceptor.RTPWriter {
+	var midID, ridID uint8
+	for _, e := range info.RTPHeaderExtensions {
+		switch e.URI {
+		case sdp.SDESMidURI:
+			midID = uint8(e.ID)
+		case sdp.SDESRTPStreamIDURI:
+			ridID = uint8(e.ID)
+		}
+	}
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		r.mu.Lock()
+		tag, ok := r.tags[h.SSRC]
+		r.mu.Unlock()
+		if ok && midID != 0 && tag[1] != "" {
+			_ = h.SetExtension(midID, []byte(tag[0]))
+			if ridID != 0 {
+				_ = h.SetExtension(ridID, []byte(tag[1]))
+			}
+		}
+		return writer.Write(h, payload, a)
+	})
 }

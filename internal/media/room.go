@@ -318,7 +318,7 @@ func (r *room) unpublish(sess *session, source string) {
 func (r *room) unpublishLocked(m *member, pub *publication) {
 	delete(m.pubs, pub.source)
 	for _, other := range r.members {
-		if other.sess != nil {
+		if other != m && other.sess != nil {
 			other.sess.unsubscribe(pub)
 			other.sess.negotiate()
 		}

@@ -57,13 +57,14 @@ type session struct {
 
 	closeOnce sync.Once
 
-	mu             sync.Mutex // guards what follows; taken after room.mu, never before
-	trackSources   map[string]string
-	downs          map[*publication]*downTrack
-	awaitingAnswer bool
-	pendingOffer   bool
-	closed         bool
-	reason         string
+	mu              sync.Mutex // guards what follows; taken after room.mu, never before
+	trackSources    map[string]string
+	downs           map[*publication]*downTrack
+	earlyCandidates map[string][]webrtc.ICECandidateInit // by pc, until its remote description is set
+	awaitingAnswer  bool
+	pendingOffer    bool
+	closed          bool
+	reason          string
 }
 
 func newSession(s *SFU, r *room, p Participant, conn *websocket.Conn) (*session, error) {
@@ -384,6 +385,7 @@ func (s *session) onAnswer(sdp string) error {
 	if err := s.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
 		return fmt.Errorf("set answer: %w", err)
 	}
+	s.flushCandidatesLocked(pcSub, s.sub)
 	s.awaitingAnswer = false
 	if s.pendingOffer {
 		s.pendingOffer = false
@@ -395,13 +397,14 @@ func (s *session) onAnswer(sdp string) error {
 // onOffer answers the client's offer for its publisher connection.
 func (s *session) onOffer(sdp string, tracks map[string]string) error {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	for id, source := range tracks {
 		s.trackSources[id] = source
 	}
-	s.mu.Unlock()
 	if err := s.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return fmt.Errorf("set offer: %w", err)
 	}
+	s.flushCandidatesLocked(pcPub, s.pub)
 	answer, err := s.pub.CreateAnswer(nil)
 	if err != nil {
 		return fmt.Errorf("create answer: %w", err)
@@ -491,14 +494,7 @@ func (s *session) handle(msg message) error {
 		if msg.Candidate == nil {
 			return nil
 		}
-		pc := s.pub
-		if msg.PC == pcSub {
-			pc = s.sub
-		}
-		if err := pc.AddICECandidate(*msg.Candidate); err != nil {
-			return fmt.Errorf("candidate: %w", err)
-		}
-		return nil
+		return s.addCandidate(msg.PC, *msg.Candidate)
 	case msgState:
 		s.room.setState(s, msg.Audio, msg.Video)
 		return nil
@@ -546,4 +542,38 @@ func (s *session) hostAction(msg message) error {
 		f(ctl)
 	}
 	return nil
+}
+
+// addCandidate adds a trickled candidate of the client, or keeps it until
+// the description it belongs to is set: a browser may send its first
+// candidates before the offer or answer they follow has been processed here.
+func (s *session) addCandidate(pcName string, c webrtc.ICECandidateInit) error {
+	pc := s.pub
+	if pcName == pcSub {
+		pc = s.sub
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if pc.RemoteDescription() == nil {
+		if s.earlyCandidates == nil {
+			s.earlyCandidates = map[string][]webrtc.ICECandidateInit{}
+		}
+		if len(s.earlyCandidates[pcName]) < 64 {
+			s.earlyCandidates[pcName] = append(s.earlyCandidates[pcName], c)
+		}
+		return nil
+	}
+	if err := pc.AddICECandidate(c); err != nil {
+		return fmt.Errorf("candidate: %w", err)
+	}
+	return nil
+}
+
+func (s *session) flushCandidatesLocked(pcName string, pc *webrtc.PeerConnection) {
+	for _, c := range s.earlyCandidates[pcName] {
+		if err := pc.AddICECandidate(c); err != nil {
+			s.log.Debug("media: early candidate", "error", err.Error())
+		}
+	}
+	delete(s.earlyCandidates, pcName)
 }
