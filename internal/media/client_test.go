@@ -107,6 +107,7 @@ type received struct {
 	seqs    map[uint16]int
 	last    time.Time
 	markers map[byte]int // last payload byte of video packets: which simulcast layer
+	recent  []byte       // the markers of the last 30 video packets
 	ssrc    uint32
 }
 
@@ -299,7 +300,12 @@ func (c *testClient) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		st.seqs[pkt.SequenceNumber]++
 		st.last = time.Now()
 		if st.kind == "video" && len(pkt.Payload) > 0 {
-			st.markers[pkt.Payload[len(pkt.Payload)-1]]++
+			m := pkt.Payload[len(pkt.Payload)-1]
+			st.markers[m]++
+			st.recent = append(st.recent, m)
+			if len(st.recent) > 30 {
+				st.recent = st.recent[1:]
+			}
 		}
 		c.mu.Unlock()
 	}

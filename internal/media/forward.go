@@ -246,7 +246,7 @@ type downTrack struct {
 
 	mu       sync.Mutex
 	current  *layer // the layer being forwarded; nil until the first (key) packet
-	target   int    // the quality wanted; -1 for any
+	target   int    // the quality wanted; -1 until the first allocation
 	rw       rewriter
 	closed   bool
 	lastLost uint32
@@ -280,7 +280,10 @@ func (d *downTrack) forward(l *layer, in *rtp.Packet, key bool, now time.Time) {
 		case d.kind == webrtc.RTPCodecTypeAudio:
 			// Audio has no layers: a new upstream is the publisher's new
 			// connection, and any packet can start it.
-		case !key || (d.target >= 0 && l.quality != d.target):
+		case !key || d.target < 0 || l.quality != d.target:
+			// Video waits for a layer chosen from the receiver's estimate;
+			// starting on whichever key frame comes first could flood a
+			// weak receiver with the full layer.
 			return
 		case d.current != nil:
 			d.metrics.layerSwitches.Inc()
