@@ -35,6 +35,7 @@ const testOrigin = "http://acme.portal.test"
 // authenticated handler.
 type harness struct {
 	t        testing.TB
+	baseURL  string // of the signalling server; set for a harness without its own SFU
 	sfu      *SFU
 	srv      *httptest.Server
 	reg      *prometheus.Registry
@@ -70,13 +71,19 @@ func newHarness(t testing.TB, cfg Config) *harness {
 
 func (h *harness) signalURL(key string, p Participant) string {
 	q := url.Values{"key": {key}, "id": {p.ID}, "name": {p.Name}, "role": {string(p.Role)}}
-	return "ws" + strings.TrimPrefix(h.srv.URL, "http") + "/?" + q.Encode()
+	base := h.baseURL
+	if base == "" {
+		base = h.srv.URL
+	}
+	return "ws" + strings.TrimPrefix(base, "http") + "/?" + q.Encode()
 }
 
 // clientOptions shape a test participant.
 type clientOptions struct {
 	origin       string
 	interceptors []interceptor.Factory // run before pion's defaults on received packets
+	lossy        bool                  // the interceptors lose packets after SRTP (see loopbackAPI)
+	onPacket     func(*rtp.Packet)     // replaces the per-stream bookkeeping (load generation)
 }
 
 // testClient is a participant's browser, played by pion.
@@ -98,6 +105,7 @@ type testClient struct {
 	closeStatus  websocket.StatusCode
 	keyframeWant chan struct{} // PLI received for the camera
 	tagger       *ridTagger
+	onPacket     func(*rtp.Packet)
 }
 
 // received is what arrived on one forwarded track.
@@ -113,7 +121,7 @@ type received struct {
 
 // loopbackAPI is pion restricted to loopback, as the tests' network rules
 // require.
-func loopbackAPI(t testing.TB, extra []interceptor.Factory) *webrtc.API {
+func loopbackAPI(t testing.TB, extra []interceptor.Factory, lossy bool) *webrtc.API {
 	t.Helper()
 	var se webrtc.SettingEngine
 	quiet := logging.NewDefaultLoggerFactory()
@@ -123,7 +131,7 @@ func loopbackAPI(t testing.TB, extra []interceptor.Factory) *webrtc.API {
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	if len(extra) > 1 {
+	if lossy {
 		// The extra interceptors lose packets after SRTP has accepted them;
 		// a real network loses them before, where the retransmission is not
 		// a replay. Without this, SRTP would reject every retransmission.
@@ -180,8 +188,8 @@ func (h *harness) tryJoin(key string, p Participant, opts clientOptions) (*testC
 	}
 	conn.SetReadLimit(maxMessageBytes)
 	tagger := &ridTagger{tags: map[uint32][2]string{}}
-	api := loopbackAPI(t, append([]interceptor.Factory{tagger}, opts.interceptors...))
-	c := &testClient{tagger: tagger, t: t, p: p, conn: conn, ctx: ctx, stop: stop, streams: map[string]*received{},
+	api := loopbackAPI(t, append([]interceptor.Factory{tagger}, opts.interceptors...), opts.lossy)
+	c := &testClient{tagger: tagger, onPacket: opts.onPacket, t: t, p: p, conn: conn, ctx: ctx, stop: stop, streams: map[string]*received{},
 		wsClosed: make(chan struct{}), keyframeWant: make(chan struct{}, 16)}
 	if c.pub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		t.Fatal(err)
@@ -285,6 +293,15 @@ const (
 )
 
 func (c *testClient) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	if c.onPacket != nil {
+		for {
+			pkt, _, err := track.ReadRTP()
+			if err != nil {
+				return
+			}
+			c.onPacket(pkt)
+		}
+	}
 	key := track.StreamID() + "/" + track.Kind().String()
 	c.mu.Lock()
 	st := &received{kind: track.Kind().String(), seqs: map[uint16]int{}, markers: map[byte]int{}, ssrc: uint32(track.SSRC())}

@@ -304,7 +304,7 @@ func TestNACKRecoversPacketsLostOnTheWayToTheReceiver(t *testing.T) {
 	h.sfu.Allow(meetingA, bob.ID)
 	drop := &dropper{every: 5, dropped: map[uint16]bool{}}
 	a := h.join(meetingA, alice, clientOptions{})
-	b := h.join(meetingA, bob, clientOptions{interceptors: []interceptor.Factory{drop}})
+	b := h.join(meetingA, bob, clientOptions{interceptors: []interceptor.Factory{drop}, lossy: true})
 	a.publish(publishOptions{video: true})
 	b.waitFor("video", 15*time.Second, func() bool { _, vi := b.packetsFromLocked(alice.ID); return vi > 100 })
 
