@@ -130,6 +130,17 @@ func loopbackAPI(t testing.TB, extra []interceptor.Factory, lossy bool) *webrtc.
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	// Buffers as large as the SFU's, so that the load generator is not
+	// what drops packets.
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadBuffer(socketBuffer)
+	_ = conn.SetWriteBuffer(socketBuffer)
+	mux := webrtc.NewICEUDPMux(quiet.NewLogger("udpmux"), conn)
+	t.Cleanup(func() { _ = mux.Close() })
+	se.SetICEUDPMux(mux)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	if lossy {
 		// The extra interceptors lose packets after SRTP has accepted them;
@@ -188,13 +199,15 @@ func (h *harness) tryJoin(key string, p Participant, opts clientOptions) (*testC
 	}
 	conn.SetReadLimit(maxMessageBytes)
 	tagger := &ridTagger{tags: map[uint32][2]string{}}
-	api := loopbackAPI(t, append([]interceptor.Factory{tagger}, opts.interceptors...), opts.lossy)
+	extra := append([]interceptor.Factory{tagger}, opts.interceptors...)
 	c := &testClient{tagger: tagger, onPacket: opts.onPacket, t: t, p: p, conn: conn, ctx: ctx, stop: stop, streams: map[string]*received{},
 		wsClosed: make(chan struct{}), keyframeWant: make(chan struct{}, 16)}
-	if c.pub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+	// One API, so one socket, per peer connection, as a browser has: the
+	// SFU's UDP mux tells sessions apart by remote address.
+	if c.pub, err = loopbackAPI(t, extra, opts.lossy).NewPeerConnection(webrtc.Configuration{}); err != nil {
 		t.Fatal(err)
 	}
-	if c.sub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+	if c.sub, err = loopbackAPI(t, extra, opts.lossy).NewPeerConnection(webrtc.Configuration{}); err != nil {
 		t.Fatal(err)
 	}
 	for name, pc := range map[string]*webrtc.PeerConnection{pcPub: c.pub, pcSub: c.sub} {

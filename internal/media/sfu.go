@@ -126,6 +126,12 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*SFU, error) 
 	return s, nil
 }
 
+// socketBuffer is the size asked for the media socket's kernel buffers.
+// Every participant's packets arrive on this one socket: with the default
+// (about 200 KiB) a few milliseconds without a core for its reader, on a
+// busy machine, overflow it and the kernel drops datagrams (RcvbufErrors).
+const socketBuffer = 8 << 20
+
 func (s *SFU) listen() error {
 	logs := pionLogs{log: s.log}
 	listenIP := net.ParseIP(s.cfg.ListenIP)
@@ -137,12 +143,16 @@ func (s *SFU) listen() error {
 		if err != nil {
 			return fmt.Errorf("media: listen on UDP %s: %w", net.JoinHostPort(s.cfg.ListenIP, strconv.Itoa(s.cfg.UDPPort)), err)
 		}
+		// Best effort: the kernel caps it at net.core.rmem_max/wmem_max.
+		_ = conn.SetReadBuffer(socketBuffer)
+		_ = conn.SetWriteBuffer(socketBuffer)
 		s.udpMux = webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), conn)
 	} else {
 		// One socket per interface address, all on the same port: a socket
 		// on the unspecified address cannot tell pion which local address a
 		// packet reached, which ICE needs.
-		mux, err := ice.NewMultiUDPMuxFromPort(s.cfg.UDPPort, ice.UDPMuxFromPortWithLogger(logs.NewLogger("udpmux")))
+		mux, err := ice.NewMultiUDPMuxFromPort(s.cfg.UDPPort, ice.UDPMuxFromPortWithLogger(logs.NewLogger("udpmux")),
+			ice.UDPMuxFromPortWithReadBufferSize(socketBuffer), ice.UDPMuxFromPortWithWriteBufferSize(socketBuffer))
 		if err != nil {
 			return fmt.Errorf("media: listen on UDP port %d: %w", s.cfg.UDPPort, err)
 		}
