@@ -156,7 +156,7 @@ func loopbackAPI(t testing.TB, extra []interceptor.Factory, lossy bool) *webrtc.
 	for _, f := range extra {
 		reg.Add(f)
 	}
-	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
+	if err := webrtc.RegisterDefaultInterceptorsWithOptions(m, reg, webrtc.WithInterceptorLoggerFactory(quiet)); err != nil {
 		t.Fatal(err)
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
