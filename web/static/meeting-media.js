@@ -70,7 +70,15 @@
 
   // ---- Device check -------------------------------------------------------
 
-  async function startPreview() {
+  let previewReady = null; // the device check's stream, once getUserMedia has answered
+
+  function startPreview() {
+    $("join").disabled = true;
+    previewReady = openDevices().finally(() => { $("join").disabled = false; });
+    return previewReady;
+  }
+
+  async function openDevices() {
     const camera = $("camera-select").value;
     const mic = $("mic-select").value;
     if (localStream) {
@@ -523,7 +531,8 @@
 
   $("camera-select").addEventListener("change", startPreview);
   $("mic-select").addEventListener("change", startPreview);
-  $("join").addEventListener("click", () => {
+  $("join").addEventListener("click", async () => {
+    await previewReady;
     $("check").hidden = true;
     $("room").hidden = false;
     $("preview").srcObject = null;
