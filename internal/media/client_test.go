@@ -262,7 +262,7 @@ func (c *testClient) readLoop() {
 				continue
 			}
 			if err := c.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: msg.SDP}); err != nil {
-				c.t.Errorf("%s: set offer: %v", c.p.ID, err)
+				c.fail("set offer: %v", err)
 				continue
 			}
 			answer, err := c.sub.CreateAnswer(nil)
@@ -270,13 +270,13 @@ func (c *testClient) readLoop() {
 				err = c.sub.SetLocalDescription(answer)
 			}
 			if err != nil {
-				c.t.Errorf("%s: answer: %v", c.p.ID, err)
+				c.fail("answer: %v", err)
 				continue
 			}
 			c.send(message{Type: msgAnswer, PC: pcSub, SDP: answer.SDP})
 		case msgAnswer:
 			if err := c.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: msg.SDP}); err != nil {
-				c.t.Errorf("%s: set answer: %v", c.p.ID, err)
+				c.fail("set answer: %v", err)
 			}
 		case msgCandidate:
 			pc := c.pub
@@ -304,6 +304,17 @@ const (
 	msgEnded    = reasonEnded
 	msgReplaced = reasonReplaced
 )
+
+// fail reports a signalling error, unless the server has already closed
+// the client's connections (removal, end): then a message still in flight
+// meets a closed peer connection, which is expected.
+func (c *testClient) fail(format string, args ...any) {
+	if c.sub.ConnectionState() == webrtc.PeerConnectionStateClosed || c.pub.ConnectionState() == webrtc.PeerConnectionStateClosed {
+		c.t.Logf(c.p.ID+": "+format, args...)
+		return
+	}
+	c.t.Errorf(c.p.ID+": "+format, args...)
+}
 
 func (c *testClient) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	if c.onPacket != nil {

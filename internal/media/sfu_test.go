@@ -81,8 +81,15 @@ func TestParticipantOfAnotherMeetingReceivesNothing(t *testing.T) {
 	for _, cl := range []*testClient{a, b, c, d} {
 		cl.publish(publishOptions{audio: true, video: true})
 	}
-	b.waitFor("alice's media", 15*time.Second, func() bool { au, vi := b.packetsFromLocked(alice.ID); return au > 20 && vi > 10 })
-	d.waitFor("carol's media", 15*time.Second, func() bool { au, vi := d.packetsFromLocked(carol.ID); return au > 20 && vi > 10 })
+	for _, tc := range []struct {
+		receiver *testClient
+		from     string
+	}{{a, bob.ID}, {b, alice.ID}, {c, dave.ID}, {d, carol.ID}} {
+		tc.receiver.waitFor(tc.from+"'s media", 15*time.Second, func() bool {
+			au, vi := tc.receiver.packetsFromLocked(tc.from)
+			return au > 20 && vi > 10
+		})
+	}
 
 	for _, tc := range []struct {
 		client *testClient
