@@ -67,8 +67,6 @@ var (
 	ErrNotAdmitted = errors.New("media: participant not admitted to this meeting")
 	// ErrNotConnected: no such participant is in the room's media.
 	ErrNotConnected = errors.New("media: participant not connected")
-	// ErrClosed: the SFU has been closed.
-	ErrClosed = errors.New("media: SFU closed")
 )
 
 // SFU is the selective forwarding unit of one portal process: it receives
