@@ -77,6 +77,8 @@ func New(pool *pgxpool.Pool, cfg Config) *App {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	// No value from outside is ever logged whole, whoever logs it.
+	cfg.Log = slog.New(web.ShortValues(cfg.Log.Handler()))
 	if cfg.EventRetention == 0 {
 		cfg.EventRetention = 90 * 24 * time.Hour
 	}

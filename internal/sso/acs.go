@@ -83,9 +83,20 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 	// them reaches the signature code.
 	decoded, err := xmlguard.Decode(samlResponse)
 	if err != nil {
-		if h, ok := failureStatus(samlResponse); ok {
-			result.Flow = h.flow()
+		h, guard, ok := guardedHeader(samlResponse)
+		if !ok {
+			return result, classify(err)
+		}
+		result.Flow = h.flow()
+		if isIdPFailure(h, guard) {
 			return result, s.idpFailure(ctx, site.ID, p.settings, h)
+		}
+		// The answer to an admin's Test SSO is shown on the test page,
+		// however it failed (without what it says: it is refused unread).
+		if h.inResponseTo != "" {
+			if pending, err := s.pendingState(ctx, site.ID, h.inResponseTo); err == nil {
+				result.Test = pending.test
+			}
 		}
 		return result, classify(err)
 	}
@@ -127,7 +138,7 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 		// different one means the response was not for this browser's
 		// request (or was moved between sign-ins).
 		if relayState != "" && relayState != pending.relayState {
-			return result, explained(refuse(ReasonRelayStateMismatch, "the RelayState %q is not the one sent with request %s", truncate(relayState, 80), pending.requestID))
+			return result, explained(refuse(ReasonRelayStateMismatch, "the RelayState %q is not the one sent with request %s", shorten(relayState), pending.requestID))
 		}
 		possibleIDs = []string{pending.requestID}
 	}
@@ -278,44 +289,51 @@ func (h responseHeader) flow() Flow {
 	return FlowIdP
 }
 
+// readHeader reads what routes a response, without verifying it: only
+// SAML 2.0 protocol and assertion elements where the schema puts them
+// (xmlguard refuses anything else there), never an element found by its
+// local name alone.
 func readHeader(decoded []byte) (responseHeader, error) {
 	doc := etree.NewDocument()
 	if err := doc.ReadFromBytes(decoded); err != nil {
 		return responseHeader{}, refuse(ReasonMalformed, "%v", err)
 	}
 	root := doc.Root()
-	if root == nil {
-		return responseHeader{}, refuse(ReasonMalformed, "no root element")
+	if root == nil || root.Tag != "Response" || root.NamespaceURI() != xmlguard.ProtocolNS {
+		return responseHeader{}, refuse(ReasonMalformed, "the root element is not a SAML 2.0 Response")
 	}
 	h := responseHeader{inResponseTo: root.SelectAttrValue("InResponseTo", "")}
-	if issuer := root.SelectElement("Issuer"); issuer != nil {
+	if issuer := xmlguard.Child(root, nameIssuer); issuer != nil {
 		h.issuer = strings.TrimSpace(issuer.Text())
 	}
 	if v := root.SelectAttrValue("IssueInstant", ""); v != "" {
 		t, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {
-			return responseHeader{}, refuse(ReasonMalformed, "IssueInstant %q is not a date", v)
+			return responseHeader{}, refuse(ReasonMalformed, "IssueInstant %q is not a date", shorten(v))
 		}
 		h.issueInstant = t
 	}
-	for _, status := range root.ChildElements() {
-		if status.Tag != "Status" {
-			continue
+	status := xmlguard.Child(root, nameStatus)
+	if code := xmlguard.Child(status, nameStatusCode); code != nil {
+		h.status = code.SelectAttrValue("Value", "")
+		if sub := xmlguard.Child(code, nameStatusCode); sub != nil {
+			h.subStatus = sub.SelectAttrValue("Value", "")
 		}
-		for _, el := range status.ChildElements() {
-			switch el.Tag {
-			case "StatusCode":
-				h.status = el.SelectAttrValue("Value", "")
-				if sub := el.SelectElement("StatusCode"); sub != nil {
-					h.subStatus = sub.SelectAttrValue("Value", "")
-				}
-			case "StatusMessage":
-				h.statusMessage = strings.TrimSpace(el.Text())
-			}
-		}
+	}
+	if message := xmlguard.Child(status, nameStatusMessage); message != nil {
+		h.statusMessage = strings.TrimSpace(message.Text())
 	}
 	return h, nil
 }
+
+// The elements the unverified reads look for, by namespace and local name.
+var (
+	nameIssuer        = saml2("Issuer")
+	nameStatus        = xmlguard.Name{Space: xmlguard.ProtocolNS, Local: "Status"}
+	nameStatusCode    = xmlguard.Name{Space: xmlguard.ProtocolNS, Local: "StatusCode"}
+	nameStatusMessage = xmlguard.Name{Space: xmlguard.ProtocolNS, Local: "StatusMessage"}
+	nameAssertion     = saml2("Assertion")
+)
 
 // maxStatusMessage caps the IdP's message shown to the user.
 const maxStatusMessage = 300
@@ -350,29 +368,48 @@ func (s *Service) idpFailure(ctx context.Context, siteID int64, set Settings, h 
 	return r
 }
 
-// failureStatus reads the status of a response xmlguard refused only for
-// lacking a (signed) assertion: an IdP reporting a failure (Azure's
-// "AADSTS..." errors) sends an unsigned Response with no assertion, and the
-// user should see the IdP's message rather than "unsigned".
-func failureStatus(samlResponse string) (responseHeader, bool) {
+// guardedHeader reads the header of a response xmlguard refused for its
+// structure only (a well-formed SAML 2.0 Response, without DTD, comments or
+// processing instructions, whose elements or signatures are not as they
+// must be): enough to tell an IdP's failure from an attack, and an admin's
+// Test SSO request from a real sign-in. Nothing else of such a response is
+// ever read.
+func guardedHeader(samlResponse string) (responseHeader, *xmlguard.Error, bool) {
 	compact := strings.Join(strings.Fields(samlResponse), "")
 	if len(compact) > base64.StdEncoding.EncodedLen(xmlguard.MaxResponseBytes) {
-		return responseHeader{}, false
+		return responseHeader{}, nil, false
 	}
 	decoded, err := base64.StdEncoding.DecodeString(compact)
 	if err != nil {
-		return responseHeader{}, false
+		return responseHeader{}, nil, false
 	}
 	var guard *xmlguard.Error
-	if err := xmlguard.Check(decoded); !errors.As(err, &guard) ||
-		(guard.Reason != xmlguard.ReasonUnsigned && guard.Reason != xmlguard.ReasonAssertionCount) {
-		return responseHeader{}, false
+	if err := xmlguard.Check(decoded); !errors.As(err, &guard) || !structural[guard.Reason] {
+		return responseHeader{}, nil, false
 	}
 	h, err := readHeader(decoded)
-	if err != nil || h.status == "" || h.status == saml.StatusSuccess {
-		return responseHeader{}, false
+	if err != nil {
+		return responseHeader{}, nil, false
 	}
-	return h, true
+	return h, guard, true
+}
+
+// structural are the xmlguard reasons given only once the document parsed
+// as a well-formed SAML 2.0 Response.
+var structural = map[string]bool{
+	xmlguard.ReasonAssertionCount: true, xmlguard.ReasonSignaturePlacement: true, xmlguard.ReasonSignatureMalformed: true,
+	xmlguard.ReasonSignatureTransform: true, xmlguard.ReasonSHA1: true, xmlguard.ReasonSignatureReference: true,
+	xmlguard.ReasonKeyInfo: true, xmlguard.ReasonUnsigned: true, xmlguard.ReasonEncrypted: true,
+	xmlguard.ReasonUnexpectedElement: true,
+}
+
+// isIdPFailure reports whether a response xmlguard refused is an IdP
+// reporting a failure: Azure's "AADSTS..." errors come as an unsigned
+// Response with no assertion, and the user should see the IdP's message
+// rather than "unsigned".
+func isIdPFailure(h responseHeader, guard *xmlguard.Error) bool {
+	return (guard.Reason == xmlguard.ReasonUnsigned || guard.Reason == xmlguard.ReasonAssertionCount) &&
+		h.status != "" && h.status != saml.StatusSuccess
 }
 
 // storageError marks a failure of the portal's own storage inside a call

@@ -3,10 +3,11 @@ package sso
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/meetings-portal/portal/internal/web"
 )
 
 // Event is one sign-in attempt, accepted or refused.
@@ -41,7 +42,7 @@ func (s *Service) RecordEvent(ctx context.Context, e Event) error {
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO signin_events (site_id, occurred_at, reference, flow, result, reason, detail, name_id, user_id, client_ip)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		e.SiteID, e.OccurredAt, e.Reference, e.Flow, e.Result, e.Reason, truncate(e.Detail, 2000), truncate(e.NameID, 512), e.UserID, e.ClientIP)
+		e.SiteID, e.OccurredAt, e.Reference, e.Flow, e.Result, e.Reason, web.Shorten(e.Detail, 2000), web.Shorten(e.NameID, 512), e.UserID, e.ClientIP)
 	if err != nil {
 		return fmt.Errorf("record sign-in event: %w", err)
 	}
@@ -76,15 +77,6 @@ ORDER BY occurred_at DESC, id DESC LIMIT $5 OFFSET $6`, siteID, f.Result, f.User
 	return events, nil
 }
 
-// truncate makes s storable in a text column of at most n bytes. A detail or
-// NameID can quote bytes the sender chose (encoding/xml names the bad token
-// in its syntax errors), and PostgreSQL refuses invalid UTF-8 and NUL in
-// text: without this, such a refused sign-in would go unrecorded.
-func truncate(s string, n int) string {
-	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
-	if len(s) <= n {
-		return s
-	}
-	// Cut on a rune boundary.
-	return strings.ToValidUTF8(s[:n], "")
-}
+// shorten quotes a value from outside (a claim, a RelayState) in a
+// refusal's detail or a log line: never whole when it is long.
+func shorten(s string) string { return web.Shorten(s, web.MaxQuoted) }

@@ -14,6 +14,10 @@ import (
 	"github.com/meetings-portal/portal/internal/sites"
 )
 
+// BindingCookie is the name of the cookie that binds a browser's pending
+// sign-ins to it (__Host-sso_binding on https).
+const BindingCookie = "sso_binding"
+
 // maxReturnPath bounds a path followed after sign-in.
 const maxReturnPath = 2048
 
