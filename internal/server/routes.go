@@ -86,6 +86,7 @@ func (s *Server) siteRoutes() http.Handler {
 		r.Get("/admin/users", adminPages.UsersPage)
 		r.Post("/admin/users/{id}/deactivate", adminPages.DeactivateUser)
 		r.Post("/admin/users/{id}/reactivate", adminPages.ReactivateUser)
+		r.Get("/admin/users/{id}/relink", adminPages.RelinkPage)
 		r.Post("/admin/users/{id}/relink", adminPages.RelinkUser)
 		r.Get("/admin/admins", adminPages.AdminsPage)
 		r.Post("/admin/admins", adminPages.AddAdmin)

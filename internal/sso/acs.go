@@ -10,6 +10,7 @@ import (
 
 	"github.com/beevik/etree"
 	"github.com/crewjam/saml"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/meetings-portal/portal/internal/sites"
@@ -43,6 +44,8 @@ type Assertion struct {
 	Test bool
 	// Settings are the site's settings the response was checked against.
 	Settings Settings
+	// Identity is the account the assertion names, normalised and bounded.
+	Identity users.Identity
 }
 
 // Result is what Consume learnt of a response: what is known of the
@@ -60,6 +63,11 @@ type Result struct {
 	// Received is the decoded response of a test, to show the admin what
 	// arrived even when it was refused (unverified, for reading only).
 	Received []byte
+
+	// What Complete writes, in the transaction that signs the user in: the
+	// assertion's replay-cache entry and the request it answers.
+	replay    replayEntry
+	pendingID string
 }
 
 // Consume runs every check on a SAMLResponse posted to site's ACS. The
@@ -154,7 +162,8 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 		return result, explained(refuse(ReasonUnsolicited, "the response answers no sign-in request (IdP-initiated) and this site allows only SP-initiated sign-in"))
 	}
 
-	p.sp.ReplayCache = &replayCache{ctx: ctx, pool: s.pool, siteID: site.ID}
+	replays := &replayCache{ctx: ctx, pool: s.pool, siteID: site.ID}
+	p.sp.ReplayCache = replays
 	verified, err := p.sp.ParseXMLResponse(decoded, possibleIDs, p.sp.AcsURL)
 	if err != nil {
 		return result, explained(err)
@@ -162,11 +171,10 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 	if err := s.checkIssueInstants(header, verified); err != nil {
 		return result, explained(err)
 	}
-	if pending.requestID != "" {
-		if err := s.consumePending(ctx, site.ID, pending.requestID); err != nil {
-			return result, err
-		}
+	if err := checkClaimBounds(verified); err != nil {
+		return result, explained(err)
 	}
+	result.replay, result.pendingID = replays.seen, pending.requestID
 
 	a := &Assertion{
 		Flow:       result.Flow,
@@ -178,6 +186,9 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 	}
 	if verified.Subject != nil && verified.Subject.NameID != nil {
 		a.NameID, a.NameIDFormat = verified.Subject.NameID.Value, verified.Subject.NameID.Format
+	}
+	if a.Identity, err = users.IdentityFrom(a.NameID, a.Attributes); err != nil {
+		return result, explained(claimRefusal(err))
 	}
 	for _, st := range verified.AuthnStatements {
 		if st.AuthnContext.AuthnContextClassRef != nil {
@@ -420,24 +431,84 @@ func (e *storageError) Error() string { return e.err.Error() }
 func (e *storageError) Unwrap() error { return e.err }
 
 // replayCache is crewjam's AssertionReplayCache over PostgreSQL, for one
-// site and one request: an assertion ID is accepted once, whichever portal
-// process it reaches.
+// site and one response: an assertion ID is accepted once, whichever portal
+// process it reaches. crewjam asks it only once every other check has
+// passed; it answers from what is stored and keeps the entry in seen, which
+// Complete writes in the transaction that signs the user in, so that an
+// assertion is burnt exactly when its sign-in commits (and a concurrent
+// replay that got this far too loses there, on the primary key).
 type replayCache struct {
 	ctx    context.Context
 	pool   *pgxpool.Pool
 	siteID int64
+	seen   replayEntry
+}
+
+// replayEntry is an assertion to record as used until expiresAt.
+type replayEntry struct {
+	assertionID string
+	expiresAt   time.Time
 }
 
 func (c *replayCache) Consume(assertionID string, expiresAt time.Time) error {
-	tag, err := c.pool.Exec(c.ctx, `INSERT INTO assertion_replay (site_id, assertion_id, expires_at)
-VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, c.siteID, assertionID, expiresAt)
+	var used bool
+	err := c.pool.QueryRow(c.ctx, `SELECT EXISTS (SELECT 1 FROM assertion_replay WHERE site_id = $1 AND assertion_id = $2)`,
+		c.siteID, assertionID).Scan(&used)
 	if err != nil {
-		return &storageError{fmt.Errorf("record assertion %s in the replay cache: %w", assertionID, err)}
+		return &storageError{fmt.Errorf("look up assertion %s in the replay cache: %w", assertionID, err)}
 	}
-	if tag.RowsAffected() == 0 {
+	if used {
 		return saml.ErrAssertionReplayed
 	}
+	c.seen = replayEntry{assertionID: assertionID, expiresAt: expiresAt}
 	return nil
+}
+
+// recordReplay writes the replay-cache entry of an accepted assertion; a
+// refusal when another sign-in with it committed first.
+func recordReplay(ctx context.Context, tx pgx.Tx, siteID int64, e replayEntry) error {
+	if e.assertionID == "" {
+		return nil
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO assertion_replay (site_id, assertion_id, expires_at)
+VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, siteID, e.assertionID, e.expiresAt)
+	if err != nil {
+		return fmt.Errorf("record assertion %s in the replay cache: %w", e.assertionID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return refuse(ReasonReplayed, "the assertion %s was already used", e.assertionID)
+	}
+	return nil
+}
+
+// Complete finishes an accepted sign-in in ONE transaction: the
+// assertion's replay-cache entry, the pending request it answers, the
+// account and session (signIn, nil for a Test SSO answer, which signs
+// nobody in) and the event e. Either all of them are written or none: no
+// session exists without its event, and an assertion is not burnt by a
+// sign-in that failed — the same response can be posted again (the
+// browser's reload) once the failure has passed. A *RefusalError is a
+// replay or a second answer that lost the race; signIn's own errors are
+// returned as they are.
+func (s *Service) Complete(ctx context.Context, r Result, e Event, signIn func(tx pgx.Tx) (userID int64, err error)) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := recordReplay(ctx, tx, e.SiteID, r.replay); err != nil {
+			return err
+		}
+		if r.pendingID != "" {
+			if err := s.consumePending(ctx, tx, e.SiteID, r.pendingID); err != nil {
+				return err
+			}
+		}
+		if signIn != nil {
+			userID, err := signIn(tx)
+			if err != nil {
+				return err
+			}
+			e.UserID = &userID
+		}
+		return s.recordEvent(ctx, tx, e)
+	})
 }
 
 // DeleteExpiredReplays removes at most limit replay-cache entries whose

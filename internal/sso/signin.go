@@ -115,8 +115,8 @@ FROM pending_requests WHERE site_id = $1 AND request_id = $2`, siteID, requestID
 
 // consumePending marks the request answered, atomically: of two responses to
 // one request, only the first signs in.
-func (s *Service) consumePending(ctx context.Context, siteID int64, requestID string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE pending_requests SET consumed_at = $3
+func (s *Service) consumePending(ctx context.Context, tx pgx.Tx, siteID int64, requestID string) error {
+	tag, err := tx.Exec(ctx, `UPDATE pending_requests SET consumed_at = $3
 WHERE site_id = $1 AND request_id = $2 AND consumed_at IS NULL AND expires_at > $3`, siteID, requestID, s.now())
 	if err != nil {
 		return fmt.Errorf("consume pending request: %w", err)
