@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/crewjam/saml"
@@ -87,6 +88,12 @@ func New(pool *pgxpool.Pool, cfg Config) *App {
 	}
 	if cfg.SignInStartLimit == 0 {
 		cfg.SignInStartLimit = 300
+	}
+	if !cfg.Hosts.HTTPS() && cfg.Hosts.Host != "localhost" && !strings.HasSuffix(cfg.Hosts.Host, ".localhost") {
+		// See sso.Binding: the sign-in cookie must be Secure to reach the
+		// ACS on the IdP's cross-site POST.
+		cfg.Log.Warn("PORTAL_BASE_URL is plain http on a host other than localhost: browsers drop the Secure sign-in cookie there, " +
+			"so SP-initiated sign-ins will be refused (browser-mismatch). Serve the portal over https.")
 	}
 	sessions := session.NewStore(pool, cfg.Now)
 	a := &App{

@@ -21,7 +21,7 @@ func (s *Server) siteRoutes() http.Handler {
 	a, render := s.app, s.render
 	cookies := web.Cookies{HTTPS: a.Hosts.HTTPS()}
 
-	ssoPages := &sso.Handler{SSO: a.SSO, Users: a.Users, Render: render, Log: a.Log, Metrics: a.Metrics}
+	ssoPages := &sso.Handler{SSO: a.SSO, Users: a.Users, Render: render, Log: a.Log, Metrics: a.Metrics, Cookies: cookies}
 	auth := &users.Auth{Users: a.Users, Render: render, Session: session.Cookie{
 		Store: a.Sessions, Cookies: cookies, Name: users.SessionCookie, Kind: session.User, Policy: session.UserPolicy,
 	}}

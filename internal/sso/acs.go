@@ -70,10 +70,11 @@ type Result struct {
 	pendingID string
 }
 
-// Consume runs every check on a SAMLResponse posted to site's ACS. The
-// error is a *RefusalError saying why the response was refused, or a
+// Consume runs every check on a SAMLResponse posted to site's ACS; binding
+// is the browser's binding token (the BindingCookie), "" if it sent none.
+// The error is a *RefusalError saying why the response was refused, or a
 // failure of the portal itself (the database).
-func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, relayState string) (Result, error) {
+func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, relayState, binding string) (Result, error) {
 	result := Result{Flow: FlowUnknown}
 	if strings.TrimSpace(samlResponse) == "" {
 		return result, refuse(ReasonMissingResponse, "the POST carried no SAMLResponse")
@@ -147,6 +148,12 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 		// request (or was moved between sign-ins).
 		if relayState != "" && relayState != pending.relayState {
 			return result, explained(refuse(ReasonRelayStateMismatch, "the RelayState %q is not the one sent with request %s", shorten(relayState), pending.requestID))
+		}
+		// The answer to a request is accepted only from the browser that
+		// started it (login CSRF); an unsolicited response has no request
+		// and is governed by the site's IdP-initiated switch instead.
+		if err := checkBinding(pending, binding); err != nil {
+			return result, explained(err)
 		}
 		possibleIDs = []string{pending.requestID}
 	}

@@ -25,6 +25,8 @@ type Handler struct {
 	Render  *web.Renderer
 	Log     *slog.Logger
 	Metrics *metrics.Metrics
+	// Cookies names and sets the BindingCookie.
+	Cookies web.Cookies
 }
 
 // Metadata serves the site's SP metadata (GET /saml/metadata); with
@@ -59,7 +61,12 @@ func (h *Handler) serveMetadata(w http.ResponseWriter, r *http.Request, download
 // asked for. A site without SSO says so.
 func (h *Handler) StartSignIn(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
-	target, err := h.SSO.StartSignIn(r.Context(), site, r.URL.RequestURI(), false)
+	binding, err := Binding(w, r, h.Cookies)
+	if err != nil {
+		h.Render.ServerError(w, r, err)
+		return
+	}
+	target, err := h.SSO.StartSignIn(r.Context(), site, r.URL.RequestURI(), false, binding)
 	if errors.Is(err, ErrNotConfigured) || errors.Is(err, ErrNotEnabled) {
 		h.Render.Render(w, r, http.StatusOK, "sso_unavailable", nil)
 		return
@@ -79,7 +86,8 @@ func (h *Handler) ACS(w http.ResponseWriter, r *http.Request) {
 		h.refused(w, r, Result{Flow: FlowUnknown}, refuse(bodyReason(err), "the POST could not be read: %v", err))
 		return
 	}
-	result, err := h.SSO.Consume(ctx, site, r.PostForm.Get("SAMLResponse"), r.PostForm.Get("RelayState"))
+	binding := h.Cookies.Get(r, BindingCookie)
+	result, err := h.SSO.Consume(ctx, site, r.PostForm.Get("SAMLResponse"), r.PostForm.Get("RelayState"), binding)
 	if err != nil {
 		var refusal *RefusalError
 		if !errors.As(err, &refusal) {
@@ -100,6 +108,7 @@ func (h *Handler) ACS(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.count(event)
+		h.endBinding(w, r, result, binding)
 		h.Render.Render(w, r, http.StatusOK, "sso_test_result", a)
 		return
 	}
@@ -117,9 +126,22 @@ func (h *Handler) ACS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.count(event)
+	h.endBinding(w, r, result, binding)
 	h.Auth.StartSession(w, r, token)
 	h.Log.InfoContext(ctx, "user signed in", "site", site.Name, "uid", user.UID, "flow", a.Flow)
 	http.Redirect(w, r, a.ReturnPath, http.StatusSeeOther)
+}
+
+// endBinding clears the binding cookie once the browser's last pending
+// request is answered. A failure only leaves the cookie to expire.
+func (h *Handler) endBinding(w http.ResponseWriter, r *http.Request, result Result, binding string) {
+	if result.pendingID == "" {
+		return
+	}
+	site, _ := web.SiteFrom(r.Context())
+	if err := h.SSO.EndBinding(r.Context(), w, site.ID, binding, h.Cookies); err != nil {
+		h.Log.WarnContext(r.Context(), "end browser binding", "error", err.Error())
+	}
 }
 
 // failed answers a sign-in whose completion failed: refused for its

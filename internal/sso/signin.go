@@ -36,11 +36,11 @@ func SafeReturnPath(p string) bool {
 }
 
 // StartSignIn begins an SP-initiated sign-in: it records a pending
-// AuthnRequest for returnPath and returns the IdP URL (HTTP-Redirect
-// binding, signed with the site's key) to send the browser to. test marks
-// an admin's "Test SSO" request, which shows the result instead of signing
-// anyone in.
-func (s *Service) StartSignIn(ctx context.Context, site sites.Site, returnPath string, test bool) (string, error) {
+// AuthnRequest for returnPath, bound to the browser whose binding token
+// (Binding) is given, and returns the IdP URL (HTTP-Redirect binding,
+// signed with the site's key) to send the browser to. test marks an admin's
+// "Test SSO" request, which shows the result instead of signing anyone in.
+func (s *Service) StartSignIn(ctx context.Context, site sites.Site, returnPath string, test bool, binding string) (string, error) {
 	p, err := s.provider(ctx, site, true)
 	if err != nil {
 		return "", err
@@ -63,8 +63,8 @@ func (s *Service) StartSignIn(ctx context.Context, site sites.Site, returnPath s
 		return "", err
 	}
 	now := s.now()
-	_, err = s.pool.Exec(ctx, `INSERT INTO pending_requests (site_id, request_id, relay_state, return_path, is_test, created_at, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)`, site.ID, req.ID, relayState, returnPath, test, now, now.Add(PendingRequestLifetime))
+	_, err = s.pool.Exec(ctx, `INSERT INTO pending_requests (site_id, request_id, relay_state, return_path, is_test, created_at, expires_at, binding_hash)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, site.ID, req.ID, relayState, returnPath, test, now, now.Add(PendingRequestLifetime), bindingHash(binding))
 	if err != nil {
 		return "", fmt.Errorf("store pending request: %w", err)
 	}
@@ -86,10 +86,11 @@ func newRelayState() (string, error) {
 }
 
 type pendingRequest struct {
-	requestID  string
-	relayState string
-	returnPath string
-	test       bool
+	requestID   string
+	relayState  string
+	returnPath  string
+	test        bool
+	bindingHash []byte
 }
 
 // pendingState tells apart the ways an InResponseTo can fail, for an event
@@ -97,9 +98,9 @@ type pendingRequest struct {
 func (s *Service) pendingState(ctx context.Context, siteID int64, requestID string) (pendingRequest, error) {
 	var pr pendingRequest
 	var expired, consumed bool
-	err := s.pool.QueryRow(ctx, `SELECT request_id, relay_state, return_path, is_test, expires_at <= $3, consumed_at IS NOT NULL
+	err := s.pool.QueryRow(ctx, `SELECT request_id, relay_state, return_path, is_test, binding_hash, expires_at <= $3, consumed_at IS NOT NULL
 FROM pending_requests WHERE site_id = $1 AND request_id = $2`, siteID, requestID, s.now()).
-		Scan(&pr.requestID, &pr.relayState, &pr.returnPath, &pr.test, &expired, &consumed)
+		Scan(&pr.requestID, &pr.relayState, &pr.returnPath, &pr.test, &pr.bindingHash, &expired, &consumed)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return pr, refuse(ReasonUnknownRequest, "InResponseTo %q matches no sign-in this site started", requestID)
