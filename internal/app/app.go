@@ -56,13 +56,15 @@ type Config struct {
 // App is every store and service of the portal.
 type App struct {
 	Config
-	Pool     *pgxpool.Pool
-	Sites    *sites.Store
-	Sessions *session.Store
-	Users    *users.Store
-	SSO      *sso.Service
-	Audit    *audit.Log
-	Metrics  *metrics.Metrics
+	Pool  *pgxpool.Pool
+	Sites *sites.Store
+	// AdminLockouts is the per-account limit on admin sign-in.
+	AdminLockouts *sites.Lockouts
+	Sessions      *session.Store
+	Users         *users.Store
+	SSO           *sso.Service
+	Audit         *audit.Log
+	Metrics       *metrics.Metrics
 	// FetchMetadata fetches IdP metadata URLs under the operator's SSRF
 	// rules.
 	FetchMetadata sso.Fetcher
@@ -97,14 +99,15 @@ func New(pool *pgxpool.Pool, cfg Config) *App {
 	}
 	sessions := session.NewStore(pool, cfg.Now)
 	a := &App{
-		Config:   cfg,
-		Pool:     pool,
-		Sites:    sites.NewStore(pool),
-		Sessions: sessions,
-		Users:    users.NewStore(pool, sessions, cfg.Now),
-		SSO:      sso.New(pool, cfg.Box, cfg.Hosts, cfg.Log, cfg.Now),
-		Audit:    audit.New(pool, cfg.Now),
-		Metrics:  metrics.New(),
+		Config:        cfg,
+		Pool:          pool,
+		Sites:         sites.NewStore(pool),
+		AdminLockouts: sites.NewLockouts(pool, cfg.Now),
+		Sessions:      sessions,
+		Users:         users.NewStore(pool, sessions, cfg.Now),
+		SSO:           sso.New(pool, cfg.Box, cfg.Hosts, cfg.Log, cfg.Now),
+		Audit:         audit.New(pool, cfg.Now),
+		Metrics:       metrics.New(),
 	}
 	allowPrivate := cfg.MetadataAllowPrivate
 	a.FetchMetadata = func(ctx context.Context, url string) ([]byte, error) {
@@ -138,6 +141,7 @@ func (a *App) Housekeeping() *housekeeping.Runner {
 			{Name: "pending-requests", Run: a.SSO.DeleteExpiredRequests},
 			{Name: "replay-cache", Run: a.SSO.DeleteExpiredReplays},
 			{Name: "metadata-drafts", Run: a.SSO.DeleteExpiredDrafts},
+			{Name: "admin-signin-failures", Run: a.AdminLockouts.DeleteForgotten},
 			{Name: "signin-events", Run: func(ctx context.Context, limit int) (int64, error) {
 				return a.SSO.DeleteOldEvents(ctx, limit, a.EventRetention)
 			}},

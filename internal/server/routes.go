@@ -27,7 +27,7 @@ func (s *Server) siteRoutes() http.Handler {
 	}}
 	ssoPages.Auth = auth
 	adminPages := &admin.Handler{
-		Sites: a.Sites, Sessions: a.Sessions, Users: a.Users, SSO: a.SSO, Audit: a.Audit, Hosts: a.Hosts,
+		Sites: a.Sites, Lockouts: a.AdminLockouts, Metrics: a.Metrics, Sessions: a.Sessions, Users: a.Users, SSO: a.SSO, Audit: a.Audit, Hosts: a.Hosts,
 		Render: render, Log: a.Log, FetchMetadata: a.FetchMetadata, Now: a.Now,
 		Session: session.Cookie{
 			Store: a.Sessions, Cookies: cookies, Name: admin.SessionCookie, Kind: session.Admin, Policy: session.AdminPolicy,
