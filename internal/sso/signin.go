@@ -68,11 +68,37 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, site.ID, req.ID, relayState, returnPat
 	if err != nil {
 		return "", fmt.Errorf("store pending request: %w", err)
 	}
+	if err := s.evictPending(ctx, site.ID); err != nil {
+		return "", err
+	}
 	u, err := req.Redirect(relayState, p.sp)
 	if err != nil {
 		return "", fmt.Errorf("encode AuthnRequest: %w", err)
 	}
 	return u.String(), nil
+}
+
+// DefaultPendingRequestCap is how many pending requests a site keeps unless
+// the portal is configured otherwise (docs/RELIABILITY.md, "Anonymous
+// traffic"): far more than a site's users start in PendingRequestLifetime,
+// far fewer than anonymous traffic from many addresses could write.
+const DefaultPendingRequestCap = 10000
+
+// evictPending keeps at most the site's cap of pending requests, deleting
+// the oldest first: every unauthenticated page view writes one, so without
+// a cap anonymous traffic from many addresses (each within its rate limit)
+// grows the table without bound. A request evicted before its answer
+// arrives is refused as unknown-request, and signing in again works. Each
+// start deletes at most a hundred, so its cost stays bounded while the cap
+// converges.
+func (s *Service) evictPending(ctx context.Context, siteID int64) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM pending_requests WHERE ctid IN (
+  SELECT ctid FROM pending_requests WHERE site_id = $1
+  ORDER BY created_at DESC, request_id DESC OFFSET $2 LIMIT 100)`, siteID, s.PendingRequestCap)
+	if err != nil {
+		return fmt.Errorf("evict the oldest pending requests: %w", err)
+	}
+	return nil
 }
 
 // newRelayState is an opaque 128-bit token: the IdP echoes it, and it never
