@@ -220,3 +220,13 @@ func TestMailSettingsAreCheckedBeforeAnythingStarts(t *testing.T) {
 		t.Errorf("good mail settings: status %d: %q", code, errOut)
 	}
 }
+
+func TestServeRefusesABadConnectionCap(t *testing.T) {
+	tc := newTestCLI(t)
+	for _, bad := range []string{"0", "-5", "many"} {
+		_, errOut, code := tc.run(map[string]string{"PORTAL_MAX_CONNECTIONS": bad}, "serve", "--no-migrate")
+		if code != 2 || !strings.Contains(errOut, "PORTAL_MAX_CONNECTIONS") {
+			t.Errorf("PORTAL_MAX_CONNECTIONS=%s: status %d: %q", bad, code, errOut)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"log/slog"
 	netmail "net/mail"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +29,10 @@ type config struct {
 	// (PORTAL_EVENT_RETENTION); the housekeeping job deletes older ones.
 	EventRetention time.Duration
 	SecretKey      string
+	// MaxConnections caps the connections the site listener holds open at
+	// once (PORTAL_MAX_CONNECTIONS); beyond it new ones wait to be
+	// accepted.
+	MaxConnections int
 	NoMigrate      bool
 	DevIdP         bool
 	// MetadataAllowPrivate lets metadata URLs reach loopback, link-local
@@ -57,6 +62,7 @@ func (c *cli) loadConfig(fs *flag.FlagSet) (cfg *config, validate func() error) 
 	cfg = &config{}
 	skew := c.env("PORTAL_SAML_CLOCK_SKEW", "3m")
 	retention := c.env("PORTAL_EVENT_RETENTION", "2160h")
+	maxConns := c.env("PORTAL_MAX_CONNECTIONS", "1000")
 	if fs == nil {
 		fs = flag.NewFlagSet("", flag.ContinueOnError)
 	}
@@ -67,6 +73,7 @@ func (c *cli) loadConfig(fs *flag.FlagSet) (cfg *config, validate func() error) 
 	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", c.env("PORTAL_TRUSTED_PROXIES", ""), "CIDRs whose X-Forwarded-For/-Proto are believed (PORTAL_TRUSTED_PROXIES)")
 	fs.StringVar(&skew, "saml-clock-skew", skew, "allowed clock difference with IdPs (PORTAL_SAML_CLOCK_SKEW)")
 	fs.StringVar(&retention, "event-retention", retention, "how long sign-in events are kept, default 2160h = 90 days (PORTAL_EVENT_RETENTION)")
+	fs.StringVar(&maxConns, "max-connections", maxConns, "connections served at once per process; more wait to be accepted (PORTAL_MAX_CONNECTIONS)")
 	fs.StringVar(&cfg.SecretKey, "secret-key", c.env("PORTAL_SECRET_KEY", ""), "32 random bytes, hex or base64, that encrypt SP private keys (PORTAL_SECRET_KEY)")
 	fs.StringVar(&cfg.SMTPURL, "smtp-url", c.env("PORTAL_SMTP_URL", ""), "smtp://user:pass@host:port (STARTTLS when offered) or smtps://… for invitations; none keeps them for /admin/mail (PORTAL_SMTP_URL)")
 	fs.StringVar(&cfg.MailFrom, "mail-from", c.env("PORTAL_MAIL_FROM", ""), "From of invitation e-mails, default Meetings <meetings@<base host>> (PORTAL_MAIL_FROM)")
@@ -79,6 +86,9 @@ func (c *cli) loadConfig(fs *flag.FlagSet) (cfg *config, validate func() error) 
 		cfg.ClockSkew = d
 		if cfg.EventRetention, err = time.ParseDuration(retention); err != nil || cfg.EventRetention <= 0 {
 			return badInputf("PORTAL_EVENT_RETENTION %q: want a positive duration such as 2160h (90 days)", retention)
+		}
+		if cfg.MaxConnections, err = strconv.Atoi(maxConns); err != nil || cfg.MaxConnections < 1 {
+			return badInputf("PORTAL_MAX_CONNECTIONS %q: want a positive number such as 1000", maxConns)
 		}
 		if _, err := sites.ParseBaseURL(cfg.BaseURL); err != nil {
 			return badInput(err)

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"time"
+
+	"golang.org/x/net/netutil"
 
 	"github.com/meetings-portal/portal/internal/database"
 	"github.com/meetings-portal/portal/internal/server"
@@ -92,8 +95,8 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	}
 
 	errs := make(chan error, 2)
-	go func() { errs <- listen(site, "portal") }()
-	go func() { errs <- listen(metricsSrv, "metrics") }()
+	go func() { errs <- listen(site, "portal", cfg.MaxConnections) }()
+	go func() { errs <- listen(metricsSrv, "metrics", 0) }()
 	log.Info("portal listening", "addr", cfg.Addr, "base_url", portal.Hosts.BaseURL(), "metrics_addr", cfg.MetricsAddr,
 		"example_site", portal.Hosts.SiteURL("acme"))
 
@@ -108,8 +111,20 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	return errors.Join(runErr, site.Shutdown(shutdownCtx), metricsSrv.Shutdown(shutdownCtx))
 }
 
-func listen(s *http.Server, what string) error {
-	if err := s.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+// listen serves s, holding at most maxConns connections open at once (0:
+// no cap). net/http itself accepts without limit: under a flood every
+// connection costs a goroutine, buffers and, for a slow client, a
+// ReadHeaderTimeout's wait. netutil.LimitListener stops accepting at the
+// cap; further clients wait in the kernel's backlog until one closes.
+func listen(s *http.Server, what string, maxConns int) error {
+	l, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		return fmt.Errorf("%s server on %s: %w", what, s.Addr, err)
+	}
+	if maxConns > 0 {
+		l = netutil.LimitListener(l, maxConns)
+	}
+	if err := s.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("%s server on %s: %w", what, s.Addr, err)
 	}
 	return nil

@@ -5,13 +5,17 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/meetings-portal/portal/internal/audit"
 	"github.com/meetings-portal/portal/internal/mail"
 	"github.com/meetings-portal/portal/internal/meetings"
+	"github.com/meetings-portal/portal/internal/metrics"
 	"github.com/meetings-portal/portal/internal/session"
 	"github.com/meetings-portal/portal/internal/sites"
 	"github.com/meetings-portal/portal/internal/sso"
@@ -25,7 +29,10 @@ const SessionCookie = "admin_session"
 
 // Handler serves /admin on every site host.
 type Handler struct {
-	Sites    *sites.Store
+	Sites *sites.Store
+	// Lockouts is the per-account limit on sign-in, over all addresses.
+	Lockouts *sites.Lockouts
+	Metrics  *metrics.Metrics
 	Sessions *session.Store
 	Session  session.Cookie // the admin's session cookie
 	Users    *users.Store
@@ -126,14 +133,26 @@ func (h *Handler) Home(w http.ResponseWriter, r *http.Request) {
 	h.Render.Render(w, r, http.StatusOK, "admin_home", homePage{Admin: admin, MailCatcher: !h.Outbox.Delivers()})
 }
 
-// SignIn checks an admin's credentials (POST /admin/login).
+// SignIn checks an admin's credentials (POST /admin/login). Besides the
+// per-address rate limit of its route, an account (the e-mail address
+// typed, known or not) that failed sites.FreeFailures times in a row is
+// locked for a growing while, whatever address the guesses come from.
 func (h *Handler) SignIn(w http.ResponseWriter, r *http.Request) {
-	site, _ := web.SiteFrom(r.Context())
+	ctx := r.Context()
+	site, _ := web.SiteFrom(ctx)
 	email, pw := r.PostFormValue("email"), r.PostFormValue("password")
-	admin, err := h.Sites.Authenticate(r.Context(), site.ID, email, pw)
+	locked, err := h.Lockouts.LockedFor(ctx, site.ID, email)
+	if err != nil {
+		h.Render.ServerError(w, r, err)
+		return
+	}
+	if locked > 0 {
+		h.lockedOut(w, r, email, locked)
+		return
+	}
+	admin, err := h.Sites.Authenticate(ctx, site.ID, email, pw)
 	if errors.Is(err, sites.ErrBadCredentials) {
-		h.Log.InfoContext(r.Context(), "admin sign-in refused", "site", site.Name, "client_ip", web.ClientFrom(r.Context()).IP)
-		h.Render.Render(w, r, http.StatusUnauthorized, "admin_login", signInPage{Email: email, Error: "Wrong e-mail address or password."})
+		h.failedSignIn(w, r, email)
 		return
 	}
 	if errors.Is(err, sites.ErrBusy) {
@@ -144,14 +163,56 @@ func (h *Handler) SignIn(w http.ResponseWriter, r *http.Request) {
 		h.Render.ServerError(w, r, err)
 		return
 	}
-	token, err := h.Sessions.Create(r.Context(), nil, site.ID, session.Admin, admin.ID, session.AdminPolicy)
+	if err := h.Lockouts.Succeeded(ctx, site.ID, email); err != nil {
+		h.Render.ServerError(w, r, err)
+		return
+	}
+	token, err := h.Sessions.Create(ctx, nil, site.ID, session.Admin, admin.ID, session.AdminPolicy)
 	if err != nil {
 		h.Render.ServerError(w, r, err)
 		return
 	}
 	h.Session.Start(w, r, token)
-	h.Log.InfoContext(r.Context(), "admin signed in", "site", site.Name, "admin", admin.Email)
+	h.Log.InfoContext(ctx, "admin signed in", "site", site.Name, "admin", admin.Email)
 	http.Redirect(w, r, "/admin", http.StatusSeeOther)
+}
+
+// failedSignIn counts a wrong e-mail address or password against the
+// account, and says so in the log and the metrics; a lockout it starts
+// applies from the next attempt, so this answer is the same for every
+// failure.
+func (h *Handler) failedSignIn(w http.ResponseWriter, r *http.Request, email string) {
+	ctx := r.Context()
+	site, _ := web.SiteFrom(ctx)
+	client := web.ClientFrom(ctx).IP
+	f, err := h.Lockouts.Failed(ctx, site.ID, email, client)
+	if err != nil {
+		h.Render.ServerError(w, r, err)
+		return
+	}
+	h.Log.InfoContext(ctx, "admin sign-in refused", "site", site.Name, "client_ip", client, "failures", f.Failures, "addresses", f.Addresses)
+	if h.Metrics != nil {
+		h.Metrics.AdminSignInFailures.Inc()
+	}
+	if f.LockedFor > 0 {
+		distributed := f.Addresses > 1
+		h.Log.WarnContext(ctx, "admin account locked after repeated failed sign-ins", "site", site.Name,
+			"email", web.Shorten(email, web.MaxQuoted), "failures", f.Failures, "addresses", f.Addresses,
+			"distributed", distributed, "locked_for", f.LockedFor.String())
+		if h.Metrics != nil {
+			h.Metrics.AdminLockouts.WithLabelValues(strconv.FormatBool(distributed)).Inc()
+		}
+	}
+	h.Render.Render(w, r, http.StatusUnauthorized, "admin_login", signInPage{Email: email, Error: "Wrong e-mail address or password."})
+}
+
+// lockedOut refuses a sign-in to a locked account without checking the
+// password: a guess there is worth nothing, known account or not.
+func (h *Handler) lockedOut(w http.ResponseWriter, r *http.Request, email string, wait time.Duration) {
+	minutes := int(math.Ceil(wait.Minutes()))
+	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	h.Render.Render(w, r, http.StatusTooManyRequests, "admin_login", signInPage{Email: email,
+		Error: fmt.Sprintf("Too many failed sign-ins for this e-mail address. Try again in %d minute%s.", minutes, map[bool]string{true: "", false: "s"}[minutes == 1])})
 }
 
 // SignOut ends the admin's session (POST /admin/logout).

@@ -319,7 +319,12 @@ func (h *Handler) rolloverStep(w http.ResponseWriter, r *http.Request, err error
 // enabled, which is the point: test, then enable.
 func (h *Handler) SSOTest(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
-	target, err := h.SSO.StartSignIn(r.Context(), site, "/", true)
+	binding, err := sso.Binding(w, r, h.Session.Cookies)
+	if err != nil {
+		h.Render.ServerError(w, r, err)
+		return
+	}
+	target, err := h.SSO.StartSignIn(r.Context(), site, "/", true, binding)
 	if errors.Is(err, sso.ErrNotConfigured) {
 		h.Render.Error(w, r, http.StatusConflict, "Nothing to test yet",
 			"Set up the identity provider first: import its metadata on the SSO Configuration page, then use Test SSO.")

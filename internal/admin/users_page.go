@@ -9,6 +9,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/meetings-portal/portal/internal/identifier"
+	"github.com/meetings-portal/portal/internal/sso"
 	"github.com/meetings-portal/portal/internal/users"
 	"github.com/meetings-portal/portal/internal/web"
 )
@@ -83,22 +85,91 @@ func (h *Handler) ReactivateUser(w http.ResponseWriter, r *http.Request) {
 	h.changeUser(w, r, userReactivate)
 }
 
-// RelinkUser forgets the IdP object ID of the account in the URL.
+// RelinkUser forgets the IdP object ID of the account in the URL (the
+// confirmation of RelinkPage).
 func (h *Handler) RelinkUser(w http.ResponseWriter, r *http.Request) {
 	h.changeUser(w, r, userRelink)
 }
 
-func (h *Handler) changeUser(w http.ResponseWriter, r *http.Request, change userChange) {
+// relinkPage shows, before a re-link, the account and the sign-in that was
+// refused for it side by side.
+type relinkPage struct {
+	User    users.User
+	Refused *sso.Event // the newest refused sign-in for the account; nil if none
+	// UID and Email say how the refused sign-in's identifiers compare
+	// with the account's.
+	UID, Email comparison
+	// LookAlike: an identifier differs from the account's but looks the
+	// same, which is how someone passes for a colleague.
+	LookAlike bool
+	// ObjectChanged: the same uid, another person in the identity provider.
+	ObjectChanged bool
+}
+
+// comparison is one identifier of the account beside the refused sign-in's.
+type comparison struct {
+	Same, LookAlike bool
+	// Unusual lists the refused identifier's characters outside ASCII,
+	// named, for a look-alike.
+	Unusual []string
+}
+
+func compare(account, refused string) comparison {
+	c := comparison{Same: account == refused, LookAlike: identifier.LookAlike(account, refused)}
+	if c.LookAlike {
+		c.Unusual = identifier.Unusual(refused)
+	}
+	return c
+}
+
+// RelinkPage is the confirmation before a re-link (GET
+// /admin/users/{id}/relink): the account's identity and the refused
+// sign-in's, from its event, side by side, with a warning when they differ
+// only by characters that look alike. A re-link hands the account to the
+// next person who signs in with its uid: the admin must see whom.
+func (h *Handler) RelinkPage(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
-	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
-	if err != nil {
+	user, err := h.userInURL(r)
+	if errors.Is(err, users.ErrNotFound) {
 		h.Render.NotFound(w, r)
 		return
 	}
-	// Looked up on this site only: another site's account is not found.
-	user, err := h.Users.ByID(r.Context(), site.ID, id)
+	if err != nil {
+		h.Render.ServerError(w, r, err)
+		return
+	}
+	page := relinkPage{User: user}
+	refused, ok, err := h.SSO.LatestConflict(r.Context(), site.ID, user.ID)
+	if err != nil {
+		h.Render.ServerError(w, r, err)
+		return
+	}
+	if ok {
+		page.Refused = &refused
+		page.UID = compare(user.UID, refused.ClaimedUID)
+		page.Email = compare(user.Email, refused.ClaimedEmail)
+		page.LookAlike = page.UID.LookAlike || page.Email.LookAlike
+		page.ObjectChanged = page.UID.Same && refused.ClaimedObjectID != "" && refused.ClaimedObjectID != user.ObjectID
+	}
+	h.Render.Render(w, r, http.StatusOK, "admin_users_relink", page)
+}
+
+// userInURL is the account {id} of the URL, looked up on this site only:
+// another site's account, like a malformed id, is users.ErrNotFound.
+func (h *Handler) userInURL(r *http.Request) (users.User, error) {
+	site, _ := web.SiteFrom(r.Context())
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil {
+		return users.User{}, users.ErrNotFound
+	}
+	return h.Users.ByID(r.Context(), site.ID, id)
+}
+
+func (h *Handler) changeUser(w http.ResponseWriter, r *http.Request, change userChange) {
+	site, _ := web.SiteFrom(r.Context())
+	user, err := h.userInURL(r)
 	if err == nil {
-		err = change.apply(r.Context(), h.Users, site.ID, id)
+		err = change.apply(r.Context(), h.Users, site.ID, user.ID)
 	}
 	if errors.Is(err, users.ErrNotFound) {
 		h.Render.NotFound(w, r)
@@ -109,5 +180,5 @@ func (h *Handler) changeUser(w http.ResponseWriter, r *http.Request, change user
 		return
 	}
 	h.record(r, "user."+change.name, fmt.Sprintf("%s (id %d)", user.UID, user.ID))
-	http.Redirect(w, r, "/admin/users?done="+change.name+"&id="+strconv.FormatInt(id, 10), http.StatusSeeOther)
+	http.Redirect(w, r, "/admin/users?done="+change.name+"&id="+strconv.FormatInt(user.ID, 10), http.StatusSeeOther)
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/meetings-portal/portal/internal/session"
+	"github.com/meetings-portal/portal/internal/sso"
 	"github.com/meetings-portal/portal/internal/users"
 )
 
@@ -23,7 +24,7 @@ func TestUsersPageListsTheSitesAccounts(t *testing.T) {
 		"Britta Simon", "britta.simon@contoso.com", "Host", "Auto Account Creation", "Active",
 		utc(*britta.LastSignInAt),
 		`action="/admin/users/` + strconv.FormatInt(britta.ID, 10) + `/deactivate"`,
-		`action="/admin/users/` + strconv.FormatInt(britta.ID, 10) + `/relink"`,
+		`href="/admin/users/` + strconv.FormatInt(britta.ID, 10) + `/relink"`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("users page lacks %q", want)
@@ -140,5 +141,48 @@ func TestUsersPageBannerIsOnlyForAnAccountOfThisSite(t *testing.T) {
 	body := p.get(acmeHost, "/admin/users?done=deactivate&id="+strconv.FormatInt(foreign.ID, 10), p.SignInAdmin(acmeHost, "admin@acme.test"))
 	if strings.Contains(body, "someone@globex.test") || strings.Contains(body, "banner") {
 		t.Fatalf("a crafted link shows another site's account: %s", body)
+	}
+}
+
+// Before a re-link the admin sees the account and the refused sign-in side
+// by side; when they differ only by look-alike characters, a warning says
+// so and names the character.
+func TestRelinkPageShowsBothIdentitiesAndWarnsOfLookAlikes(t *testing.T) {
+	p := newPortal(t)
+	britta, _ := p.signInUser(p.acme, "britta.simon@contoso.com", "obj-1")
+	id := strconv.FormatInt(britta.ID, 10)
+	admin := p.SignInAdmin(acmeHost, "admin@acme.test")
+
+	body := p.get(acmeHost, "/admin/users/"+id+"/relink", admin)
+	if !strings.Contains(body, `id="no-refusal"`) || !strings.Contains(body, `action="/admin/users/`+id+`/relink"`) {
+		t.Fatalf("without a refused sign-in: %s", body)
+	}
+
+	// A look-alike's refused sign-in, as the ACS records it.
+	lookAlikeUID := "britta.si\u0307mon@contoso.com"
+	p.record(sso.Event{SiteID: p.acme.ID, Reference: "LOOK-ALIK-E001", Result: sso.ResultRefused, Reason: sso.ReasonLookAlike,
+		UserID: &britta.ID, ClaimedUID: lookAlikeUID, ClaimedEmail: lookAlikeUID, ClaimedName: "Britta Simon", ClaimedObjectID: "obj-evil", ClientIP: "198.51.100.7"})
+	body = p.get(acmeHost, "/admin/users/"+id+"/relink", admin)
+	for _, want := range []string{
+		`id="look-alike"`, "these identities only look alike", escaped("U+0307 COMBINING DOT ABOVE"),
+		"britta.simon@contoso.com", lookAlikeUID, "obj-1", "obj-evil", "LOOK-ALIK-E001", "198.51.100.7", "(looks alike, differs)",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the re-link page lacks %q", want)
+		}
+	}
+
+	// The same uid from another person in the IdP: no look-alike warning,
+	// but the changed object is said.
+	p.record(sso.Event{SiteID: p.acme.ID, Reference: "SAME-UIDX-E002", Result: sso.ResultRefused, Reason: sso.ReasonIdentityChanged,
+		UserID: &britta.ID, ClaimedUID: "britta.simon@contoso.com", ClaimedEmail: "britta.simon@contoso.com", ClaimedObjectID: "obj-2"})
+	body = p.get(acmeHost, "/admin/users/"+id+"/relink", admin)
+	if strings.Contains(body, `id="look-alike"`) || !strings.Contains(body, `id="object-changed"`) || !strings.Contains(body, "obj-2") || !strings.Contains(body, "SAME-UIDX-E002") {
+		t.Errorf("for an identity change: %s", body)
+	}
+	// Another site's account: not found.
+	foreign, _ := p.signInUser(p.globex, "someone@globex.test", "obj-g")
+	if resp := p.Do("GET", acmeHost, "/admin/users/"+strconv.FormatInt(foreign.ID, 10)+"/relink", nil, admin); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("another site's account: status %d", resp.StatusCode)
 	}
 }

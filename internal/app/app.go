@@ -11,6 +11,7 @@ import (
 	"net"
 	netmail "net/mail"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/crewjam/saml"
@@ -66,13 +67,15 @@ type Config struct {
 // App is every store and service of the portal.
 type App struct {
 	Config
-	Pool     *pgxpool.Pool
-	Sites    *sites.Store
-	Sessions *session.Store
-	Users    *users.Store
-	SSO      *sso.Service
-	Audit    *audit.Log
-	Metrics  *metrics.Metrics
+	Pool  *pgxpool.Pool
+	Sites *sites.Store
+	// AdminLockouts is the per-account limit on admin sign-in.
+	AdminLockouts *sites.Lockouts
+	Sessions      *session.Store
+	Users         *users.Store
+	SSO           *sso.Service
+	Audit         *audit.Log
+	Metrics       *metrics.Metrics
 	// FetchMetadata fetches IdP metadata URLs under the operator's SSRF
 	// rules.
 	FetchMetadata sso.Fetcher
@@ -97,6 +100,8 @@ func New(pool *pgxpool.Pool, cfg Config) *App {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	// No value from outside is ever logged whole, whoever logs it.
+	cfg.Log = slog.New(web.ShortValues(cfg.Log.Handler()))
 	if cfg.EventRetention == 0 {
 		cfg.EventRetention = 90 * 24 * time.Hour
 	}
@@ -113,19 +118,26 @@ func New(pool *pgxpool.Pool, cfg Config) *App {
 		}
 		cfg.MailFrom = &netmail.Address{Name: "Meetings", Address: "meetings@" + host}
 	}
+	if !cfg.Hosts.HTTPS() && cfg.Hosts.Host != "localhost" && !strings.HasSuffix(cfg.Hosts.Host, ".localhost") {
+		// See sso.Binding: the sign-in cookie must be Secure to reach the
+		// ACS on the IdP's cross-site POST.
+		cfg.Log.Warn("PORTAL_BASE_URL is plain http on a host other than localhost: browsers drop the Secure sign-in cookie there, " +
+			"so SP-initiated sign-ins will be refused (browser-mismatch). Serve the portal over https.")
+	}
 	sessions := session.NewStore(pool, cfg.Now)
 	a := &App{
-		Config:   cfg,
-		Pool:     pool,
-		Sites:    sites.NewStore(pool),
-		Sessions: sessions,
-		Users:    users.NewStore(pool, sessions, cfg.Now),
-		SSO:      sso.New(pool, cfg.Box, cfg.Hosts, cfg.Log, cfg.Now),
-		Audit:    audit.New(pool, cfg.Now),
-		Metrics:  metrics.New(),
-		Outbox:   mail.NewOutbox(pool, cfg.Now, cfg.SMTP != nil),
-		Lobby:    meetings.NewLobby(pool, cfg.Now),
-		Watcher:  meetings.NewWatcher(pool, cfg.Log),
+		Config:        cfg,
+		Pool:          pool,
+		Sites:         sites.NewStore(pool),
+		AdminLockouts: sites.NewLockouts(pool, cfg.Now),
+		Sessions:      sessions,
+		Users:         users.NewStore(pool, sessions, cfg.Now),
+		SSO:           sso.New(pool, cfg.Box, cfg.Hosts, cfg.Log, cfg.Now),
+		Audit:         audit.New(pool, cfg.Now),
+		Metrics:       metrics.New(),
+		Outbox:        mail.NewOutbox(pool, cfg.Now, cfg.SMTP != nil),
+		Lobby:         meetings.NewLobby(pool, cfg.Now),
+		Watcher:       meetings.NewWatcher(pool, cfg.Log),
 	}
 	a.Meetings = meetings.NewStore(pool, a.Outbox, cfg.Now)
 	allowPrivate := cfg.MetadataAllowPrivate
@@ -160,6 +172,7 @@ func (a *App) Housekeeping() *housekeeping.Runner {
 			{Name: "pending-requests", Run: a.SSO.DeleteExpiredRequests},
 			{Name: "replay-cache", Run: a.SSO.DeleteExpiredReplays},
 			{Name: "metadata-drafts", Run: a.SSO.DeleteExpiredDrafts},
+			{Name: "admin-signin-failures", Run: a.AdminLockouts.DeleteForgotten},
 			{Name: "signin-events", Run: func(ctx context.Context, limit int) (int64, error) {
 				return a.SSO.DeleteOldEvents(ctx, limit, a.EventRetention)
 			}},

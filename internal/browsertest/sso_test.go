@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/meetings-portal/portal/internal/browsertest"
@@ -38,6 +39,22 @@ func TestUserSignsInThroughTheDevelopmentIdPAndLandsOnTheDeepLink(t *testing.T) 
 		t.Fatalf("open the site and reach the IdP's sign-in form: %v", err)
 	}
 	env.Screenshot("idp-sign-in")
+	// The portal bound the sign-in to this browser with a Secure,
+	// SameSite=None cookie on plain http: Chromium keeps it because
+	// *.localhost is a secure context, and sends it with the development
+	// IdP's cross-site POST from idp.localhost (the sign-in below needs it).
+	got, err := chromedp.Call(env.Ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{env.SiteURL("acme") + "/saml/acs"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookies := got.Cookies
+	bound := false
+	for _, c := range cookies {
+		bound = bound || (c.Name == sso.BindingCookie && c.Secure && c.HTTPOnly && c.SameSite == network.CookieSameSiteNone)
+	}
+	if !bound {
+		t.Fatalf("the browser holds no Secure, SameSite=None binding cookie for the site: %+v", cookies)
+	}
 	if err := chromedp.Do(env.Ctx,
 		chromedp.SendKeys(chromedp.ID("user"), "b.simon"),
 		chromedp.SendKeys(chromedp.ID("password"), demoPassword),

@@ -57,8 +57,12 @@ func (w *portal) signInThroughIdP(idp *ssotest.IdP, toIdP *http.Response, email,
 	req := portaltest.Request("POST", acmeHost, "/saml/acs", url.Values{
 		"SAMLResponse": {ssotest.Encode(response)}, "RelayState": {relayState},
 	})
-	// The IdP's form posts cross-site, as Azure's does.
+	// The IdP's form posts cross-site, as Azure's does, with the cookie that
+	// binds the sign-in to the browser that started it.
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	for _, c := range toIdP.Cookies() {
+		req.AddCookie(c)
+	}
 	return w.Serve(req)
 }
 

@@ -21,6 +21,11 @@ type Metrics struct {
 	latency  *prometheus.HistogramVec
 	// SignIns counts SAML sign-in outcomes by result and reason.
 	SignIns *prometheus.CounterVec
+	// AdminSignInFailures counts failed admin sign-ins; AdminLockouts the
+	// lockouts they caused, distributed="true" when the failures came from
+	// more than one address (guessing spread over many addresses).
+	AdminSignInFailures prometheus.Counter
+	AdminLockouts       *prometheus.CounterVec
 }
 
 // New registers the portal's collectors (and Go's runtime ones) in a fresh
@@ -40,7 +45,14 @@ func New() *Metrics {
 			Name: "portal_saml_signins_total", Help: "SAML sign-ins by result and reason.",
 		}, []string{"result", "reason"}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.SignIns,
+	m.AdminSignInFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "portal_admin_signin_failures_total", Help: "Failed admin sign-ins (wrong e-mail address or password).",
+	})
+	m.AdminLockouts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "portal_admin_signin_lockouts_total",
+		Help: "Admin accounts locked after repeated failed sign-ins; distributed=\"true\" when the failures came from several addresses.",
+	}, []string{"distributed"})
+	reg.MustRegister(m.requests, m.latency, m.SignIns, m.AdminSignInFailures, m.AdminLockouts,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

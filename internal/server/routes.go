@@ -21,13 +21,13 @@ func (s *Server) siteRoutes() http.Handler {
 	a, render := s.app, s.render
 	cookies := web.Cookies{HTTPS: a.Hosts.HTTPS()}
 
-	ssoPages := &sso.Handler{SSO: a.SSO, Users: a.Users, Render: render, Log: a.Log, Metrics: a.Metrics}
+	ssoPages := &sso.Handler{SSO: a.SSO, Users: a.Users, Render: render, Log: a.Log, Metrics: a.Metrics, Cookies: cookies}
 	auth := &users.Auth{Users: a.Users, Render: render, Session: session.Cookie{
 		Store: a.Sessions, Cookies: cookies, Name: users.SessionCookie, Kind: session.User, Policy: session.UserPolicy,
 	}}
 	ssoPages.Auth = auth
 	adminPages := &admin.Handler{
-		Sites: a.Sites, Sessions: a.Sessions, Users: a.Users, SSO: a.SSO, Audit: a.Audit, Hosts: a.Hosts,
+		Sites: a.Sites, Lockouts: a.AdminLockouts, Metrics: a.Metrics, Sessions: a.Sessions, Users: a.Users, SSO: a.SSO, Audit: a.Audit, Hosts: a.Hosts,
 		Render: render, Log: a.Log, FetchMetadata: a.FetchMetadata, Now: a.Now, Meetings: a.Meetings, Outbox: a.Outbox,
 		Session: session.Cookie{
 			Store: a.Sessions, Cookies: cookies, Name: admin.SessionCookie, Kind: session.Admin, Policy: session.AdminPolicy,
@@ -125,6 +125,7 @@ func (s *Server) siteRoutes() http.Handler {
 		r.Get("/admin/users", adminPages.UsersPage)
 		r.Post("/admin/users/{id}/deactivate", adminPages.DeactivateUser)
 		r.Post("/admin/users/{id}/reactivate", adminPages.ReactivateUser)
+		r.Get("/admin/users/{id}/relink", adminPages.RelinkPage)
 		r.Post("/admin/users/{id}/relink", adminPages.RelinkUser)
 		r.Get("/admin/admins", adminPages.AdminsPage)
 		r.Post("/admin/admins", adminPages.AddAdmin)

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/meetings-portal/portal/internal/identifier"
 	"github.com/meetings-portal/portal/internal/password"
 )
 
@@ -66,9 +67,15 @@ func NormalizeName(name string) (string, error) {
 	return n, nil
 }
 
-// NormalizeEmail lower-cases an e-mail address and checks its form.
+// NormalizeEmail normalises an admin's e-mail address as every account
+// identifier is (identifier.NormalizeEmail: RFC 8265, so that no other
+// spelling, such as one with U+0130, names the same admin) and checks its
+// form.
 func NormalizeEmail(email string) (string, error) {
-	e := strings.ToLower(strings.TrimSpace(email))
+	e, err := identifier.NormalizeEmail(email)
+	if err != nil {
+		return "", invalidf("%q is not an e-mail address", email)
+	}
 	addr, err := mail.ParseAddress(e)
 	if err != nil || addr.Address != e || addr.Name != "" {
 		return "", invalidf("%q is not an e-mail address", email)
@@ -264,7 +271,10 @@ const selectAdmin = `SELECT site_id, id, email, password_hash, created_at FROM s
 // Authenticate checks an admin's credentials on one site. A wrong e-mail and
 // a wrong password both give ErrBadCredentials after the same work.
 func (s *Store) Authenticate(ctx context.Context, siteID int64, email, pw string) (Admin, error) {
-	rows, _ := s.pool.Query(ctx, selectAdmin+` WHERE site_id = $1 AND email = lower($2)`, siteID, strings.TrimSpace(email))
+	// An address that does not normalise names no admin; it is looked up
+	// all the same (as "") so that it costs what a wrong one does.
+	normalised, _ := identifier.NormalizeEmail(email)
+	rows, _ := s.pool.Query(ctx, selectAdmin+` WHERE site_id = $1 AND email = $2 AND $2 <> ''`, siteID, normalised)
 	admin, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Admin])
 	if errors.Is(err, pgx.ErrNoRows) {
 		dummy, err := s.dummyHash()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/beevik/etree"
 	"github.com/crewjam/saml"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/meetings-portal/portal/internal/sites"
@@ -43,6 +44,8 @@ type Assertion struct {
 	Test bool
 	// Settings are the site's settings the response was checked against.
 	Settings Settings
+	// Identity is the account the assertion names, normalised and bounded.
+	Identity users.Identity
 }
 
 // Result is what Consume learnt of a response: what is known of the
@@ -60,12 +63,18 @@ type Result struct {
 	// Received is the decoded response of a test, to show the admin what
 	// arrived even when it was refused (unverified, for reading only).
 	Received []byte
+
+	// What Complete writes, in the transaction that signs the user in: the
+	// assertion's replay-cache entry and the request it answers.
+	replay    replayEntry
+	pendingID string
 }
 
-// Consume runs every check on a SAMLResponse posted to site's ACS. The
-// error is a *RefusalError saying why the response was refused, or a
+// Consume runs every check on a SAMLResponse posted to site's ACS; binding
+// is the browser's binding token (the BindingCookie), "" if it sent none.
+// The error is a *RefusalError saying why the response was refused, or a
 // failure of the portal itself (the database).
-func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, relayState string) (Result, error) {
+func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, relayState, binding string) (Result, error) {
 	result := Result{Flow: FlowUnknown}
 	if strings.TrimSpace(samlResponse) == "" {
 		return result, refuse(ReasonMissingResponse, "the POST carried no SAMLResponse")
@@ -83,9 +92,20 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 	// them reaches the signature code.
 	decoded, err := xmlguard.Decode(samlResponse)
 	if err != nil {
-		if h, ok := failureStatus(samlResponse); ok {
-			result.Flow = h.flow()
+		h, guard, ok := guardedHeader(samlResponse)
+		if !ok {
+			return result, classify(err)
+		}
+		result.Flow = h.flow()
+		if isIdPFailure(h, guard) {
 			return result, s.idpFailure(ctx, site.ID, p.settings, h)
+		}
+		// The answer to an admin's Test SSO is shown on the test page,
+		// however it failed (without what it says: it is refused unread).
+		if h.inResponseTo != "" {
+			if pending, err := s.pendingState(ctx, site.ID, h.inResponseTo); err == nil {
+				result.Test = pending.test
+			}
 		}
 		return result, classify(err)
 	}
@@ -127,7 +147,13 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 		// different one means the response was not for this browser's
 		// request (or was moved between sign-ins).
 		if relayState != "" && relayState != pending.relayState {
-			return result, explained(refuse(ReasonRelayStateMismatch, "the RelayState %q is not the one sent with request %s", truncate(relayState, 80), pending.requestID))
+			return result, explained(refuse(ReasonRelayStateMismatch, "the RelayState %q is not the one sent with request %s", shorten(relayState), pending.requestID))
+		}
+		// The answer to a request is accepted only from the browser that
+		// started it (login CSRF); an unsolicited response has no request
+		// and is governed by the site's IdP-initiated switch instead.
+		if err := checkBinding(pending, binding); err != nil {
+			return result, explained(err)
 		}
 		possibleIDs = []string{pending.requestID}
 	}
@@ -143,7 +169,8 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 		return result, explained(refuse(ReasonUnsolicited, "the response answers no sign-in request (IdP-initiated) and this site allows only SP-initiated sign-in"))
 	}
 
-	p.sp.ReplayCache = &replayCache{ctx: ctx, pool: s.pool, siteID: site.ID}
+	replays := &replayCache{ctx: ctx, pool: s.pool, siteID: site.ID}
+	p.sp.ReplayCache = replays
 	verified, err := p.sp.ParseXMLResponse(decoded, possibleIDs, p.sp.AcsURL)
 	if err != nil {
 		return result, explained(err)
@@ -151,11 +178,10 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 	if err := s.checkIssueInstants(header, verified); err != nil {
 		return result, explained(err)
 	}
-	if pending.requestID != "" {
-		if err := s.consumePending(ctx, site.ID, pending.requestID); err != nil {
-			return result, err
-		}
+	if err := checkClaimBounds(verified); err != nil {
+		return result, explained(err)
 	}
+	result.replay, result.pendingID = replays.seen, pending.requestID
 
 	a := &Assertion{
 		Flow:       result.Flow,
@@ -167,6 +193,9 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 	}
 	if verified.Subject != nil && verified.Subject.NameID != nil {
 		a.NameID, a.NameIDFormat = verified.Subject.NameID.Value, verified.Subject.NameID.Format
+	}
+	if a.Identity, err = users.IdentityFrom(a.NameID, a.Attributes); err != nil {
+		return result, explained(claimRefusal(err))
 	}
 	for _, st := range verified.AuthnStatements {
 		if st.AuthnContext.AuthnContextClassRef != nil {
@@ -278,44 +307,51 @@ func (h responseHeader) flow() Flow {
 	return FlowIdP
 }
 
+// readHeader reads what routes a response, without verifying it: only
+// SAML 2.0 protocol and assertion elements where the schema puts them
+// (xmlguard refuses anything else there), never an element found by its
+// local name alone.
 func readHeader(decoded []byte) (responseHeader, error) {
 	doc := etree.NewDocument()
 	if err := doc.ReadFromBytes(decoded); err != nil {
 		return responseHeader{}, refuse(ReasonMalformed, "%v", err)
 	}
 	root := doc.Root()
-	if root == nil {
-		return responseHeader{}, refuse(ReasonMalformed, "no root element")
+	if root == nil || root.Tag != "Response" || root.NamespaceURI() != xmlguard.ProtocolNS {
+		return responseHeader{}, refuse(ReasonMalformed, "the root element is not a SAML 2.0 Response")
 	}
 	h := responseHeader{inResponseTo: root.SelectAttrValue("InResponseTo", "")}
-	if issuer := root.SelectElement("Issuer"); issuer != nil {
+	if issuer := xmlguard.Child(root, nameIssuer); issuer != nil {
 		h.issuer = strings.TrimSpace(issuer.Text())
 	}
 	if v := root.SelectAttrValue("IssueInstant", ""); v != "" {
 		t, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {
-			return responseHeader{}, refuse(ReasonMalformed, "IssueInstant %q is not a date", v)
+			return responseHeader{}, refuse(ReasonMalformed, "IssueInstant %q is not a date", shorten(v))
 		}
 		h.issueInstant = t
 	}
-	for _, status := range root.ChildElements() {
-		if status.Tag != "Status" {
-			continue
+	status := xmlguard.Child(root, nameStatus)
+	if code := xmlguard.Child(status, nameStatusCode); code != nil {
+		h.status = code.SelectAttrValue("Value", "")
+		if sub := xmlguard.Child(code, nameStatusCode); sub != nil {
+			h.subStatus = sub.SelectAttrValue("Value", "")
 		}
-		for _, el := range status.ChildElements() {
-			switch el.Tag {
-			case "StatusCode":
-				h.status = el.SelectAttrValue("Value", "")
-				if sub := el.SelectElement("StatusCode"); sub != nil {
-					h.subStatus = sub.SelectAttrValue("Value", "")
-				}
-			case "StatusMessage":
-				h.statusMessage = strings.TrimSpace(el.Text())
-			}
-		}
+	}
+	if message := xmlguard.Child(status, nameStatusMessage); message != nil {
+		h.statusMessage = strings.TrimSpace(message.Text())
 	}
 	return h, nil
 }
+
+// The elements the unverified reads look for, by namespace and local name.
+var (
+	nameIssuer        = saml2("Issuer")
+	nameStatus        = xmlguard.Name{Space: xmlguard.ProtocolNS, Local: "Status"}
+	nameStatusCode    = xmlguard.Name{Space: xmlguard.ProtocolNS, Local: "StatusCode"}
+	nameStatusMessage = xmlguard.Name{Space: xmlguard.ProtocolNS, Local: "StatusMessage"}
+	nameAssertion     = saml2("Assertion")
+)
 
 // maxStatusMessage caps the IdP's message shown to the user.
 const maxStatusMessage = 300
@@ -350,29 +386,48 @@ func (s *Service) idpFailure(ctx context.Context, siteID int64, set Settings, h 
 	return r
 }
 
-// failureStatus reads the status of a response xmlguard refused only for
-// lacking a (signed) assertion: an IdP reporting a failure (Azure's
-// "AADSTS..." errors) sends an unsigned Response with no assertion, and the
-// user should see the IdP's message rather than "unsigned".
-func failureStatus(samlResponse string) (responseHeader, bool) {
+// guardedHeader reads the header of a response xmlguard refused for its
+// structure only (a well-formed SAML 2.0 Response, without DTD, comments or
+// processing instructions, whose elements or signatures are not as they
+// must be): enough to tell an IdP's failure from an attack, and an admin's
+// Test SSO request from a real sign-in. Nothing else of such a response is
+// ever read.
+func guardedHeader(samlResponse string) (responseHeader, *xmlguard.Error, bool) {
 	compact := strings.Join(strings.Fields(samlResponse), "")
 	if len(compact) > base64.StdEncoding.EncodedLen(xmlguard.MaxResponseBytes) {
-		return responseHeader{}, false
+		return responseHeader{}, nil, false
 	}
 	decoded, err := base64.StdEncoding.DecodeString(compact)
 	if err != nil {
-		return responseHeader{}, false
+		return responseHeader{}, nil, false
 	}
 	var guard *xmlguard.Error
-	if err := xmlguard.Check(decoded); !errors.As(err, &guard) ||
-		(guard.Reason != xmlguard.ReasonUnsigned && guard.Reason != xmlguard.ReasonAssertionCount) {
-		return responseHeader{}, false
+	if err := xmlguard.Check(decoded); !errors.As(err, &guard) || !structural[guard.Reason] {
+		return responseHeader{}, nil, false
 	}
 	h, err := readHeader(decoded)
-	if err != nil || h.status == "" || h.status == saml.StatusSuccess {
-		return responseHeader{}, false
+	if err != nil {
+		return responseHeader{}, nil, false
 	}
-	return h, true
+	return h, guard, true
+}
+
+// structural are the xmlguard reasons given only once the document parsed
+// as a well-formed SAML 2.0 Response.
+var structural = map[string]bool{
+	xmlguard.ReasonAssertionCount: true, xmlguard.ReasonSignaturePlacement: true, xmlguard.ReasonSignatureMalformed: true,
+	xmlguard.ReasonSignatureTransform: true, xmlguard.ReasonSHA1: true, xmlguard.ReasonSignatureReference: true,
+	xmlguard.ReasonKeyInfo: true, xmlguard.ReasonUnsigned: true, xmlguard.ReasonEncrypted: true,
+	xmlguard.ReasonUnexpectedElement: true,
+}
+
+// isIdPFailure reports whether a response xmlguard refused is an IdP
+// reporting a failure: Azure's "AADSTS..." errors come as an unsigned
+// Response with no assertion, and the user should see the IdP's message
+// rather than "unsigned".
+func isIdPFailure(h responseHeader, guard *xmlguard.Error) bool {
+	return (guard.Reason == xmlguard.ReasonUnsigned || guard.Reason == xmlguard.ReasonAssertionCount) &&
+		h.status != "" && h.status != saml.StatusSuccess
 }
 
 // storageError marks a failure of the portal's own storage inside a call
@@ -383,24 +438,84 @@ func (e *storageError) Error() string { return e.err.Error() }
 func (e *storageError) Unwrap() error { return e.err }
 
 // replayCache is crewjam's AssertionReplayCache over PostgreSQL, for one
-// site and one request: an assertion ID is accepted once, whichever portal
-// process it reaches.
+// site and one response: an assertion ID is accepted once, whichever portal
+// process it reaches. crewjam asks it only once every other check has
+// passed; it answers from what is stored and keeps the entry in seen, which
+// Complete writes in the transaction that signs the user in, so that an
+// assertion is burnt exactly when its sign-in commits (and a concurrent
+// replay that got this far too loses there, on the primary key).
 type replayCache struct {
 	ctx    context.Context
 	pool   *pgxpool.Pool
 	siteID int64
+	seen   replayEntry
+}
+
+// replayEntry is an assertion to record as used until expiresAt.
+type replayEntry struct {
+	assertionID string
+	expiresAt   time.Time
 }
 
 func (c *replayCache) Consume(assertionID string, expiresAt time.Time) error {
-	tag, err := c.pool.Exec(c.ctx, `INSERT INTO assertion_replay (site_id, assertion_id, expires_at)
-VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, c.siteID, assertionID, expiresAt)
+	var used bool
+	err := c.pool.QueryRow(c.ctx, `SELECT EXISTS (SELECT 1 FROM assertion_replay WHERE site_id = $1 AND assertion_id = $2)`,
+		c.siteID, assertionID).Scan(&used)
 	if err != nil {
-		return &storageError{fmt.Errorf("record assertion %s in the replay cache: %w", assertionID, err)}
+		return &storageError{fmt.Errorf("look up assertion %s in the replay cache: %w", assertionID, err)}
 	}
-	if tag.RowsAffected() == 0 {
+	if used {
 		return saml.ErrAssertionReplayed
 	}
+	c.seen = replayEntry{assertionID: assertionID, expiresAt: expiresAt}
 	return nil
+}
+
+// recordReplay writes the replay-cache entry of an accepted assertion; a
+// refusal when another sign-in with it committed first.
+func recordReplay(ctx context.Context, tx pgx.Tx, siteID int64, e replayEntry) error {
+	if e.assertionID == "" {
+		return nil
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO assertion_replay (site_id, assertion_id, expires_at)
+VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, siteID, e.assertionID, e.expiresAt)
+	if err != nil {
+		return fmt.Errorf("record assertion %s in the replay cache: %w", e.assertionID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return refuse(ReasonReplayed, "the assertion %s was already used", e.assertionID)
+	}
+	return nil
+}
+
+// Complete finishes an accepted sign-in in ONE transaction: the
+// assertion's replay-cache entry, the pending request it answers, the
+// account and session (signIn, nil for a Test SSO answer, which signs
+// nobody in) and the event e. Either all of them are written or none: no
+// session exists without its event, and an assertion is not burnt by a
+// sign-in that failed — the same response can be posted again (the
+// browser's reload) once the failure has passed. A *RefusalError is a
+// replay or a second answer that lost the race; signIn's own errors are
+// returned as they are.
+func (s *Service) Complete(ctx context.Context, r Result, e Event, signIn func(tx pgx.Tx) (userID int64, err error)) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := recordReplay(ctx, tx, e.SiteID, r.replay); err != nil {
+			return err
+		}
+		if r.pendingID != "" {
+			if err := s.consumePending(ctx, tx, e.SiteID, r.pendingID); err != nil {
+				return err
+			}
+		}
+		if signIn != nil {
+			userID, err := signIn(tx)
+			if err != nil {
+				return err
+			}
+			e.UserID = &userID
+		}
+		return s.recordEvent(ctx, tx, e)
+	})
 }
 
 // DeleteExpiredReplays removes at most limit replay-cache entries whose

@@ -109,7 +109,8 @@ func TestJITAccounts(t *testing.T) {
 		if !ok {
 			t.Fatalf("no account keyed on the emailaddress claim")
 		}
-		if u.Email != "Dan.Evans@contoso.com" || u.FirstName != "Dan" || u.LastName != "Evans" || u.ObjectID != "0a1b2c3d-0000-4000-8000-000000000002" {
+		// The e-mail address is stored normalised (RFC 8265, case-mapped).
+		if u.Email != "dan.evans@contoso.com" || u.FirstName != "Dan" || u.LastName != "Evans" || u.ObjectID != "0a1b2c3d-0000-4000-8000-000000000002" {
 			t.Errorf("account %+v", u)
 		}
 	})

@@ -27,7 +27,7 @@ func BenchmarkConsume(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := svc.Consume(ctx, site, responses[i], ""); err != nil {
+		if _, err := svc.Consume(ctx, site, responses[i], "", ""); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -2,11 +2,14 @@ package sso
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/meetings-portal/portal/internal/users"
+	"github.com/meetings-portal/portal/internal/web"
 )
 
 // Event is one sign-in attempt, accepted or refused.
@@ -22,6 +25,18 @@ type Event struct {
 	NameID     string    `db:"name_id"`
 	UserID     *int64    `db:"user_id"`
 	ClientIP   string    `db:"client_ip"`
+	// Who the response said signed in, when it got that far: for the
+	// admin's re-link page, beside the account it was refused for
+	// (UserID).
+	ClaimedUID      string `db:"claimed_uid"`
+	ClaimedEmail    string `db:"claimed_email"`
+	ClaimedName     string `db:"claimed_name"`
+	ClaimedObjectID string `db:"claimed_object_id"`
+}
+
+// Claimed fills the event's claimed identity.
+func (e *Event) Claimed(id users.Identity) {
+	e.ClaimedUID, e.ClaimedEmail, e.ClaimedName, e.ClaimedObjectID = id.UID, id.Email, id.DisplayName(), id.ObjectID
 }
 
 // Event results.
@@ -33,19 +48,48 @@ const (
 
 // RecordEvent stores a sign-in event; OccurredAt defaults to now.
 func (s *Service) RecordEvent(ctx context.Context, e Event) error {
+	return s.recordEvent(ctx, s.pool, e)
+}
+
+func (s *Service) recordEvent(ctx context.Context, db execer, e Event) error {
 	if e.OccurredAt.IsZero() {
 		e.OccurredAt = s.now()
 	}
 	if e.Flow == "" {
 		e.Flow = FlowUnknown
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO signin_events (site_id, occurred_at, reference, flow, result, reason, detail, name_id, user_id, client_ip)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		e.SiteID, e.OccurredAt, e.Reference, e.Flow, e.Result, e.Reason, truncate(e.Detail, 2000), truncate(e.NameID, 512), e.UserID, e.ClientIP)
+	_, err := db.Exec(ctx, `INSERT INTO signin_events (site_id, occurred_at, reference, flow, result, reason, detail, name_id, user_id, client_ip,
+  claimed_uid, claimed_email, claimed_name, claimed_object_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		e.SiteID, e.OccurredAt, e.Reference, e.Flow, e.Result, e.Reason, web.Shorten(e.Detail, 2000), web.Shorten(e.NameID, 512), e.UserID, e.ClientIP,
+		web.Shorten(e.ClaimedUID, 512), web.Shorten(e.ClaimedEmail, 512), web.Shorten(e.ClaimedName, 600), web.Shorten(e.ClaimedObjectID, 128))
 	if err != nil {
 		return fmt.Errorf("record sign-in event: %w", err)
 	}
 	return nil
+}
+
+const eventColumns = `site_id, id, occurred_at, reference, flow, result, reason, detail, name_id, user_id, client_ip,
+  claimed_uid, claimed_email, claimed_name, claimed_object_id`
+
+// LatestConflict is the newest sign-in refused because of account userID
+// (account-identity-changed or account-look-alike): whom the admin's
+// re-link page shows beside the account. ok is false when there is none.
+func (s *Service) LatestConflict(ctx context.Context, siteID, userID int64) (e Event, ok bool, err error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+` FROM signin_events
+WHERE site_id = $1 AND user_id = $2 AND result = 'refused' AND reason = ANY($3)
+ORDER BY occurred_at DESC, id DESC LIMIT 1`, siteID, userID, []string{ReasonIdentityChanged, ReasonLookAlike})
+	if err != nil {
+		return Event{}, false, fmt.Errorf("find the refused sign-in of user %d: %w", userID, err)
+	}
+	e, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Event])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Event{}, false, nil
+	}
+	if err != nil {
+		return Event{}, false, fmt.Errorf("find the refused sign-in of user %d: %w", userID, err)
+	}
+	return e, true, nil
 }
 
 // EventFilter narrows RecentEvents.
@@ -62,7 +106,7 @@ func (s *Service) RecentEvents(ctx context.Context, siteID int64, f EventFilter)
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 50
 	}
-	rows, err := s.pool.Query(ctx, `SELECT site_id, id, occurred_at, reference, flow, result, reason, detail, name_id, user_id, client_ip
+	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+`
 FROM signin_events
 WHERE site_id = $1 AND ($2 = '' OR result = $2) AND ($3 = '' OR name_id ILIKE '%' || $3 || '%') AND ($4 = '' OR reference = $4)
 ORDER BY occurred_at DESC, id DESC LIMIT $5 OFFSET $6`, siteID, f.Result, f.User, f.Reference, f.Limit, f.Offset)
@@ -76,15 +120,6 @@ ORDER BY occurred_at DESC, id DESC LIMIT $5 OFFSET $6`, siteID, f.Result, f.User
 	return events, nil
 }
 
-// truncate makes s storable in a text column of at most n bytes. A detail or
-// NameID can quote bytes the sender chose (encoding/xml names the bad token
-// in its syntax errors), and PostgreSQL refuses invalid UTF-8 and NUL in
-// text: without this, such a refused sign-in would go unrecorded.
-func truncate(s string, n int) string {
-	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
-	if len(s) <= n {
-		return s
-	}
-	// Cut on a rune boundary.
-	return strings.ToValidUTF8(s[:n], "")
-}
+// shorten quotes a value from outside (a claim, a RelayState) in a
+// refusal's detail or a log line: never whole when it is long.
+func shorten(s string) string { return web.Shorten(s, web.MaxQuoted) }

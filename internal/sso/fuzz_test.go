@@ -20,7 +20,7 @@ func newFuzzPortal(f *testing.F) *portal {
 	tp := portaltest.New(f)
 	idp := ssotest.NewIdP(f)
 	acme := trustingSite(f, tp, "acme", idp)
-	return &portal{Portal: tp, pool: tp.App.Pool, sso: tp.App.SSO, acme: acme, idp: idp}
+	return &portal{Portal: tp, pool: tp.App.Pool, sso: tp.App.SSO, acme: acme, idp: idp, browser: newBrowser()}
 }
 
 // FuzzACS posts arbitrary SAMLResponse and RelayState values to acme's ACS.
@@ -65,6 +65,7 @@ func FuzzACS(f *testing.F) {
 	}
 	f.Add(ssotest.Encode(ssotest.ForgedAssertionBefore(f, stripped, evilNameID)), "")
 	f.Add(ssotest.Encode(ssotest.SignedAssertionInObject(f, stripped, evilNameID)), "")
+	f.Add(ssotest.Encode(ssotest.ForeignAssertion(f, valid, evilNameID, ssotest.SAML11AssertionNS)), "")
 	f.Add(ssotest.Encode(ssotest.CommentInNameID(f, signed(func(o *ssotest.Options) { o.NameID = evilNameID + ".evil.com" }), ".evil.com")), "")
 	f.Add(ssotest.EncodeBytes(ssotest.WithDoctype(ssotest.Bytes(f, valid), ssotest.BillionLaughs)), "")
 	f.Add(azureFailure(fp.idp, unknownRequest, "AADSTS50105: <b>not assigned</b>"), "")

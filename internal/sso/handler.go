@@ -7,6 +7,9 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/meetings-portal/portal/internal/identifier"
 	"github.com/meetings-portal/portal/internal/metrics"
 	"github.com/meetings-portal/portal/internal/users"
 	"github.com/meetings-portal/portal/internal/web"
@@ -22,6 +25,8 @@ type Handler struct {
 	Render  *web.Renderer
 	Log     *slog.Logger
 	Metrics *metrics.Metrics
+	// Cookies names and sets the BindingCookie.
+	Cookies web.Cookies
 }
 
 // Metadata serves the site's SP metadata (GET /saml/metadata); with
@@ -56,7 +61,12 @@ func (h *Handler) serveMetadata(w http.ResponseWriter, r *http.Request, download
 // asked for. A site without SSO says so.
 func (h *Handler) StartSignIn(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
-	target, err := h.SSO.StartSignIn(r.Context(), site, r.URL.RequestURI(), false)
+	binding, err := Binding(w, r, h.Cookies)
+	if err != nil {
+		h.Render.ServerError(w, r, err)
+		return
+	}
+	target, err := h.SSO.StartSignIn(r.Context(), site, r.URL.RequestURI(), false, binding)
 	if errors.Is(err, ErrNotConfigured) || errors.Is(err, ErrNotEnabled) {
 		h.Render.Render(w, r, http.StatusOK, "sso_unavailable", nil)
 		return
@@ -73,41 +83,80 @@ func (h *Handler) ACS(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	site, _ := web.SiteFrom(ctx)
 	if err := r.ParseForm(); err != nil {
-		h.refused(w, r, Result{Flow: FlowUnknown}, "", refuse(bodyReason(err), "the POST could not be read: %v", err))
+		h.refused(w, r, Result{Flow: FlowUnknown}, refuse(bodyReason(err), "the POST could not be read: %v", err))
 		return
 	}
-	result, err := h.SSO.Consume(ctx, site, r.PostForm.Get("SAMLResponse"), r.PostForm.Get("RelayState"))
+	binding := h.Cookies.Get(r, BindingCookie)
+	result, err := h.SSO.Consume(ctx, site, r.PostForm.Get("SAMLResponse"), r.PostForm.Get("RelayState"), binding)
 	if err != nil {
 		var refusal *RefusalError
 		if !errors.As(err, &refusal) {
 			h.Render.ServerError(w, r, err)
 			return
 		}
-		h.refused(w, r, result, "", refusal)
+		h.refused(w, r, result, refusal)
 		return
 	}
 	a := result.Assertion
+	event := Event{SiteID: site.ID, Reference: web.RequestID(ctx), Flow: a.Flow, Result: ResultSuccess,
+		NameID: a.NameID, ClientIP: web.ClientFrom(ctx).IP}
+	event.Claimed(a.Identity)
 	if a.Test {
-		h.showTest(w, r, a)
-		return
-	}
-	identity := users.IdentityFrom(a.NameID, a.Attributes)
-	user, token, err := h.Users.SignIn(ctx, site.ID, identity, users.Policy{
-		AutoCreate: a.Settings.AutoCreate, AutoUpdate: a.Settings.AutoUpdate, Role: a.Settings.NewUserRole,
-	})
-	if err != nil {
-		if refusal := accountRefusal(err, identity); refusal != nil {
-			h.refused(w, r, result, a.NameID, refusal)
+		event.Result, event.Reason = ResultTest, ReasonTestPassed
+		if err := h.SSO.Complete(ctx, result, event, nil); err != nil {
+			h.failed(w, r, result, a, err)
 			return
 		}
+		h.count(event)
+		h.endBinding(w, r, result, binding)
+		h.Render.Render(w, r, http.StatusOK, "sso_test_result", a)
+		return
+	}
+	var user users.User
+	var token string
+	err = h.SSO.Complete(ctx, result, event, func(tx pgx.Tx) (int64, error) {
+		var err error
+		user, token, err = h.Users.SignInTx(ctx, tx, site.ID, a.Identity, users.Policy{
+			AutoCreate: a.Settings.AutoCreate, AutoUpdate: a.Settings.AutoUpdate, Role: a.Settings.NewUserRole,
+		})
+		return user.ID, err
+	})
+	if err != nil {
+		h.failed(w, r, result, a, err)
+		return
+	}
+	h.count(event)
+	h.endBinding(w, r, result, binding)
+	h.Auth.StartSession(w, r, token)
+	h.Log.InfoContext(ctx, "user signed in", "site", site.Name, "uid", user.UID, "flow", a.Flow)
+	http.Redirect(w, r, a.ReturnPath, http.StatusSeeOther)
+}
+
+// endBinding clears the binding cookie once the browser's last pending
+// request is answered. A failure only leaves the cookie to expire.
+func (h *Handler) endBinding(w http.ResponseWriter, r *http.Request, result Result, binding string) {
+	if result.pendingID == "" {
+		return
+	}
+	site, _ := web.SiteFrom(r.Context())
+	if err := h.SSO.EndBinding(r.Context(), w, site.ID, binding, h.Cookies); err != nil {
+		h.Log.WarnContext(r.Context(), "end browser binding", "error", err.Error())
+	}
+}
+
+// failed answers a sign-in whose completion failed: refused for its
+// account or for a replay that lost the race (nothing of it was written),
+// or a failure of the portal itself.
+func (h *Handler) failed(w http.ResponseWriter, r *http.Request, result Result, a *Assertion, err error) {
+	refusal := accountRefusal(err, a.Identity)
+	if refusal == nil {
+		errors.As(err, &refusal)
+	}
+	if refusal == nil {
 		h.Render.ServerError(w, r, err)
 		return
 	}
-	h.Auth.StartSession(w, r, token)
-	h.record(r, Event{SiteID: site.ID, Reference: web.RequestID(ctx), Flow: a.Flow, Result: ResultSuccess,
-		NameID: a.NameID, UserID: &user.ID, ClientIP: web.ClientFrom(ctx).IP})
-	h.Log.InfoContext(ctx, "user signed in", "site", site.Name, "uid", user.UID, "flow", a.Flow)
-	http.Redirect(w, r, a.ReturnPath, http.StatusSeeOther)
+	h.refusedAs(w, r, result, a, refusal)
 }
 
 // bodyReason names an unreadable POST: too large, or malformed.
@@ -122,20 +171,31 @@ func bodyReason(err error) string {
 // accountRefusal turns the account errors of a sign-in into refusals.
 func accountRefusal(err error, id users.Identity) *RefusalError {
 	var missing *users.MissingAttributesError
+	var conflict *users.ConflictError
+	var r *RefusalError
 	switch {
 	case errors.As(err, &missing):
-		r := refuse(ReasonMissingAttributes, "the identity provider did not send %s, needed to create the account %s",
+		r = refuse(ReasonMissingAttributes, "the identity provider did not send %s, needed to create the account %s",
 			strings.Join(missing.Names, ", "), id.UID)
 		r.Missing = missing.Names
-		return r
 	case errors.Is(err, users.ErrNoAccount):
-		return refuse(ReasonNoAccount, "no account %s on this site and Auto Account Creation is off", id.UID)
+		r = refuse(ReasonNoAccount, "no account %s on this site and Auto Account Creation is off", id.UID)
 	case errors.Is(err, users.ErrDeactivated):
-		return refuse(ReasonDeactivated, "the account %s is deactivated", id.UID)
-	case errors.Is(err, users.ErrIdentityChanged):
-		return refuse(ReasonIdentityChanged, "the account %s belongs to another person in the identity provider (object ID %s differs from the one on file); an admin must re-link it", id.UID, id.ObjectID)
+		r = refuse(ReasonDeactivated, "the account %s is deactivated", id.UID)
+	case errors.As(err, &conflict) && errors.Is(err, users.ErrLookAlike):
+		r = refuse(ReasonLookAlike, "the uid %s only looks like the uid %s of an existing account (id %d): the characters %s differ. "+
+			"No account is made for it; if this is a real, different person, their uid in the identity provider must differ visibly",
+			id.UID, conflict.Account.UID, conflict.Account.ID, strings.Join(identifier.Unusual(id.UID+conflict.Account.UID), ", "))
+	case errors.As(err, &conflict):
+		r = refuse(ReasonIdentityChanged, "the account %s belongs to another person in the identity provider (object ID %s differs from the one on file); "+
+			"an admin must re-link it (Users page) after checking both identities", id.UID, id.ObjectID)
+	default:
+		return nil
 	}
-	return nil
+	if conflict != nil {
+		r.Account = &conflict.Account.ID
+	}
+	return r
 }
 
 type refusedPage struct {
@@ -145,7 +205,13 @@ type refusedPage struct {
 	Reference string
 }
 
-func (h *Handler) refused(w http.ResponseWriter, r *http.Request, result Result, nameID string, refusal *RefusalError) {
+func (h *Handler) refused(w http.ResponseWriter, r *http.Request, result Result, refusal *RefusalError) {
+	h.refusedAs(w, r, result, nil, refusal)
+}
+
+// refusedAs records and answers a refusal; a is the accepted assertion
+// when the refusal came after it (the account), else nil.
+func (h *Handler) refusedAs(w http.ResponseWriter, r *http.Request, result Result, a *Assertion, refusal *RefusalError) {
 	ctx := r.Context()
 	site, _ := web.SiteFrom(ctx)
 	ref := web.RequestID(ctx)
@@ -153,8 +219,13 @@ func (h *Handler) refused(w http.ResponseWriter, r *http.Request, result Result,
 	if result.Test {
 		outcome = ResultTest
 	}
-	h.record(r, Event{SiteID: site.ID, Reference: ref, Flow: result.Flow, Result: outcome, Reason: refusal.Reason,
-		Detail: refusal.Detail, NameID: nameID, ClientIP: web.ClientFrom(ctx).IP})
+	event := Event{SiteID: site.ID, Reference: ref, Flow: result.Flow, Result: outcome, Reason: refusal.Reason,
+		Detail: refusal.Detail, ClientIP: web.ClientFrom(ctx).IP, UserID: refusal.Account}
+	if a != nil {
+		event.NameID = a.NameID
+		event.Claimed(a.Identity)
+	}
+	h.record(r, event)
 	h.Log.WarnContext(ctx, "sign-in refused", "site", site.Name, "reason", refusal.Reason, "detail", refusal.Detail, "flow", result.Flow, "test", result.Test)
 	if result.Test {
 		h.Render.Render(w, r, http.StatusOK, "sso_test_failed", testFailure{
@@ -192,6 +263,11 @@ func (h *Handler) record(r *http.Request, e Event) {
 	if err := h.SSO.RecordEvent(r.Context(), e); err != nil {
 		h.Log.ErrorContext(r.Context(), "record sign-in event", "error", err.Error())
 	}
+	h.count(e)
+}
+
+// count adds a recorded event to the sign-in metric.
+func (h *Handler) count(e Event) {
 	if h.Metrics != nil {
 		h.Metrics.SignIns.WithLabelValues(e.Result, MetricLabel(e.Reason)).Inc()
 	}
@@ -201,12 +277,4 @@ func (h *Handler) record(r *http.Request, e Event) {
 type testFailure struct {
 	Reason, Explanation, Reference string
 	Received                       Received
-}
-
-// showTest shows an admin what a Test SSO sign-in sent, signing nobody in.
-func (h *Handler) showTest(w http.ResponseWriter, r *http.Request, a *Assertion) {
-	site, _ := web.SiteFrom(r.Context())
-	h.record(r, Event{SiteID: site.ID, Reference: web.RequestID(r.Context()), Flow: a.Flow, Result: ResultTest,
-		Reason: ReasonTestPassed, NameID: a.NameID, ClientIP: web.ClientFrom(r.Context()).IP})
-	h.Render.Render(w, r, http.StatusOK, "sso_test_result", a)
 }

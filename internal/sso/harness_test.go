@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,12 +46,53 @@ type portal struct {
 	globex   sites.Site
 	idp      *ssotest.IdP // acme's IdP
 	otherIdP *ssotest.IdP // globex's IdP
+	// browser holds the cookies of the one browser the helpers act as:
+	// what a sign-in start sets, the ACS post sends back.
+	browser *browser
+}
+
+// browser is the sign-in binding cookie (sso.BindingCookie) of one browser
+// for one site host, as a browser keeps it: set by a sign-in start, sent
+// with the IdP's cross-site POST, removed when set with Max-Age < 0. The
+// session cookie is not kept: each test passes it where it wants it.
+// (net/http/cookiejar would not send a Secure cookie over the tests' http
+// URLs, which Chromium does for *.localhost.)
+type browser struct {
+	mu      sync.Mutex
+	cookies map[string]*http.Cookie
+}
+
+func newBrowser() *browser { return &browser{cookies: map[string]*http.Cookie{}} }
+
+// keep stores the cookies resp sets.
+func (b *browser) keep(resp *http.Response) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, c := range resp.Cookies() {
+		if c.Name != sso.BindingCookie {
+			continue
+		}
+		if c.MaxAge < 0 || c.Value == "" {
+			delete(b.cookies, c.Name)
+			continue
+		}
+		b.cookies[c.Name] = c
+	}
+}
+
+// send adds the browser's cookies to req.
+func (b *browser) send(req *http.Request) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, c := range b.cookies {
+		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
 }
 
 func newPortal(t *testing.T, options ...portaltest.Option) *portal {
 	t.Helper()
 	tp := portaltest.New(t, options...)
-	p := &portal{Portal: tp, t: t, pool: tp.App.Pool, sso: tp.App.SSO, idp: ssotest.NewIdP(t), otherIdP: ssotest.NewIdP(t)}
+	p := &portal{Portal: tp, t: t, pool: tp.App.Pool, sso: tp.App.SSO, idp: ssotest.NewIdP(t), otherIdP: ssotest.NewIdP(t), browser: newBrowser()}
 	p.acme = trustingSite(t, tp, "acme", p.idp)
 	p.globex = trustingSite(t, tp, "globex", p.otherIdP)
 	return p
@@ -85,18 +127,43 @@ func (p *portal) set(site sites.Site, change func(*sso.Settings)) {
 // get serves a GET as a browser would, with cookies.
 func (p *portal) get(host, path string, cookies ...*http.Cookie) *http.Response {
 	p.t.Helper()
+	return p.getIn(nil, host, path, cookies...)
+}
+
+// getIn is get in browser b (nil: none), which also sends and keeps its
+// binding cookie.
+func (p *portal) getIn(b *browser, host, path string, cookies ...*http.Cookie) *http.Response {
+	p.t.Helper()
 	req := httptest.NewRequest("GET", "http://"+host+path, nil)
 	req.Host = host
 	req.RemoteAddr = "192.0.2.10:40000"
 	for _, c := range cookies {
 		req.AddCookie(c)
 	}
-	return p.Serve(req)
+	return p.serveIn(b, req)
+}
+
+// serveIn serves req from browser b (nil: none).
+func (p *portal) serveIn(b *browser, req *http.Request) *http.Response {
+	if b == nil {
+		return p.Serve(req)
+	}
+	b.send(req)
+	resp := p.Serve(req)
+	b.keep(resp)
+	return resp
 }
 
 // postACS posts a SAMLResponse the way the IdP's auto-submitting form does:
-// cross-site, with no cookie.
+// cross-site, with the browser's cookies (SameSite=None ones are sent on a
+// cross-site POST).
 func (p *portal) postACS(host, samlResponse, relayState string) *http.Response {
+	p.t.Helper()
+	return p.postACSFrom(p.browser, host, samlResponse, relayState)
+}
+
+// postACSFrom is postACS from browser b.
+func (p *portal) postACSFrom(b *browser, host, samlResponse, relayState string) *http.Response {
 	p.t.Helper()
 	form := url.Values{"SAMLResponse": {samlResponse}}
 	if relayState != "" {
@@ -108,17 +175,30 @@ func (p *portal) postACS(host, samlResponse, relayState string) *http.Response {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	req.Header.Set("Origin", "https://login.microsoftonline.com")
-	return p.Serve(req)
+	return p.serveIn(b, req)
 }
 
 // startSignIn opens a user page unauthenticated and returns the AuthnRequest
 // the portal redirected to, decoded, and the RelayState.
 func (p *portal) startSignIn(host, path string) (*etree.Element, string) {
 	p.t.Helper()
-	resp := p.get(host, path)
+	return p.startSignInFrom(p.browser, host, path)
+}
+
+// startSignInFrom is startSignIn in browser b.
+func (p *portal) startSignInFrom(b *browser, host, path string, cookies ...*http.Cookie) (*etree.Element, string) {
+	p.t.Helper()
+	resp := p.getIn(b, host, path, cookies...)
 	if resp.StatusCode != http.StatusFound {
 		p.t.Fatalf("GET %s: status %d, want 302 to the IdP: %s", path, resp.StatusCode, body(p.t, resp))
 	}
+	return p.authnRequest(resp)
+}
+
+// authnRequest decodes the AuthnRequest and RelayState of a redirect to
+// the IdP.
+func (p *portal) authnRequest(resp *http.Response) (*etree.Element, string) {
+	p.t.Helper()
 	return ssotest.AuthnRequest(p.t, resp.Header.Get("Location"))
 }
 
@@ -175,4 +255,15 @@ func (p *portal) countUsers(site sites.Site) int {
 		p.t.Fatal(err)
 	}
 	return n
+}
+
+// startTestSSO has acme's admin press Test SSO in browser b and returns the
+// AuthnRequest and RelayState it sends to the IdP.
+func (p *portal) startTestSSO(b *browser) (*etree.Element, string) {
+	p.t.Helper()
+	resp := p.serveIn(b, portaltest.Request("GET", acmeHost, "/admin/sso/test", nil, p.SignInAdmin(acmeHost, portaltest.AdminEmail("acme"))))
+	if resp.StatusCode != http.StatusFound {
+		p.t.Fatalf("Test SSO: status %d, want 302 to the IdP: %s", resp.StatusCode, body(p.t, resp))
+	}
+	return p.authnRequest(resp)
 }

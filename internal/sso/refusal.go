@@ -47,6 +47,14 @@ const (
 	ReasonDeactivated       = "account-deactivated"
 	ReasonIdentityChanged   = "account-identity-changed"
 	ReasonMissingAttributes = "missing-attributes"
+	ReasonLookAlike         = "account-look-alike"
+	// Claim reasons: a claim the portal will not store.
+	ReasonClaimTooLarge     = "claim-too-large"
+	ReasonIdentifierRefused = "identifier-refused"
+	// ReasonBrowserMismatch refuses an answer to a sign-in that another
+	// browser started (login CSRF), or whose binding cookie did not come
+	// back.
+	ReasonBrowserMismatch = "browser-mismatch"
 )
 
 // genericUserMessage is what a refused user reads when the reason is the
@@ -71,6 +79,7 @@ type hintFacts struct {
 	entityID string // this site's SP entity ID
 	acsURL   string
 	now      time.Time
+	refusal  *RefusalError
 }
 
 // reasons is every refusal reason of the ACS beyond xmlguard's structural
@@ -87,6 +96,14 @@ var reasons = map[string]reason{
 	ReasonNoAccount:         {user: "You do not have an account on this site yet. Ask your site administrator to create one for you."},
 	ReasonDeactivated:       {user: "Your account on this site has been deactivated. Ask your site administrator."},
 	ReasonIdentityChanged:   {user: "Your e-mail address belongs to an existing account of someone else on this site. Ask your site administrator to link the account to you."},
+	ReasonLookAlike:         {user: "Your user name looks like the name of another person's account on this site, so no account can be made for it. Ask your site administrator."},
+	ReasonClaimTooLarge:     {user: "Your company's identity provider sent a value too long for this site. Your administrator can see which one.", hint: claimHint},
+	ReasonIdentifierRefused: {user: "Your company's identity provider sent a user name or e-mail address this site cannot use. Your administrator can see which one.", hint: claimHint},
+	ReasonBrowserMismatch: {user: "This sign-in was started in another browser, or your browser did not keep the sign-in cookie. Open the site again in this browser to sign in.",
+		hint: func(hintFacts) string {
+			return "The response answers a sign-in that was started in another browser: someone may be trying to sign this browser in as themselves (login CSRF). " +
+				"If users report it while signing in normally, their browser drops the portal's sign-in cookie (it needs https, or a *.localhost host, and cross-site cookies allowed for this site)."
+		}},
 	ReasonMissingAttributes: {user: "Your company's identity provider did not send everything needed to create your account. Your administrator must add these claims in the identity provider:"},
 	ReasonIdPStatus:         {user: "Your company's identity provider did not sign you in."},
 	ReasonMFARequired:       {user: "This site requires multi-factor sign-in. Sign in again and complete the second step your company asks for."},
@@ -183,7 +200,7 @@ func (s *Service) explain(refusal *RefusalError, set Settings, siteName string, 
 	if !ok || r.hint == nil {
 		return refusal
 	}
-	text := r.hint(hintFacts{got: Peek(decoded), settings: set, entityID: s.EntityID(siteName), acsURL: s.ACSURL(siteName), now: s.now()})
+	text := r.hint(hintFacts{got: Peek(decoded), settings: set, entityID: s.EntityID(siteName), acsURL: s.ACSURL(siteName), now: s.now(), refusal: refusal})
 	if text == "" {
 		return refusal
 	}
@@ -209,6 +226,12 @@ type RefusalError struct {
 	// Missing names the attributes a new account lacks, for
 	// ReasonMissingAttributes.
 	Missing []string
+	// Claim names the claim refused, for ReasonClaimTooLarge and
+	// ReasonIdentifierRefused.
+	Claim string
+	// Account is the existing account a sign-in was refused for
+	// (ReasonIdentityChanged, ReasonLookAlike); nil otherwise.
+	Account *int64
 }
 
 func (e *RefusalError) Error() string { return "sign-in refused: " + e.Reason + ": " + e.Detail }

@@ -14,6 +14,10 @@ import (
 	"github.com/meetings-portal/portal/internal/sites"
 )
 
+// BindingCookie is the name of the cookie that binds a browser's pending
+// sign-ins to it (__Host-sso_binding on https).
+const BindingCookie = "sso_binding"
+
 // maxReturnPath bounds a path followed after sign-in.
 const maxReturnPath = 2048
 
@@ -32,11 +36,11 @@ func SafeReturnPath(p string) bool {
 }
 
 // StartSignIn begins an SP-initiated sign-in: it records a pending
-// AuthnRequest for returnPath and returns the IdP URL (HTTP-Redirect
-// binding, signed with the site's key) to send the browser to. test marks
-// an admin's "Test SSO" request, which shows the result instead of signing
-// anyone in.
-func (s *Service) StartSignIn(ctx context.Context, site sites.Site, returnPath string, test bool) (string, error) {
+// AuthnRequest for returnPath, bound to the browser whose binding token
+// (Binding) is given, and returns the IdP URL (HTTP-Redirect binding,
+// signed with the site's key) to send the browser to. test marks an admin's
+// "Test SSO" request, which shows the result instead of signing anyone in.
+func (s *Service) StartSignIn(ctx context.Context, site sites.Site, returnPath string, test bool, binding string) (string, error) {
 	p, err := s.provider(ctx, site, true)
 	if err != nil {
 		return "", err
@@ -59,16 +63,42 @@ func (s *Service) StartSignIn(ctx context.Context, site sites.Site, returnPath s
 		return "", err
 	}
 	now := s.now()
-	_, err = s.pool.Exec(ctx, `INSERT INTO pending_requests (site_id, request_id, relay_state, return_path, is_test, created_at, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)`, site.ID, req.ID, relayState, returnPath, test, now, now.Add(PendingRequestLifetime))
+	_, err = s.pool.Exec(ctx, `INSERT INTO pending_requests (site_id, request_id, relay_state, return_path, is_test, created_at, expires_at, binding_hash)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, site.ID, req.ID, relayState, returnPath, test, now, now.Add(PendingRequestLifetime), bindingHash(binding))
 	if err != nil {
 		return "", fmt.Errorf("store pending request: %w", err)
+	}
+	if err := s.evictPending(ctx, site.ID); err != nil {
+		return "", err
 	}
 	u, err := req.Redirect(relayState, p.sp)
 	if err != nil {
 		return "", fmt.Errorf("encode AuthnRequest: %w", err)
 	}
 	return u.String(), nil
+}
+
+// DefaultPendingRequestCap is how many pending requests a site keeps unless
+// the portal is configured otherwise (docs/RELIABILITY.md, "Anonymous
+// traffic"): far more than a site's users start in PendingRequestLifetime,
+// far fewer than anonymous traffic from many addresses could write.
+const DefaultPendingRequestCap = 10000
+
+// evictPending keeps at most the site's cap of pending requests, deleting
+// the oldest first: every unauthenticated page view writes one, so without
+// a cap anonymous traffic from many addresses (each within its rate limit)
+// grows the table without bound. A request evicted before its answer
+// arrives is refused as unknown-request, and signing in again works. Each
+// start deletes at most a hundred, so its cost stays bounded while the cap
+// converges.
+func (s *Service) evictPending(ctx context.Context, siteID int64) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM pending_requests WHERE ctid IN (
+  SELECT ctid FROM pending_requests WHERE site_id = $1
+  ORDER BY created_at DESC, request_id DESC OFFSET $2 LIMIT 100)`, siteID, s.PendingRequestCap)
+	if err != nil {
+		return fmt.Errorf("evict the oldest pending requests: %w", err)
+	}
+	return nil
 }
 
 // newRelayState is an opaque 128-bit token: the IdP echoes it, and it never
@@ -82,10 +112,11 @@ func newRelayState() (string, error) {
 }
 
 type pendingRequest struct {
-	requestID  string
-	relayState string
-	returnPath string
-	test       bool
+	requestID   string
+	relayState  string
+	returnPath  string
+	test        bool
+	bindingHash []byte
 }
 
 // pendingState tells apart the ways an InResponseTo can fail, for an event
@@ -93,9 +124,9 @@ type pendingRequest struct {
 func (s *Service) pendingState(ctx context.Context, siteID int64, requestID string) (pendingRequest, error) {
 	var pr pendingRequest
 	var expired, consumed bool
-	err := s.pool.QueryRow(ctx, `SELECT request_id, relay_state, return_path, is_test, expires_at <= $3, consumed_at IS NOT NULL
+	err := s.pool.QueryRow(ctx, `SELECT request_id, relay_state, return_path, is_test, binding_hash, expires_at <= $3, consumed_at IS NOT NULL
 FROM pending_requests WHERE site_id = $1 AND request_id = $2`, siteID, requestID, s.now()).
-		Scan(&pr.requestID, &pr.relayState, &pr.returnPath, &pr.test, &expired, &consumed)
+		Scan(&pr.requestID, &pr.relayState, &pr.returnPath, &pr.test, &pr.bindingHash, &expired, &consumed)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return pr, refuse(ReasonUnknownRequest, "InResponseTo %q matches no sign-in this site started", requestID)
@@ -111,8 +142,8 @@ FROM pending_requests WHERE site_id = $1 AND request_id = $2`, siteID, requestID
 
 // consumePending marks the request answered, atomically: of two responses to
 // one request, only the first signs in.
-func (s *Service) consumePending(ctx context.Context, siteID int64, requestID string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE pending_requests SET consumed_at = $3
+func (s *Service) consumePending(ctx context.Context, tx pgx.Tx, siteID int64, requestID string) error {
+	tag, err := tx.Exec(ctx, `UPDATE pending_requests SET consumed_at = $3
 WHERE site_id = $1 AND request_id = $2 AND consumed_at IS NULL AND expires_at > $3`, siteID, requestID, s.now())
 	if err != nil {
 		return fmt.Errorf("consume pending request: %w", err)

@@ -49,6 +49,9 @@ type Service struct {
 	now   func() time.Time
 	// clock is now in the form crewjam/saml and goxmldsig take it.
 	clock *dsig.Clock
+	// PendingRequestCap is how many pending requests a site keeps, the
+	// oldest evicted first; New sets DefaultPendingRequestCap.
+	PendingRequestCap int
 }
 
 // New returns the service; now is the portal's clock (time.Now outside
@@ -58,7 +61,8 @@ func New(pool *pgxpool.Pool, box *seal.Box, hosts sites.Hosts, log *slog.Logger,
 		now = time.Now
 	}
 	return &Service{pool: pool, box: box, hosts: hosts, log: log, now: now,
-		clock: dsig.NewFakeClock(funcClock{Clock: clockwork.NewRealClock(), now: now})}
+		clock:             dsig.NewFakeClock(funcClock{Clock: clockwork.NewRealClock(), now: now}),
+		PendingRequestCap: DefaultPendingRequestCap}
 }
 
 // funcClock adapts the portal's clock to the clockwork.Clock that goxmldsig

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/meetings-portal/portal/internal/identifier"
 	"github.com/meetings-portal/portal/internal/session"
 )
 
@@ -28,7 +29,24 @@ var (
 	// linked to another IdP object ID: the e-mail address was given to
 	// someone else, who must not inherit the old owner's account.
 	ErrIdentityChanged = errors.New("account identity changed")
+	// ErrLookAlike refuses creating an account whose uid only looks like
+	// an existing account's (b.sİmon@ beside b.simon@): whoever signs in as
+	// it would pass for that person in every list and invitation.
+	ErrLookAlike = errors.New("uid looks like another account's")
 )
+
+// ConflictError is a sign-in refused because of an existing account:
+// Err is ErrIdentityChanged or ErrLookAlike, Account the account in the
+// way, which the admin's re-link page shows beside the refused identity.
+type ConflictError struct {
+	Err     error
+	Account User
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("%v: account %s (id %d)", e.Err, e.Account.UID, e.Account.ID)
+}
+func (e *ConflictError) Unwrap() error { return e.Err }
 
 // MissingAttributesError refuses creating an account without the attributes
 // it needs; Names are the attribute names to add in the IdP.
@@ -87,8 +105,8 @@ const userColumns = `site_id, id, uid, email, first_name, last_name, object_id, 
 const selectForSignIn = `SELECT ` + userColumns + ` FROM users WHERE site_id = $1 AND uid = $2 FOR UPDATE`
 
 const insertJIT = `
-INSERT INTO users (site_id, uid, email, first_name, last_name, object_id, role, created_by, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, 'jit', $8, $8)
+INSERT INTO users (site_id, uid, email, first_name, last_name, object_id, role, created_by, created_at, updated_at, uid_skeleton)
+VALUES ($1, $2, $3, $4, $5, $6, $7, 'jit', $8, $8, $9)
 ON CONFLICT (site_id, uid) DO NOTHING
 RETURNING ` + userColumns
 
@@ -99,7 +117,8 @@ UPDATE users SET
   last_name  = CASE WHEN $3 AND $6 <> '' THEN $6 ELSE last_name END,
   object_id  = CASE WHEN object_id = '' THEN $7 ELSE object_id END,
   updated_at = CASE WHEN $3 THEN $8 ELSE updated_at END,
-  last_sign_in_at = $8
+  last_sign_in_at = $8,
+  uid_skeleton = $9
 WHERE site_id = $1 AND id = $2
 RETURNING ` + userColumns
 
@@ -108,51 +127,128 @@ RETURNING ` + userColumns
 // give one account and two sessions. It returns the account and the session
 // token.
 func (s *Store) SignIn(ctx context.Context, siteID int64, id Identity, p Policy) (User, string, error) {
-	if id.UID == "" {
-		return User{}, "", &MissingAttributesError{Names: []string{"uid"}}
-	}
-	if p.Role == "" {
-		p.Role = "host"
-	}
 	var user User
 	var token string
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		now := s.now()
-		existing, err := collectOne(tx.Query(ctx, selectForSignIn, siteID, id.UID))
-		if errors.Is(err, pgx.ErrNoRows) {
-			if !p.AutoCreate {
-				return ErrNoAccount
-			}
-			if missing := id.Missing(); len(missing) > 0 {
-				return &MissingAttributesError{Names: missing}
-			}
-			existing, err = collectOne(tx.Query(ctx, insertJIT, siteID, id.UID, id.Email, id.FirstName, id.LastName, id.ObjectID, p.Role, now))
-			if errors.Is(err, pgx.ErrNoRows) {
-				// Another sign-in created it between our SELECT and INSERT;
-				// the INSERT waited for that transaction, so it is visible now.
-				existing, err = collectOne(tx.Query(ctx, selectForSignIn, siteID, id.UID))
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("find account %s: %w", id.UID, err)
-		}
-		if !existing.Active {
-			return ErrDeactivated
-		}
-		if existing.ObjectID != "" && id.ObjectID != "" && existing.ObjectID != id.ObjectID {
-			return ErrIdentityChanged
-		}
-		user, err = collectOne(tx.Query(ctx, updateOnSignIn, siteID, existing.ID, p.AutoUpdate, id.Email, id.FirstName, id.LastName, id.ObjectID, now))
-		if err != nil {
-			return fmt.Errorf("update account %s: %w", id.UID, err)
-		}
-		token, err = s.sessions.Create(ctx, tx, siteID, session.User, user.ID, session.UserPolicy)
+		var err error
+		user, token, err = s.SignInTx(ctx, tx, siteID, id, p)
 		return err
 	})
 	if err != nil {
 		return User{}, "", err
 	}
 	return user, token, nil
+}
+
+// SignInTx is SignIn inside the caller's transaction, so that the sign-in
+// commits (or not) with whatever else the caller writes: the ACS commits the
+// assertion's replay entry, the answered request, the account, the session
+// and the success event together. On an error the caller rolls back.
+func (s *Store) SignInTx(ctx context.Context, tx pgx.Tx, siteID int64, id Identity, p Policy) (User, string, error) {
+	if id.UID == "" {
+		return User{}, "", &MissingAttributesError{Names: []string{"uid"}}
+	}
+	if p.Role == "" {
+		p.Role = "host"
+	}
+	now := s.now()
+	skeleton := identifier.Skeleton(id.UID)
+	existing, err := collectOne(tx.Query(ctx, selectForSignIn, siteID, id.UID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		existing, err = s.sameOrLookAlike(ctx, tx, siteID, id.UID, skeleton)
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		if !p.AutoCreate {
+			return User{}, "", ErrNoAccount
+		}
+		if missing := id.Missing(); len(missing) > 0 {
+			return User{}, "", &MissingAttributesError{Names: missing}
+		}
+		existing, err = collectOne(tx.Query(ctx, insertJIT, siteID, id.UID, id.Email, id.FirstName, id.LastName, id.ObjectID, p.Role, now, skeleton))
+		if errors.Is(err, pgx.ErrNoRows) {
+			// Another sign-in created it between our SELECT and INSERT;
+			// the INSERT waited for that transaction, so it is visible now.
+			existing, err = collectOne(tx.Query(ctx, selectForSignIn, siteID, id.UID))
+		}
+	}
+	if err != nil {
+		var conflict *ConflictError
+		if errors.As(err, &conflict) {
+			return User{}, "", err
+		}
+		return User{}, "", fmt.Errorf("find account %s: %w", id.UID, err)
+	}
+	if !existing.Active {
+		return User{}, "", ErrDeactivated
+	}
+	if existing.ObjectID != "" && id.ObjectID != "" && existing.ObjectID != id.ObjectID {
+		return User{}, "", &ConflictError{Err: ErrIdentityChanged, Account: existing}
+	}
+	user, err := collectOne(tx.Query(ctx, updateOnSignIn, siteID, existing.ID, p.AutoUpdate, id.Email, id.FirstName, id.LastName, id.ObjectID, now, skeleton))
+	if err != nil {
+		return User{}, "", fmt.Errorf("update account %s: %w", id.UID, err)
+	}
+	token, err := s.sessions.Create(ctx, tx, siteID, session.User, user.ID, session.UserPolicy)
+	if err != nil {
+		return User{}, "", err
+	}
+	return user, token, nil
+}
+
+// lockSkeleton serialises, per site and skeleton, the sign-ins that may
+// create an account, so that two look-alike uids signing in for the first
+// time at the same moment cannot both be created.
+const lockSkeleton = `SELECT pg_advisory_xact_lock(hashtextextended($1::bigint::text || '|' || $2::text, 0))`
+
+// selectLookAlikes finds the accounts whose uid may look like a new one:
+// those with its skeleton, and those whose skeleton is not known yet.
+const selectLookAlikes = `SELECT ` + userColumns + `, uid_skeleton FROM users
+WHERE site_id = $1 AND (uid_skeleton = $2 OR uid_skeleton IS NULL) FOR UPDATE`
+
+// sameOrLookAlike is asked when no account has exactly uid. It returns
+// the account that has the same identifier stored in an older form (a uid
+// lower-cased before PRECIS, whose normalised form is uid: it is re-keyed
+// to uid), a *ConflictError with ErrLookAlike for an account whose uid only
+// looks like uid, or pgx.ErrNoRows. Skeletons not known yet are computed
+// and stored on the way.
+func (s *Store) sameOrLookAlike(ctx context.Context, tx pgx.Tx, siteID int64, uid, skeleton string) (User, error) {
+	if _, err := tx.Exec(ctx, lockSkeleton, siteID, skeleton); err != nil {
+		return User{}, fmt.Errorf("lock skeleton: %w", err)
+	}
+	type candidate struct {
+		User
+		Skeleton *string `db:"uid_skeleton"`
+	}
+	rows, err := tx.Query(ctx, selectLookAlikes, siteID, skeleton)
+	if err != nil {
+		return User{}, fmt.Errorf("find look-alike accounts: %w", err)
+	}
+	candidates, err := pgx.CollectRows(rows, pgx.RowToStructByName[candidate])
+	if err != nil {
+		return User{}, fmt.Errorf("find look-alike accounts: %w", err)
+	}
+	for _, c := range candidates {
+		stored := c.UID
+		if normalised, err := identifier.Normalize(c.UID); err == nil {
+			stored = normalised
+		}
+		if c.Skeleton == nil {
+			if _, err := tx.Exec(ctx, `UPDATE users SET uid_skeleton = $3 WHERE site_id = $1 AND id = $2`,
+				siteID, c.ID, identifier.Skeleton(stored)); err != nil {
+				return User{}, fmt.Errorf("store skeleton of account %d: %w", c.ID, err)
+			}
+		}
+		switch {
+		case stored == uid:
+			if _, err := tx.Exec(ctx, `UPDATE users SET uid = $3 WHERE site_id = $1 AND id = $2`, siteID, c.ID, uid); err != nil {
+				return User{}, fmt.Errorf("re-key account %d to %s: %w", c.ID, uid, err)
+			}
+			return collectOne(tx.Query(ctx, selectForSignIn, siteID, uid))
+		case identifier.LookAlike(stored, uid):
+			return User{}, &ConflictError{Err: ErrLookAlike, Account: c.User}
+		}
+	}
+	return User{}, pgx.ErrNoRows
 }
 
 func collectOne(rows pgx.Rows, err error) (User, error) {

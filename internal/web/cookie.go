@@ -44,3 +44,22 @@ func (c Cookies) Get(r *http.Request, base string) string {
 	}
 	return ck.Value
 }
+
+// SetCrossSite writes a cookie that a browser sends on a cross-site POST
+// (an identity provider's form posting to the ACS): SameSite=None, which
+// browsers accept only with Secure — on plain http too, where browsers keep
+// it on localhost and *.localhost only (see sso.Binding). HttpOnly, host-only,
+// __Host- prefixed on https.
+func (c Cookies) SetCrossSite(w http.ResponseWriter, base, value string, maxAge time.Duration) {
+	http.SetCookie(w, &http.Cookie{
+		Name: c.Name(base), Value: value, Path: "/",
+		MaxAge: int(maxAge.Seconds()), HttpOnly: true, Secure: true, SameSite: http.SameSiteNoneMode,
+	})
+}
+
+// ClearCrossSite removes a cookie SetCrossSite wrote.
+func (c Cookies) ClearCrossSite(w http.ResponseWriter, base string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: c.Name(base), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteNoneMode,
+	})
+}

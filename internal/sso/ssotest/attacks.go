@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/beevik/etree"
+
+	"github.com/meetings-portal/portal/internal/sso/xmlguard"
 )
 
 // The attack builders below take a properly signed Response (from
@@ -201,6 +203,27 @@ func ForgedAssertionAfter(t testing.TB, doc *etree.Document, evilNameID string) 
 	return doc
 }
 
+// SAML11AssertionNS is SAML 1.1's assertion namespace: its Assertion has
+// the same local name as SAML 2.0's.
+const SAML11AssertionNS = "urn:oasis:names:tc:SAML:1.0:assertion"
+
+// ForeignAssertion inserts, before the signed assertion, a forged unsigned
+// copy of it (fresh ID, NameID and claims set to evilNameID) in namespace
+// space instead of SAML 2.0's, for example SAML11AssertionNS. Code that
+// counts only SAML 2.0 assertions lets it through; code that finds
+// elements by local name reads it first.
+func ForeignAssertion(t testing.TB, doc *etree.Document, evilNameID, space string) *etree.Document {
+	t.Helper()
+	doc = doc.Copy()
+	assertion := first(doc.Root(), AssertionNS, "Assertion")
+	forged := forgedCopy(t, assertion, evilNameID)
+	// Every element of the copy is in the default namespace the Assertion
+	// declares, so one declaration moves them all.
+	forged.CreateAttr("xmlns", space)
+	doc.Root().InsertChildAt(assertion.Index(), forged)
+	return doc
+}
+
 // CommentInNameID inserts an empty comment into the NameID text before the
 // first occurrence of at: sign "admin@contoso.com.evil.com", then split it
 // as "admin@contoso.com<!---->.evil.com". Exclusive c14n drops comments, so
@@ -352,7 +375,7 @@ func forge(assertion *etree.Element, evilNameID string) {
 	if nameID := first(assertion, AssertionNS, "NameID"); nameID != nil {
 		nameID.SetText(evilNameID)
 	}
-	for _, attribute := range all(assertion, AssertionNS, "Attribute") {
+	for _, attribute := range xmlguard.Descendants(assertion, xmlguard.Name{Space: AssertionNS, Local: "Attribute"}) {
 		switch attribute.SelectAttrValue("Name", "") {
 		case "email", "uid", ClaimEmailAddress, ClaimName:
 			for _, value := range attribute.ChildElements() {
@@ -371,25 +394,10 @@ func noNamespaceElement(tag string) *etree.Element {
 // first returns the first element at or below root, in document order,
 // with namespace URI space and local name tag.
 func first(root *etree.Element, space, tag string) *etree.Element {
-	if found := all(root, space, tag); len(found) > 0 {
+	if found := xmlguard.Descendants(root, xmlguard.Name{Space: space, Local: tag}); len(found) > 0 {
 		return found[0]
 	}
 	return nil
-}
-
-func all(root *etree.Element, space, tag string) []*etree.Element {
-	var found []*etree.Element
-	var walk func(*etree.Element)
-	walk = func(el *etree.Element) {
-		if el.Tag == tag && el.NamespaceURI() == space {
-			found = append(found, el)
-		}
-		for _, child := range el.ChildElements() {
-			walk(child)
-		}
-	}
-	walk(root)
-	return found
 }
 
 func removeFirst(root *etree.Element, space, tag string) {

@@ -26,13 +26,15 @@ import (
 
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/meetings-portal/portal/internal/sso/xmlguard"
 )
 
 // Namespaces and URIs Azure AD uses in its responses.
 const (
-	ProtocolNS  = "urn:oasis:names:tc:SAML:2.0:protocol"
-	AssertionNS = "urn:oasis:names:tc:SAML:2.0:assertion"
-	DSigNS      = dsig.Namespace
+	ProtocolNS  = xmlguard.ProtocolNS
+	AssertionNS = xmlguard.AssertionNS
+	DSigNS      = xmlguard.DSigNS
 
 	StatusSuccess      = "urn:oasis:names:tc:SAML:2.0:status:Success"
 	NameIDEmailAddress = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"

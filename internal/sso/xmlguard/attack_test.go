@@ -121,6 +121,26 @@ func wrappingAttacks() []attack {
 			guard: xmlguard.ReasonAssertionCount,
 		},
 		{
+			// crewjam/saml reads only SAML 2.0 Assertions, so the library
+			// alone signs in the real user; but code that finds elements by
+			// local name (the explanations, the Test SSO page) would read
+			// the forged one first.
+			name: "SAML11AssertionBeforeSigned",
+			form: func(t *testing.T, f *fixture) string {
+				return ssotest.Encode(ssotest.ForeignAssertion(t, f.signed(t, ssotest.SignAssertion), evilNameID, ssotest.SAML11AssertionNS))
+			},
+			guard:   xmlguard.ReasonUnexpectedElement,
+			library: libraryAccepts,
+		},
+		{
+			name: "UnknownNamespaceAssertionBeforeSigned",
+			form: func(t *testing.T, f *fixture) string {
+				return ssotest.Encode(ssotest.ForeignAssertion(t, f.signed(t, ssotest.SignAssertion), evilNameID, "urn:example:not-saml"))
+			},
+			guard:   xmlguard.ReasonUnexpectedElement,
+			library: libraryAccepts,
+		},
+		{
 			name: "ForgedAssertionBesideSigned",
 			form: func(t *testing.T, f *fixture) string {
 				return ssotest.Encode(ssotest.ForgedAssertionAfter(t, f.signed(t, ssotest.SignAssertion), evilNameID))
@@ -134,7 +154,64 @@ func wrappingAttacks() []attack {
 // each of its checks (for the checks the library duplicates, the guard's
 // reason is still pinned).
 func guardOnlyAttacks() []attack {
+	edit := func(change func(*ssotest.Options)) func(*testing.T, *fixture) string {
+		return func(t *testing.T, f *fixture) string { return f.response(t, change) }
+	}
 	return []attack{
+		{
+			name: "StatusAfterTheAssertion",
+			form: edit(func(o *ssotest.Options) {
+				o.EditResponse = func(r *etree.Element) {
+					status := r.SelectElement("Status")
+					r.RemoveChild(status)
+					r.AddChild(status)
+				}
+			}),
+			guard:   xmlguard.ReasonUnexpectedElement,
+			library: libraryAccepts,
+		},
+		{
+			name: "UnknownElementInTheResponse",
+			form: edit(func(o *ssotest.Options) {
+				o.EditResponse = func(r *etree.Element) {
+					r.AddChild(etree.NewElement("Note")) // no namespace
+				}
+			}),
+			guard:   xmlguard.ReasonUnexpectedElement,
+			library: libraryAccepts,
+		},
+		{
+			// Signed by the IdP, so the signature holds: only the schema
+			// says an element of another namespace has no place there.
+			name: "ForeignElementInTheSignedAssertion",
+			form: edit(func(o *ssotest.Options) {
+				o.EditAssertion = func(a *etree.Element) {
+					a.CreateElement("Note").CreateAttr("xmlns", "urn:example:not-saml")
+				}
+			}),
+			guard:   xmlguard.ReasonUnexpectedElement,
+			library: libraryAccepts,
+		},
+		{
+			name: "ConditionsBeforeSubject",
+			form: edit(func(o *ssotest.Options) {
+				o.EditAssertion = func(a *etree.Element) {
+					conditions := a.SelectElement("Conditions")
+					a.RemoveChild(conditions)
+					a.InsertChildAt(a.SelectElement("Subject").Index(), conditions)
+				}
+			}),
+			guard:   xmlguard.ReasonUnexpectedElement,
+			library: libraryAccepts,
+		},
+		{
+			name: "ResponseWithoutStatus",
+			form: edit(func(o *ssotest.Options) {
+				o.EditResponse = func(r *etree.Element) { r.RemoveChild(r.SelectElement("Status")) }
+			}),
+			guard:   xmlguard.ReasonUnexpectedElement,
+			library: libraryRefuses,
+		},
 		{
 			name:    "GarbageBase64",
 			form:    func(*testing.T, *fixture) string { return "PHNhbWxwOlJlc3BvbnNl!!not base64" },

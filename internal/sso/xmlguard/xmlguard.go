@@ -55,6 +55,11 @@
 //	                                 EncryptedID, EncryptedAttribute): the SP publishes
 //	                                 no encryption key, never decrypts, and decrypted
 //	                                 content would escape these checks
+//	unexpected-element               a child of samlp:Response or saml:Assertion that
+//	                                 the SAML 2.0 schema does not allow there, or not
+//	                                 in the schema's order (an element of another
+//	                                 namespace, such as a SAML 1.1 Assertion beside the
+//	                                 signed SAML 2.0 one)
 //
 // Passing these checks proves nothing about authenticity: the signature
 // itself, the issuer, audience, times and replay are still for
@@ -110,6 +115,7 @@ const (
 	ReasonKeyInfo               = "keyinfo-forbidden"
 	ReasonUnsigned              = "unsigned"
 	ReasonEncrypted             = "encrypted-content"
+	ReasonUnexpectedElement     = "unexpected-element"
 )
 
 // Reasons lists every reason code above, for those who count refusals by
@@ -118,13 +124,14 @@ var Reasons = []string{
 	ReasonMalformedBase64, ReasonTooLarge, ReasonDoctype, ReasonProcessingInstruction, ReasonComment,
 	ReasonTooDeep, ReasonMalformedXML, ReasonNotSAMLResponse, ReasonAssertionCount, ReasonSignaturePlacement,
 	ReasonSignatureMalformed, ReasonSignatureTransform, ReasonSHA1, ReasonSignatureReference, ReasonKeyInfo,
-	ReasonUnsigned, ReasonEncrypted,
+	ReasonUnsigned, ReasonEncrypted, ReasonUnexpectedElement,
 }
 
+// The namespaces of a SAML 2.0 response.
 const (
-	protocolNS  = "urn:oasis:names:tc:SAML:2.0:protocol"
-	assertionNS = "urn:oasis:names:tc:SAML:2.0:assertion"
-	dsigNS      = "http://www.w3.org/2000/09/xmldsig#"
+	ProtocolNS  = "urn:oasis:names:tc:SAML:2.0:protocol"
+	AssertionNS = "urn:oasis:names:tc:SAML:2.0:assertion"
+	DSigNS      = "http://www.w3.org/2000/09/xmldsig#"
 	xencNS      = "http://www.w3.org/2001/04/xmlenc#"
 
 	excC14N            = "http://www.w3.org/2001/10/xml-exc-c14n#"
@@ -211,14 +218,14 @@ func Check(doc []byte) error {
 		return refuse(ReasonMalformedXML, "%v", err)
 	}
 	root := tree.Root()
-	if root == nil || root.Tag != "Response" || root.NamespaceURI() != protocolNS {
-		return refuse(ReasonNotSAMLResponse, "root element is not {%s}Response", protocolNS)
+	if root == nil || root.Tag != "Response" || root.NamespaceURI() != ProtocolNS {
+		return refuse(ReasonNotSAMLResponse, "root element is not {%s}Response", ProtocolNS)
 	}
 	// The portal publishes no encryption key, so no IdP configured from its
 	// metadata encrypts anything; and decrypted content (an assertion, a
 	// NameID, an attribute) would escape every check here, which runs on the
 	// document as received. So the service provider never decrypts.
-	if enc := descendants(root, xencNS, "EncryptedData"); len(enc) > 0 {
+	if enc := Descendants(root, Name{xencNS, "EncryptedData"}); len(enc) > 0 {
 		return refuse(ReasonEncrypted, "%s is encrypted; this service provider accepts only signed, unencrypted content", enc[0].Parent().FullTag())
 	}
 	assertion, err := theAssertion(root)
@@ -227,7 +234,7 @@ func Check(doc []byte) error {
 	}
 	ids := countIDs(root)
 	signed := false
-	for _, sig := range descendants(root, dsigNS, "Signature") {
+	for _, sig := range Descendants(root, Name{DSigNS, "Signature"}) {
 		parent := sig.Parent()
 		if parent != root && parent != assertion {
 			return refuse(ReasonSignaturePlacement, "ds:Signature inside %s", parent.FullTag())
@@ -242,7 +249,82 @@ func Check(doc []byte) error {
 		// event a clear reason instead of a generic signature failure.
 		return refuse(ReasonUnsigned, "neither the Response nor the Assertion carries a ds:Signature")
 	}
+	if err := checkChildren(root, responseContent); err != nil {
+		return err
+	}
+	return checkChildren(assertion, assertionContent)
+}
+
+// slot is one particle of a schema content model: Min to Max elements, in a
+// row, each named by one of Names.
+type slot struct {
+	Names    []Name
+	Min, Max int // Max -1: unbounded
+}
+
+// unbounded is a slot's Max for maxOccurs="unbounded".
+const unbounded = -1
+
+// responseContent is samlp:ResponseType's content, in order
+// (saml-schema-protocol-2.0.xsd, StatusResponseType extended by
+// ResponseType): Issuer?, ds:Signature?, Extensions?, Status,
+// (Assertion | EncryptedAssertion)*.
+var responseContent = []slot{
+	{Names: []Name{{AssertionNS, "Issuer"}}, Max: 1},
+	{Names: []Name{{DSigNS, "Signature"}}, Max: 1},
+	{Names: []Name{{ProtocolNS, "Extensions"}}, Max: 1},
+	{Names: []Name{{ProtocolNS, "Status"}}, Min: 1, Max: 1},
+	{Names: []Name{{AssertionNS, "Assertion"}, {AssertionNS, "EncryptedAssertion"}}, Max: unbounded},
+}
+
+// assertionContent is saml:AssertionType's content, in order
+// (saml-schema-assertion-2.0.xsd): Issuer, ds:Signature?, Subject?,
+// Conditions?, Advice?, (Statement | AuthnStatement |
+// AuthzDecisionStatement | AttributeStatement)*.
+var assertionContent = []slot{
+	{Names: []Name{{AssertionNS, "Issuer"}}, Min: 1, Max: 1},
+	{Names: []Name{{DSigNS, "Signature"}}, Max: 1},
+	{Names: []Name{{AssertionNS, "Subject"}}, Max: 1},
+	{Names: []Name{{AssertionNS, "Conditions"}}, Max: 1},
+	{Names: []Name{{AssertionNS, "Advice"}}, Max: 1},
+	{Names: []Name{{AssertionNS, "Statement"}, {AssertionNS, "AuthnStatement"}, {AssertionNS, "AuthzDecisionStatement"}, {AssertionNS, "AttributeStatement"}}, Max: unbounded},
+}
+
+// checkChildren refuses any child element of parent that its schema
+// content model does not allow there, in that order. Counting assertions
+// (theAssertion) stops a second SAML 2.0 assertion; this stops everything
+// else a reader could mistake for part of the message: an Assertion of
+// another namespace (SAML 1.1's, which code finding elements by local name
+// would read), an unknown element, a second Subject or Conditions, or a
+// Status after the assertion. Every unverified read of the response then
+// finds only what the schema puts there (saml-core-2.0-os §2.3.3, §3.2.2).
+func checkChildren(parent *etree.Element, content []slot) error {
+	children := parent.ChildElements()
+	i := 0
+	for _, s := range content {
+		n := 0
+		for i < len(children) && (s.Max == unbounded || n < s.Max) && matchesAny(children[i], s.Names) {
+			i++
+			n++
+		}
+		if n < s.Min {
+			return refuse(ReasonUnexpectedElement, "%s lacks {%s}%s", parent.FullTag(), s.Names[0].Space, s.Names[0].Local)
+		}
+	}
+	if i < len(children) {
+		child := children[i]
+		return refuse(ReasonUnexpectedElement, "{%s}%s is not allowed there in %s (schema order)", child.NamespaceURI(), child.Tag, parent.FullTag())
+	}
 	return nil
+}
+
+func matchesAny(el *etree.Element, names []Name) bool {
+	for _, n := range names {
+		if n.matches(el) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkMarkupDeclarations refuses any "<!" that does not start a comment or
@@ -389,7 +471,7 @@ func truncate(b []byte, n int) []byte {
 // (saml-profiles-2.0-os §4.1.4.2; Somorovsky et al., "On Breaking SAML",
 // USENIX Security 2012).
 func theAssertion(root *etree.Element) (*etree.Element, error) {
-	found := append(descendants(root, assertionNS, "Assertion"), descendants(root, assertionNS, "EncryptedAssertion")...)
+	found := append(Descendants(root, Name{AssertionNS, "Assertion"}), Descendants(root, Name{AssertionNS, "EncryptedAssertion"})...)
 	if len(found) != 1 {
 		return nil, refuse(ReasonAssertionCount, "%d assertions in the document, want exactly 1", len(found))
 	}
@@ -409,11 +491,11 @@ func checkSignature(sig *etree.Element, ids map[string]int) error {
 	signatureValues := 0
 	for _, child := range sig.ChildElements() {
 		switch {
-		case child.NamespaceURI() == dsigNS && child.Tag == "SignedInfo" && signedInfo == nil:
+		case child.NamespaceURI() == DSigNS && child.Tag == "SignedInfo" && signedInfo == nil:
 			signedInfo = child
-		case child.NamespaceURI() == dsigNS && child.Tag == "SignatureValue":
+		case child.NamespaceURI() == DSigNS && child.Tag == "SignatureValue":
 			signatureValues++
-		case child.NamespaceURI() == dsigNS && child.Tag == "KeyInfo":
+		case child.NamespaceURI() == DSigNS && child.Tag == "KeyInfo":
 			if err := checkKeyInfo(child); err != nil {
 				return err
 			}
@@ -427,7 +509,7 @@ func checkSignature(sig *etree.Element, ids map[string]int) error {
 
 	var references []*etree.Element
 	for _, child := range signedInfo.ChildElements() {
-		if child.NamespaceURI() != dsigNS {
+		if child.NamespaceURI() != DSigNS {
 			return refuse(ReasonSignatureMalformed, "unexpected %s in SignedInfo", child.FullTag())
 		}
 		algorithm := child.SelectAttrValue("Algorithm", "")
@@ -488,13 +570,13 @@ func checkSignature(sig *etree.Element, ids map[string]int) error {
 // ds:Reference.
 func checkReferenceContent(reference *etree.Element) error {
 	for _, child := range reference.ChildElements() {
-		if child.NamespaceURI() != dsigNS {
+		if child.NamespaceURI() != DSigNS {
 			return refuse(ReasonSignatureMalformed, "unexpected %s in ds:Reference", child.FullTag())
 		}
 		switch child.Tag {
 		case "Transforms":
 			for _, transform := range child.ChildElements() {
-				if transform.NamespaceURI() != dsigNS || transform.Tag != "Transform" {
+				if transform.NamespaceURI() != DSigNS || transform.Tag != "Transform" {
 					return refuse(ReasonSignatureMalformed, "unexpected %s in ds:Transforms", transform.FullTag())
 				}
 				if err := checkTransform(transform); err != nil {
@@ -545,7 +627,7 @@ func checkTransform(transform *etree.Element) error {
 // makes an outgoing request or a same-document lookup chosen by the sender.
 func checkKeyInfo(keyInfo *etree.Element) error {
 	for _, child := range keyInfo.ChildElements() {
-		if child.NamespaceURI() != dsigNS {
+		if child.NamespaceURI() != DSigNS {
 			return refuse(ReasonKeyInfo, "%s in KeyInfo", child.FullTag())
 		}
 		switch child.Tag {
@@ -553,7 +635,7 @@ func checkKeyInfo(keyInfo *etree.Element) error {
 		case "X509Data":
 			for _, data := range child.ChildElements() {
 				switch {
-				case data.NamespaceURI() == dsigNS && (data.Tag == "X509Certificate" || data.Tag == "X509IssuerSerial" || data.Tag == "X509SubjectName" || data.Tag == "X509SKI"):
+				case data.NamespaceURI() == DSigNS && (data.Tag == "X509Certificate" || data.Tag == "X509IssuerSerial" || data.Tag == "X509SubjectName" || data.Tag == "X509SKI"):
 				default:
 					return refuse(ReasonKeyInfo, "%s in X509Data", data.FullTag())
 				}
@@ -595,13 +677,23 @@ func countIDs(root *etree.Element) map[string]int {
 	return ids
 }
 
-// descendants returns root (if it matches) and every element below it with
-// namespace URI space and local name tag, in document order.
-func descendants(root *etree.Element, space, tag string) []*etree.Element {
+// Name is an element's expanded name: its namespace URI and local name.
+// Elements are found by Name, never by local name or prefix alone: a
+// prefix means whatever the document binds it to, and a local name such as
+// Assertion exists in SAML 1.1 and 2.0 alike.
+type Name struct{ Space, Local string }
+
+func (n Name) matches(el *etree.Element) bool {
+	return el.Tag == n.Local && el.NamespaceURI() == n.Space
+}
+
+// Descendants returns root (if it matches) and every element below it
+// named name, in document order.
+func Descendants(root *etree.Element, name Name) []*etree.Element {
 	var found []*etree.Element
 	var walk func(*etree.Element)
 	walk = func(el *etree.Element) {
-		if el.Tag == tag && el.NamespaceURI() == space {
+		if name.matches(el) {
 			found = append(found, el)
 		}
 		for _, child := range el.ChildElements() {
@@ -609,5 +701,42 @@ func descendants(root *etree.Element, space, tag string) []*etree.Element {
 		}
 	}
 	walk(root)
+	return found
+}
+
+// Child follows path from parent, one child element per step, each the
+// first child with that name; nil if a step finds none. It is how the
+// unverified reads of a response (its header, the refusal explanations, the
+// Test SSO page) find what they show: only where the schema puts it.
+func Child(parent *etree.Element, path ...Name) *etree.Element {
+	el := parent
+	for _, name := range path {
+		if el == nil {
+			return nil
+		}
+		next := (*etree.Element)(nil)
+		for _, child := range el.ChildElements() {
+			if name.matches(child) {
+				next = child
+				break
+			}
+		}
+		el = next
+	}
+	return el
+}
+
+// Children returns the child elements of parent named name, in document
+// order.
+func Children(parent *etree.Element, name Name) []*etree.Element {
+	var found []*etree.Element
+	if parent == nil {
+		return nil
+	}
+	for _, child := range parent.ChildElements() {
+		if name.matches(child) {
+			found = append(found, child)
+		}
+	}
 	return found
 }
