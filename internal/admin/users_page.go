@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/meetings-portal/portal/internal/users"
 	"github.com/meetings-portal/portal/internal/web"
@@ -48,17 +49,30 @@ var (
 type usersPage struct {
 	Users  []users.User
 	Banner string
+	// The Add user form: what was typed, and what is wrong with it, by
+	// input name.
+	Add       users.NewAccount
+	AddErrors map[string]string
 }
 
-// UsersPage lists the site's meeting users.
+// usersNotices are the banners after Add user.
+var usersNotices = web.Notices{
+	"added": "The account was added. Its user can now sign in through single sign-on, even with Auto Account Creation off.",
+}
+
+// UsersPage lists the site's meeting users, with the form to add one.
 func (h *Handler) UsersPage(w http.ResponseWriter, r *http.Request) {
+	h.renderUsers(w, r, http.StatusOK, usersPage{Banner: usersNotices.From(r, "done"), Add: users.NewAccount{Role: "host"}})
+}
+
+func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, status int, page usersPage) {
 	site, _ := web.SiteFrom(r.Context())
 	list, err := h.Users.List(r.Context(), site.ID)
 	if err != nil {
 		h.Render.ServerError(w, r, err)
 		return
 	}
-	page := usersPage{Users: list}
+	page.Users = list
 	// The banner is built here from a known action and an account of this
 	// site, never from text in the URL.
 	if change, ok := userChanges[r.URL.Query().Get("done")]; ok {
@@ -70,7 +84,35 @@ func (h *Handler) UsersPage(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	h.Render.Render(w, r, http.StatusOK, "admin_users", page)
+	h.Render.Render(w, r, status, "admin_users", page)
+}
+
+// AddUser makes an account before its user's first sign-in (POST
+// /admin/users): with Auto Account Creation off, this is how an admin lets
+// someone in. The account and its audit entry are one transaction.
+func (h *Handler) AddUser(w http.ResponseWriter, r *http.Request) {
+	site, _ := web.SiteFrom(r.Context())
+	page := usersPage{Add: users.NewAccount{
+		Email: r.PostFormValue("email"), UID: r.PostFormValue("uid"), Role: r.PostFormValue("role"),
+		FirstName: r.PostFormValue("first_name"), LastName: r.PostFormValue("last_name"),
+	}}
+	_, err := h.Users.Create(r.Context(), site.ID, page.Add, func(ctx context.Context, tx pgx.Tx, u users.User) error {
+		return h.Audit.RecordIn(ctx, tx, site.ID, h.actor(r), "user.create", u.Summary())
+	})
+	var invalid users.AccountErrors
+	switch {
+	case errors.As(err, &invalid):
+		page.AddErrors = invalid
+	case errors.Is(err, users.ErrExists):
+		page.AddErrors = map[string]string{"uid": "This site already has an account with this uid."}
+	case err != nil:
+		h.Render.ServerError(w, r, err)
+		return
+	default:
+		http.Redirect(w, r, "/admin/users?done=added", http.StatusSeeOther)
+		return
+	}
+	h.renderUsers(w, r, http.StatusUnprocessableEntity, page)
 }
 
 // DeactivateUser deactivates the account in the URL and ends its sessions.

@@ -51,13 +51,22 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 // EventFilter narrows RecentEvents.
 type EventFilter struct {
 	Result    string // "" for all
-	User      string // substring of the NameID, case-insensitive
+	User      string // text the NameID contains, as typed (case-insensitive)
 	Reference string
 	Limit     int
 	Offset    int
 }
 
 // RecentEvents lists a site's sign-in events, newest first.
+//
+// The User filter is a substring search on the NameID, served by the
+// trigram index signin_events_name_id_trgm (migration 0026). Measured with
+// EXPLAIN ANALYZE on 2 million events (one site with 1 million): a rare
+// NameID 1.5 s (a sequential scan) without the index, 15–60 ms with it; no
+// match 1.5 s → 0.2 ms; a term matching most events uses the (site_id,
+// occurred_at) index either way, under 1 ms. A term of one or two
+// characters has no trigram: it reads the site's events until a page is
+// full, fast when it matches often, a scan when it matches nothing.
 func (s *Service) RecentEvents(ctx context.Context, siteID int64, f EventFilter) ([]Event, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 50
@@ -65,7 +74,7 @@ func (s *Service) RecentEvents(ctx context.Context, siteID int64, f EventFilter)
 	rows, err := s.pool.Query(ctx, `SELECT site_id, id, occurred_at, reference, flow, result, reason, detail, name_id, user_id, client_ip
 FROM signin_events
 WHERE site_id = $1 AND ($2 = '' OR result = $2) AND ($3 = '' OR name_id ILIKE '%' || $3 || '%') AND ($4 = '' OR reference = $4)
-ORDER BY occurred_at DESC, id DESC LIMIT $5 OFFSET $6`, siteID, f.Result, f.User, f.Reference, f.Limit, f.Offset)
+ORDER BY occurred_at DESC, id DESC LIMIT $5 OFFSET $6`, siteID, f.Result, likeLiteral(f.User), f.Reference, f.Limit, f.Offset)
 	if err != nil {
 		return nil, fmt.Errorf("list sign-in events: %w", err)
 	}
@@ -74,6 +83,13 @@ ORDER BY occurred_at DESC, id DESC LIMIT $5 OFFSET $6`, siteID, f.Result, f.User
 		return nil, fmt.Errorf("list sign-in events: %w", err)
 	}
 	return events, nil
+}
+
+// likeLiteral escapes the LIKE metacharacters of s (PostgreSQL's default
+// escape character is the backslash), so that "_" or "%" typed in a search
+// box is looked for as typed instead of matching anything.
+func likeLiteral(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 // truncate makes s storable in a text column of at most n bytes. A detail or

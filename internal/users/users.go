@@ -7,13 +7,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/meetings-portal/portal/internal/session"
+	"github.com/meetings-portal/portal/internal/sites"
 )
 
 var (
@@ -61,6 +66,11 @@ func (u User) DisplayName() string {
 		return n
 	}
 	return u.Email
+}
+
+// Summary describes the account for the audit log.
+func (u User) Summary() string {
+	return fmt.Sprintf("%s (e-mail %s, name %q, role %s, id %d)", u.UID, u.Email, strings.TrimSpace(u.FirstName+" "+u.LastName), u.Role, u.ID)
 }
 
 // Store reads and writes users.
@@ -218,4 +228,108 @@ func (s *Store) Relink(ctx context.Context, siteID, id int64) error {
 		return ErrNotFound
 	}
 	return s.sessions.DeleteForSubject(ctx, siteID, session.User, id)
+}
+
+// ErrExists refuses an account whose uid the site already has.
+var ErrExists = errors.New("an account with this uid already exists on this site")
+
+// NewAccount is an account made by an admin before its user first signs
+// in: the way in for a site whose Auto Account Creation is off.
+type NewAccount struct {
+	Email     string
+	UID       string // "" for the e-mail address, which is what Azure sends as uid by default
+	FirstName string
+	LastName  string
+	Role      string // "host" (the default) or "attendee"
+}
+
+// AccountErrors maps a field of a NewAccount, by its input name on the
+// Users page (email, uid, first_name, last_name, role), to what is wrong
+// with it, in words for the admin.
+type AccountErrors map[string]string
+
+func (e AccountErrors) Error() string {
+	keys := slices.Sorted(maps.Keys(e))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + ": " + e[k]
+	}
+	return "invalid account: " + strings.Join(parts, "; ")
+}
+
+// maxNameLength bounds a first or last name.
+const maxNameLength = 200
+
+// normalize checks a and returns it as stored: the e-mail address and uid
+// trimmed and lower-cased (an account is found by its lower-cased uid),
+// the names trimmed, the role defaulted.
+func (a NewAccount) normalize() (NewAccount, AccountErrors) {
+	errs := AccountErrors{}
+	email, err := sites.NormalizeEmail(a.Email)
+	if err != nil {
+		errs["email"] = "Enter an e-mail address such as b.simon@example.com."
+	}
+	a.Email = email
+	a.UID = strings.ToLower(strings.TrimSpace(a.UID))
+	if a.UID == "" {
+		a.UID = email
+	}
+	if len(a.UID) > 254 || strings.ContainsFunc(a.UID, unicode.IsSpace) {
+		errs["uid"] = "Enter the uid the identity provider sends (Azure: the user principal name, such as b.simon@example.com), or leave it empty to use the e-mail address."
+	}
+	a.FirstName, a.LastName = strings.TrimSpace(a.FirstName), strings.TrimSpace(a.LastName)
+	for field, name := range map[string]string{"first_name": a.FirstName, "last_name": a.LastName} {
+		if utf8.RuneCountInString(name) > maxNameLength {
+			errs[field] = fmt.Sprintf("At most %d characters.", maxNameLength)
+		}
+	}
+	switch a.Role {
+	case "":
+		a.Role = "host"
+	case "host", "attendee":
+	default:
+		errs["role"] = "Choose host or attendee."
+	}
+	if len(errs) > 0 {
+		return a, errs
+	}
+	return a, nil
+}
+
+const insertByAdmin = `
+INSERT INTO users (site_id, uid, email, first_name, last_name, role, created_by, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, 'admin', $7, $7)
+ON CONFLICT (site_id, uid) DO NOTHING
+RETURNING ` + userColumns
+
+// Create makes an account before its user's first sign-in (created by
+// "admin"): at that sign-in the account is found by its uid whether or not
+// the site creates accounts automatically, and linked to the identity
+// provider's object ID. Bad input is AccountErrors, an existing uid
+// ErrExists. inTx, when not nil, runs in the same transaction with the new
+// account: the caller's audit entry is written with it or not at all.
+func (s *Store) Create(ctx context.Context, siteID int64, a NewAccount, inTx func(context.Context, pgx.Tx, User) error) (User, error) {
+	a, errs := a.normalize()
+	if errs != nil {
+		return User{}, errs
+	}
+	var user User
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		user, err = collectOne(tx.Query(ctx, insertByAdmin, siteID, a.UID, a.Email, a.FirstName, a.LastName, a.Role, s.now()))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrExists
+		}
+		if err != nil {
+			return fmt.Errorf("create account %s: %w", a.UID, err)
+		}
+		if inTx != nil {
+			return inTx(ctx, tx, user)
+		}
+		return nil
+	})
+	if err != nil {
+		return User{}, err
+	}
+	return user, nil
 }
