@@ -62,7 +62,7 @@ func optionsFormFrom(set sso.Settings) optionsForm {
 // not posted at all, so the page always posts the whole form and every
 // switch is read.
 func newOptionsForm(r *http.Request) optionsForm {
-	f := optionsFormFromValues(r.PostForm)
+	f := optionsFormFromValues(postForm(r))
 	f.Protocol = r.PostFormValue("protocol")
 	f.version = formVersion(r)
 	return f
@@ -108,6 +108,14 @@ func (f optionsForm) values() url.Values {
 func (f optionsForm) withVersion(set sso.Settings) optionsForm {
 	f.version = versionOf(set)
 	return f
+}
+
+// postForm is the request's posted form. CheckInput has parsed and checked
+// it already; parsing again is a no-op, and what cannot be parsed reads as
+// empty, as with PostFormValue.
+func postForm(r *http.Request) url.Values {
+	_ = r.ParseForm()
+	return r.PostForm
 }
 
 // Validate checks what only the form has: its two selects. The settings'
@@ -199,7 +207,7 @@ func (f manualForm) wanted(idp *idpmeta.IdP) url.Values {
 // parseManualForm reads and checks the manual fields. Errors are keyed by
 // input name: entity_id, sso_url, slo_url, certificates.
 func parseManualForm(r *http.Request) (manualForm, *idpmeta.IdP, map[string]string) {
-	f := manualFormFromValues(r.PostForm)
+	f := manualFormFromValues(postForm(r))
 	f.version = formVersion(r)
 	errs := map[string]string{}
 	if f.EntityID == "" {

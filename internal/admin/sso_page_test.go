@@ -613,10 +613,7 @@ func itoa(n int64) string { return big.NewInt(n).String() }
 // spCertificate returns acme's SP certificate in state.
 func (p *portal) spCertificate(state string) sso.SPCertificate {
 	p.t.Helper()
-	certs, err := p.App.SSO.SPCertificates(context.Background(), p.acme.ID)
-	if err != nil {
-		p.t.Fatal(err)
-	}
+	certs := p.spCertificates()
 	for _, c := range certs {
 		if c.State == state {
 			return c

@@ -99,7 +99,8 @@ func defaults(siteID int64) Settings {
 	return Settings{
 		SiteID: siteID, AutoCreate: true, IdPInitiated: true, NameIDFormat: NameIDEmail,
 		SignRequests: true, NewUserRole: "host", DefaultTarget: "/",
-		AuthnContext: []string{}, MFAContexts: append([]string(nil), DefaultMFAContexts...), Revision: 1,
+		// Revision 0: nothing saved yet; the row, once written, is 1 or more.
+		AuthnContext: []string{}, MFAContexts: append([]string(nil), DefaultMFAContexts...), Revision: 0,
 	}
 }
 

@@ -318,7 +318,7 @@ func (s *Store) Create(ctx context.Context, siteID int64, a NewAccount, inTx fun
 		var err error
 		user, err = collectOne(tx.Query(ctx, insertByAdmin, siteID, a.UID, a.Email, a.FirstName, a.LastName, a.Role, s.now()))
 		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrExists
+			return fmt.Errorf("uid %s: %w", a.UID, ErrExists)
 		}
 		if err != nil {
 			return fmt.Errorf("create account %s: %w", a.UID, err)
