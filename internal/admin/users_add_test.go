@@ -41,7 +41,7 @@ func TestAddUserMakesAnAccountAndRefusesMistakesNextToTheField(t *testing.T) {
 	// Each mistake: the field typed, and the field whose message says what
 	// is wrong.
 	mistakes := map[string]struct {
-		typed                     [2]string // input name, value
+		typed                    [2]string // input name, value
 		errorField, errorMessage string
 	}{
 		"no e-mail":          {[2]string{"email", ""}, "email", "Enter an e-mail address"},
