@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/meetings-portal/portal/internal/portaltest"
+	"github.com/meetings-portal/portal/internal/sso"
 )
 
 // secondAdmin adds admin b@acme.test to acme and signs them in.
@@ -171,5 +172,45 @@ func TestSSOManualIdPSaveOverAnImportIsRefused(t *testing.T) {
 	}
 	if set := p.settings(); set.IdPEntityID != azureEntityID {
 		t.Errorf("the refused save replaced the imported IdP: %s", set.IdPEntityID)
+	}
+}
+
+func TestAcceptTakesOnlyTheProposalThePageShowed(t *testing.T) {
+	p := newPortal(t)
+	ctx := context.Background()
+	azure := string(fixture(t, "azure-federation-metadata.xml"))
+	if _, err := p.App.SSO.ImportMetadata(ctx, p.acme.ID, []byte(azure), "https://login.example/metadata.xml"); err != nil {
+		t.Fatal(err)
+	}
+	tenant := func(id string) sso.Fetcher {
+		doc := strings.ReplaceAll(azure, "8f3b2c1d-4e5a-4b6c-9d7e-0f1a2b3c4d5e", id)
+		return func(context.Context, string) ([]byte, error) { return []byte(doc), nil }
+	}
+	if err := p.App.SSO.Refresh(ctx, p.acme.ID, "portal", tenant("0a1b2c3d-0000-4000-8000-00000000000a")); err != nil {
+		t.Fatal(err)
+	}
+	shown := p.pageForm(p.acmeAdmin, "accept-proposal-form")
+	// A later refresh finds yet another tenant before the admin accepts.
+	if err := p.App.SSO.Refresh(ctx, p.acme.ID, "portal", tenant("0a1b2c3d-0000-4000-8000-00000000000b")); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := p.adminPost("/admin/sso/refresh/accept", shown)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, "a later refresh found a different identity provider") {
+		t.Fatalf("accepting a proposal that was replaced: status %d: %s", resp.StatusCode, pageError(body))
+	}
+	if set := p.settings(); set.IdPEntityID != azureEntityID {
+		t.Fatalf("the replaced proposal was applied: %s", set.IdPEntityID)
+	}
+	// The page now shows the new proposal; accepting it, twice, works once.
+	current := portaltest.FormValues(t, body, "accept-proposal-form")
+	want := []string{"303 See Other /admin/sso?done=accepted", "303 See Other /admin/sso?done=accepted"}
+	if got := p.pressTwice("/admin/sso/refresh/accept", current); !slices.Equal(got, want) {
+		t.Errorf("Accept pressed twice: %q", got)
+	}
+	if set := p.settings(); set.IdPEntityID != "https://sts.windows.net/0a1b2c3d-0000-4000-8000-00000000000b/" || set.HasProposal() {
+		t.Errorf("after Accept: %s, proposal %t", set.IdPEntityID, set.HasProposal())
+	}
+	if got := p.auditWith("sso.accept-refresh"); len(got) != 1 {
+		t.Errorf("sso.accept-refresh entries %q, want one", got)
 	}
 }
