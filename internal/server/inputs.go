@@ -37,9 +37,10 @@ var inputRules = web.InputRules{
 		"sso_url":        {Label: "SSO URL", Max: 2048},
 		"slo_url":        {Label: "SLO URL", Max: 2048},
 		"certificates":   {Label: "Signing certificates", Max: 256 << 10},
-		// The version a form was built from (hidden fields).
+		// The version a form was built from (hidden fields): "opened" is
+		// the page's settings URL-encoded, each bounded above.
 		"revision": {Max: 20},
-		"opened":   {Max: 16 << 10},
+		"opened":   {Max: 256 << 10},
 		"proposal": {Max: 64},
 		"newest":   {Max: 20},
 	},
