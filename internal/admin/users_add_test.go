@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -74,5 +75,19 @@ func TestAddUserMakesAnAccountAndRefusesMistakesNextToTheField(t *testing.T) {
 	}
 	if got := p.auditEntries(p.acme); len(got) != 1 {
 		t.Errorf("refused adds were audited: %q", got)
+	}
+}
+
+func TestUserActionsPressedTwiceChangeAndRecordOnce(t *testing.T) {
+	p := newPortal(t)
+	u, _ := p.signInUser(p.acme, "britta.simon@contoso.com", "obj-1")
+	for _, action := range []string{"deactivate", "reactivate", "relink"} {
+		want := "303 See Other /admin/users?done=" + action + "&id=" + itoa(u.ID)
+		if got := p.pressTwice("/admin/users/"+itoa(u.ID)+"/"+action, url.Values{}); got[0] != want || got[1] != want {
+			t.Errorf("%s pressed twice: %q, want both %q", action, got, want)
+		}
+		if got := p.auditWith("user." + action); len(got) != 1 {
+			t.Errorf("user.%s entries %q, want one", action, got)
+		}
 	}
 }

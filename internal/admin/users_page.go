@@ -18,28 +18,29 @@ import (
 type userChange struct {
 	name   string // in the audit log and the redirect
 	banner string // shown after the redirect; %s is the account
-	apply  func(ctx context.Context, store *users.Store, siteID, id int64) error
+	// apply makes the change and reports whether anything changed.
+	apply func(ctx context.Context, store *users.Store, siteID, id int64) (bool, error)
 }
 
 var (
 	userDeactivate = userChange{
 		name:   "deactivate",
 		banner: "%s is deactivated and signed out everywhere.",
-		apply: func(ctx context.Context, s *users.Store, siteID, id int64) error {
+		apply: func(ctx context.Context, s *users.Store, siteID, id int64) (bool, error) {
 			return s.SetActive(ctx, siteID, id, false)
 		},
 	}
 	userReactivate = userChange{
 		name:   "reactivate",
 		banner: "%s is active again and can sign in.",
-		apply: func(ctx context.Context, s *users.Store, siteID, id int64) error {
+		apply: func(ctx context.Context, s *users.Store, siteID, id int64) (bool, error) {
 			return s.SetActive(ctx, siteID, id, true)
 		},
 	}
 	userRelink = userChange{
 		name:   "relink",
 		banner: "%s is re-linked: the next person to sign in with this account's uid gets it. Earlier sessions have ended.",
-		apply: func(ctx context.Context, s *users.Store, siteID, id int64) error {
+		apply: func(ctx context.Context, s *users.Store, siteID, id int64) (bool, error) {
 			return s.Relink(ctx, siteID, id)
 		},
 	}
@@ -139,8 +140,9 @@ func (h *Handler) changeUser(w http.ResponseWriter, r *http.Request, change user
 	}
 	// Looked up on this site only: another site's account is not found.
 	user, err := h.Users.ByID(r.Context(), site.ID, id)
+	changed := false
 	if err == nil {
-		err = change.apply(r.Context(), h.Users, site.ID, id)
+		changed, err = change.apply(r.Context(), h.Users, site.ID, id)
 	}
 	if errors.Is(err, users.ErrNotFound) {
 		h.Render.NotFound(w, r)
@@ -150,6 +152,9 @@ func (h *Handler) changeUser(w http.ResponseWriter, r *http.Request, change user
 		h.Render.ServerError(w, r, err)
 		return
 	}
-	h.record(r, "user."+change.name, fmt.Sprintf("%s (id %d)", user.UID, user.ID))
+	// Pressed twice, the second press changes nothing and records nothing.
+	if changed {
+		h.record(r, "user."+change.name, fmt.Sprintf("%s (id %d)", user.UID, user.ID))
+	}
 	http.Redirect(w, r, "/admin/users?done="+change.name+"&id="+strconv.FormatInt(id, 10), http.StatusSeeOther)
 }

@@ -198,19 +198,27 @@ func (s *Store) List(ctx context.Context, siteID int64) ([]User, error) {
 }
 
 // SetActive deactivates or reactivates an account; deactivating ends its
-// sessions at once.
-func (s *Store) SetActive(ctx context.Context, siteID, id int64, active bool) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE users SET active = $3, updated_at = $4 WHERE site_id = $1 AND id = $2`, siteID, id, active, s.now())
+// sessions at once. It reports whether the account changed: pressed twice,
+// the second press changes nothing.
+func (s *Store) SetActive(ctx context.Context, siteID, id int64, active bool) (changed bool, err error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE users SET active = $3, updated_at = $4 WHERE site_id = $1 AND id = $2 AND active <> $3`,
+		siteID, id, active, s.now())
 	if err != nil {
-		return fmt.Errorf("set user %d active=%v: %w", id, active, err)
+		return false, fmt.Errorf("set user %d active=%v: %w", id, active, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return ErrNotFound
+		if _, err := s.ByID(ctx, siteID, id); err != nil {
+			return false, err
+		}
 	}
 	if !active {
-		return s.sessions.DeleteForSubject(ctx, siteID, session.User, id)
+		// Again even when it was deactivated already: no session of a
+		// deactivated account may remain.
+		if err := s.sessions.DeleteForSubject(ctx, siteID, session.User, id); err != nil {
+			return false, err
+		}
 	}
-	return nil
+	return tag.RowsAffected() == 1, nil
 }
 
 // Relink forgets the IdP object ID stored with an account, so that the next
@@ -218,16 +226,19 @@ func (s *Store) SetActive(ctx context.Context, siteID, id int64, active bool) er
 // admin's answer to an account-identity-changed refusal, after checking that
 // the new person is meant to have the account (the e-mail address was given
 // to a successor, or the IdP tenant was migrated). The account's sessions end
-// at once: they belong to the person it is being taken from.
-func (s *Store) Relink(ctx context.Context, siteID, id int64) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE users SET object_id = '', updated_at = $3 WHERE site_id = $1 AND id = $2`, siteID, id, s.now())
+// at once: they belong to the person it is being taken from. An account
+// linked to no object (re-linked already) is not changed (changed false).
+func (s *Store) Relink(ctx context.Context, siteID, id int64) (changed bool, err error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE users SET object_id = '', updated_at = $3 WHERE site_id = $1 AND id = $2 AND object_id <> ''`,
+		siteID, id, s.now())
 	if err != nil {
-		return fmt.Errorf("re-link user %d: %w", id, err)
+		return false, fmt.Errorf("re-link user %d: %w", id, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return ErrNotFound
+		_, err := s.ByID(ctx, siteID, id)
+		return false, err
 	}
-	return s.sessions.DeleteForSubject(ctx, siteID, session.User, id)
+	return true, s.sessions.DeleteForSubject(ctx, siteID, session.User, id)
 }
 
 // ErrExists refuses an account whose uid the site already has.
