@@ -29,6 +29,7 @@ commands:
   admin create --site NAME --email EMAIL
   admin reset-password --site NAME --email EMAIL
   user list --site NAME
+  user create --site NAME --email EMAIL [--uid UID] [--first-name NAME] [--last-name NAME] [--role host|attendee]
 
 environment: DATABASE_URL, PORTAL_ADDR, PORTAL_BASE_URL, PORTAL_METRICS_ADDR,
 PORTAL_TRUSTED_PROXIES, PORTAL_SAML_CLOCK_SKEW, PORTAL_SECRET_KEY, PORTAL_SMTP_URL,

@@ -60,11 +60,15 @@ func AdminFrom(ctx context.Context) sites.Admin {
 	return a
 }
 
-// record writes an audit entry for the signed-in admin; a failure to record
-// is logged, not shown: the change itself has been made.
+// actor names the signed-in admin in the audit log: their e-mail address.
+func (h *Handler) actor(r *http.Request) string { return AdminFrom(r.Context()).Email }
+
+// record writes an audit entry for the signed-in admin, after a change that
+// does not record itself in its own transaction; a failure to record is
+// logged, not shown: the change itself has been made.
 func (h *Handler) record(r *http.Request, action, detail string) {
 	site, _ := web.SiteFrom(r.Context())
-	if err := h.Audit.Record(r.Context(), site.ID, AdminFrom(r.Context()).Email, action, detail); err != nil {
+	if err := h.Audit.Record(r.Context(), site.ID, h.actor(r), action, detail); err != nil {
 		h.Log.ErrorContext(r.Context(), "audit", "error", err.Error())
 	}
 }

@@ -7,6 +7,7 @@ package admin_test
 import (
 	"context"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -38,7 +39,8 @@ type portal struct {
 
 // options change how the portal is built.
 type options struct {
-	fetch sso.Fetcher // FetchMetadata; nil keeps the portal's (SSRF rules on)
+	fetch sso.Fetcher  // FetchMetadata; nil keeps the portal's (SSRF rules on)
+	log   *slog.Logger // where the portal logs; nil discards
 }
 
 // newPortal builds the portal with the defaults.
@@ -52,6 +54,9 @@ func newPortalWith(t *testing.T, o options) *portal {
 	var opts []portaltest.Option
 	if o.fetch != nil {
 		opts = append(opts, portaltest.Configure(func(a *app.App) { a.FetchMetadata = o.fetch }))
+	}
+	if o.log != nil {
+		opts = append(opts, portaltest.WithLog(o.log))
 	}
 	p := &portal{Portal: portaltest.New(t, opts...), t: t}
 	p.acme, p.globex = p.CreateSite("acme"), p.CreateSite("globex")

@@ -3,8 +3,8 @@ package admin
 import (
 	"encoding/pem"
 	"errors"
-	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/meetings-portal/portal/internal/sso"
@@ -38,9 +38,12 @@ type optionsForm struct {
 	DefaultTarget string
 	ErrorPageURL  string
 	Enabled       bool
+
+	version // of the settings the page was built from
 }
 
-// optionsFormFrom shows the saved settings in the form.
+// optionsFormFrom shows the saved settings in the form (withVersion adds
+// the version they are).
 func optionsFormFrom(set sso.Settings) optionsForm {
 	profile := profileSPInitiated
 	if set.IdPInitiated {
@@ -59,22 +62,60 @@ func optionsFormFrom(set sso.Settings) optionsForm {
 // not posted at all, so the page always posts the whole form and every
 // switch is read.
 func newOptionsForm(r *http.Request) optionsForm {
-	checked := func(name string) bool { return r.PostFormValue(name) == "on" }
+	f := optionsFormFromValues(postForm(r))
+	f.Protocol = r.PostFormValue("protocol")
+	f.version = formVersion(r)
+	return f
+}
+
+// optionsFormFromValues reads the options from form values by input name.
+func optionsFormFromValues(v url.Values) optionsForm {
+	checked := func(name string) bool { return v.Get(name) == "on" }
 	return optionsForm{
-		Protocol:      r.PostFormValue("protocol"),
-		Profile:       r.PostFormValue("profile"),
-		NameIDFormat:  r.PostFormValue("nameid_format"),
-		AuthnContext:  r.PostFormValue("authn_context"),
+		Profile:       v.Get("profile"),
+		NameIDFormat:  v.Get("nameid_format"),
+		AuthnContext:  v.Get("authn_context"),
 		RequireMFA:    checked("require_mfa"),
-		MFAContexts:   r.PostFormValue("mfa_contexts"),
+		MFAContexts:   v.Get("mfa_contexts"),
 		SignRequests:  checked("sign_requests"),
 		AutoCreate:    checked("auto_create"),
 		AutoUpdate:    checked("auto_update"),
 		Attendee:      checked("attendee"),
-		DefaultTarget: strings.TrimSpace(r.PostFormValue("default_target")),
-		ErrorPageURL:  strings.TrimSpace(r.PostFormValue("error_page_url")),
+		DefaultTarget: strings.TrimSpace(v.Get("default_target")),
+		ErrorPageURL:  strings.TrimSpace(v.Get("error_page_url")),
 		Enabled:       checked("enabled"),
 	}
+}
+
+// values is the form as it posts itself: input name → value, "on" or ""
+// for a checkbox.
+func (f optionsForm) values() url.Values {
+	on := func(b bool) string {
+		if b {
+			return "on"
+		}
+		return ""
+	}
+	return url.Values{
+		"profile": {f.Profile}, "nameid_format": {f.NameIDFormat}, "authn_context": {f.AuthnContext},
+		"require_mfa": {on(f.RequireMFA)}, "mfa_contexts": {f.MFAContexts}, "sign_requests": {on(f.SignRequests)},
+		"auto_create": {on(f.AutoCreate)}, "auto_update": {on(f.AutoUpdate)}, "attendee": {on(f.Attendee)},
+		"default_target": {f.DefaultTarget}, "error_page_url": {f.ErrorPageURL}, "enabled": {on(f.Enabled)},
+	}
+}
+
+// withVersion is f showing that it was built from set.
+func (f optionsForm) withVersion(set sso.Settings) optionsForm {
+	f.version = versionOf(set)
+	return f
+}
+
+// postForm is the request's posted form. CheckInput has parsed and checked
+// it already; parsing again is a no-op, and what cannot be parsed reads as
+// empty, as with PostFormValue.
+func postForm(r *http.Request) url.Values {
+	_ = r.ParseForm()
+	return r.PostForm
 }
 
 // Validate checks what only the form has: its two selects. The settings'
@@ -93,7 +134,9 @@ func (f optionsForm) Validate() sso.FieldErrors {
 	return errs
 }
 
-// Merge sets every option of the page into set.
+// Merge sets every option of the page into set. The settings are checked,
+// and empty values given their meaning, when they are saved
+// (sso.Settings.Normalize, Validate).
 func (f optionsForm) Merge(set *sso.Settings) {
 	set.Enabled = f.Enabled
 	set.IdPInitiated = f.Profile == profileBoth
@@ -112,13 +155,6 @@ func (f optionsForm) Merge(set *sso.Settings) {
 	set.ErrorPageURL = f.ErrorPageURL
 }
 
-// summary is the audit entry's detail for a Save.
-func (f optionsForm) summary() string {
-	return fmt.Sprintf("enabled=%t profile=%s nameid=%s authn_context=%q require_mfa=%t mfa_contexts=%q sign_requests=%t auto_create=%t auto_update=%t attendee=%t default_target=%q error_page_url=%q",
-		f.Enabled, f.Profile, f.NameIDFormat, f.AuthnContext, f.RequireMFA, f.MFAContexts, f.SignRequests,
-		f.AutoCreate, f.AutoUpdate, f.Attendee, f.DefaultTarget, f.ErrorPageURL)
-}
-
 // manualForm is the identity provider typed in by hand, for an IdP that
 // publishes no metadata.
 type manualForm struct {
@@ -126,9 +162,12 @@ type manualForm struct {
 	SSOURL       string
 	SLOURL       string
 	Certificates string // PEM, one or more CERTIFICATE blocks
+
+	version // of the settings the page was built from
 }
 
-// manualFormFrom shows the configured identity provider in the manual fields.
+// manualFormFrom shows the configured identity provider in the manual
+// fields (withVersion adds the version it is).
 func manualFormFrom(set sso.Settings) manualForm {
 	var pemText strings.Builder
 	for _, c := range set.Certificates {
@@ -137,15 +176,39 @@ func manualFormFrom(set sso.Settings) manualForm {
 	return manualForm{EntityID: set.IdPEntityID, SSOURL: set.SSOURL, SLOURL: set.SLOURL, Certificates: pemText.String()}
 }
 
+// withVersion is f showing that it was built from set.
+func (f manualForm) withVersion(set sso.Settings) manualForm {
+	f.version = versionOf(set)
+	return f
+}
+
+// values is the form as it posts itself.
+func (f manualForm) values() url.Values {
+	return url.Values{"entity_id": {f.EntityID}, "sso_url": {f.SSOURL}, "slo_url": {f.SLOURL}, "certificates": {f.Certificates}}
+}
+
+// manualFormFromValues reads the manual fields from form values.
+func manualFormFromValues(v url.Values) manualForm {
+	return manualForm{
+		EntityID:     strings.TrimSpace(v.Get("entity_id")),
+		SSOURL:       strings.TrimSpace(v.Get("sso_url")),
+		SLOURL:       strings.TrimSpace(v.Get("slo_url")),
+		Certificates: v.Get("certificates"),
+	}
+}
+
+// wanted is what saving idp makes of the page's settings, as pageState
+// has them: a manual identity provider has no metadata URL.
+func (f manualForm) wanted(idp *idpmeta.IdP) url.Values {
+	return url.Values{"entity_id": {idp.EntityID}, "sso_url": {idp.SSOURL}, "slo_url": {idp.SLOURL},
+		"certificates": {sso.Fingerprints(idp.Certificates)}, "metadata_url": {""}}
+}
+
 // parseManualForm reads and checks the manual fields. Errors are keyed by
 // input name: entity_id, sso_url, slo_url, certificates.
 func parseManualForm(r *http.Request) (manualForm, *idpmeta.IdP, map[string]string) {
-	f := manualForm{
-		EntityID:     strings.TrimSpace(r.PostFormValue("entity_id")),
-		SSOURL:       strings.TrimSpace(r.PostFormValue("sso_url")),
-		SLOURL:       strings.TrimSpace(r.PostFormValue("slo_url")),
-		Certificates: r.PostFormValue("certificates"),
-	}
+	f := manualFormFromValues(postForm(r))
+	f.version = formVersion(r)
 	errs := map[string]string{}
 	if f.EntityID == "" {
 		errs["entity_id"] = "Enter the identity provider's entity ID (Azure: the Azure AD Identifier, https://sts.windows.net/<tenant-id>/)."

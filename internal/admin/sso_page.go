@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -58,30 +59,64 @@ func (h *Handler) showSSOPage(w http.ResponseWriter, r *http.Request, status int
 	h.Render.Render(w, r, status, "admin_sso", p)
 }
 
-// SSOSaveOptions saves the single sign-on settings (Save).
+// SSOSaveOptions saves the single sign-on settings (Save), unless someone
+// else changed the settings since the page was opened (sso_versions.go).
 func (h *Handler) SSOSaveOptions(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
 	form := newOptionsForm(r)
 	errs := form.Validate()
-	if errs == nil {
-		_, err := h.SSO.UpdateSettings(r.Context(), site.ID, func(set *sso.Settings) error {
-			form.Merge(set)
-			return nil
-		})
-		switch {
-		case errors.As(err, &errs):
-		case err != nil:
-			h.Render.ServerError(w, r, err)
-			return
-		default:
-			h.record(r, "sso.save-options", form.summary())
-			http.Redirect(w, r, "/admin/sso?done=saved", http.StatusSeeOther)
-			return
-		}
+	if errs != nil {
+		h.refuseOptions(w, r, form, errs)
+		return
 	}
+	var before, wanted url.Values
+	saved, err := h.SSO.UpdateSettings(r.Context(), site.ID, func(set *sso.Settings) error {
+		current := *set
+		form.Merge(set)
+		set.Normalize()
+		before, wanted = pageState(current), optionsFormFrom(*set).values()
+		if conflict := checkVersion(form.Revision, form.Opened, current, wanted); conflict != nil {
+			return conflict
+		}
+		return nil
+	})
+	var conflict *versionConflict
+	switch {
+	case errors.As(err, &conflict):
+		shown := optionsFormFromValues(rebase(optionsFormFrom(conflict.Current).values(), form.values(), edited(wanted, form.Opened)))
+		shown.Protocol = protocolSAML2
+		h.showConflict(w, r, conflict, func(p *ssoPage) { p.Options = shown.withVersion(conflict.Current) })
+	case errors.As(err, &errs):
+		h.refuseOptions(w, r, form, errs)
+	case err != nil:
+		h.Render.ServerError(w, r, err)
+	default:
+		// Exactly what changed, once: a Save that changes nothing (the
+		// form sent twice) records nothing.
+		if detail := changedSettings(before, pageState(saved)); detail != "" {
+			h.record(r, "sso.save-options", detail)
+		}
+		http.Redirect(w, r, "/admin/sso?done=saved", http.StatusSeeOther)
+	}
+}
+
+// refuseOptions shows the page again with the options as typed and what is
+// wrong with them; the form keeps the version it was built from.
+func (h *Handler) refuseOptions(w http.ResponseWriter, r *http.Request, form optionsForm, errs sso.FieldErrors) {
 	h.showSSOPage(w, r, http.StatusUnprocessableEntity, func(p *ssoPage) {
 		p.Options, p.OptionErrors = form, errs
 		p.Problem = "Nothing was saved: correct the fields marked below."
+	})
+}
+
+// showConflict shows the page again after a save refused by a newer
+// version of the settings: what changed since, and the form as edit sets
+// it (the admin's edits on top of the current settings).
+func (h *Handler) showConflict(w http.ResponseWriter, r *http.Request, conflict *versionConflict, edit func(*ssoPage)) {
+	h.showSSOPage(w, r, http.StatusConflict, func(p *ssoPage) {
+		p.Conflict = conflict.Changes
+		p.Problem = "Not saved: the SSO settings were changed by someone else since you opened this page. Here is what changed; your own changes are kept in the form. Check them and save again."
+		edit(p)
 	})
 }
 
@@ -175,12 +210,15 @@ func (h *Handler) SSOReview(w http.ResponseWriter, r *http.Request) {
 // SSOApplyDraft applies reviewed metadata (Import on the review page).
 func (h *Handler) SSOApplyDraft(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
-	idp, err := h.SSO.ApplyDraft(r.Context(), site.ID, chi.URLParam(r, "draft"))
+	// The import and its audit entry are one transaction; pressed twice,
+	// the second press finds the draft used and answers the same.
+	_, err := h.SSO.ApplyDraft(r.Context(), site.ID, chi.URLParam(r, "draft"), h.actor(r))
+	if errors.Is(err, sso.ErrDraftApplied) {
+		err = nil
+	}
 	if h.draftGone(w, r, err) {
 		return
 	}
-	h.record(r, "sso.import-metadata", fmt.Sprintf("entity ID %s, SSO URL %s, %d signing certificate(s): %s",
-		idp.EntityID, idp.SSOURL, len(idp.Certificates), fingerprints(idp.Certificates)))
 	http.Redirect(w, r, "/admin/sso?done=imported", http.StatusSeeOther)
 }
 
@@ -198,15 +236,30 @@ func (h *Handler) draftGone(w http.ResponseWriter, r *http.Request, err error) b
 	return true
 }
 
-// SSOSaveIdP saves an identity provider typed in by hand.
+// SSOSaveIdP saves an identity provider typed in by hand, unless someone
+// else changed the settings since the page was opened.
 func (h *Handler) SSOSaveIdP(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
 	form, idp, errs := parseManualForm(r)
 	if errs == nil {
-		err := h.SSO.SaveIdP(r.Context(), site.ID, idp)
+		wanted := form.wanted(idp)
+		changed, err := h.SSO.ReplaceIdP(r.Context(), site.ID, idp, func(current sso.Settings) error {
+			if conflict := checkVersion(form.Revision, form.Opened, current, wanted); conflict != nil {
+				return conflict
+			}
+			return nil
+		})
+		var conflict *versionConflict
+		if errors.As(err, &conflict) {
+			shown := manualFormFromValues(rebase(manualFormFrom(conflict.Current).values(), form.values(), edited(wanted, form.Opened)))
+			h.showConflict(w, r, conflict, func(p *ssoPage) { p.Manual = shown.withVersion(conflict.Current) })
+			return
+		}
 		if err == nil {
-			h.record(r, "sso.save-idp", fmt.Sprintf("entity ID %s, SSO URL %s, SLO URL %s, %d signing certificate(s): %s",
-				idp.EntityID, idp.SSOURL, idp.SLOURL, len(idp.Certificates), fingerprints(idp.Certificates)))
+			if changed {
+				h.record(r, "sso.save-idp", fmt.Sprintf("entity ID %s, SSO URL %s, SLO URL %s, %d signing certificate(s): %s",
+					idp.EntityID, idp.SSOURL, idp.SLOURL, len(idp.Certificates), sso.Fingerprints(idp.Certificates)))
+			}
 			http.Redirect(w, r, "/admin/sso?done=idp-saved", http.StatusSeeOther)
 			return
 		}
@@ -223,7 +276,8 @@ func (h *Handler) SSOSaveIdP(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// SSORefresh fetches the metadata URL again now (Refresh now).
+// SSORefresh fetches the metadata URL again now (Refresh now). What it
+// changed, or that it failed, is recorded by the refresh itself.
 func (h *Handler) SSORefresh(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
 	set, err := h.SSO.Settings(r.Context(), site.ID)
@@ -237,52 +291,54 @@ func (h *Handler) SSORefresh(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	if err := h.SSO.Refresh(r.Context(), site.ID, h.FetchMetadata); err != nil {
+	if err := h.SSO.Refresh(r.Context(), site.ID, h.actor(r), h.FetchMetadata); err != nil {
 		// Refresh recorded the error and its time; the page shows them.
-		message, ok := adminMessage(err)
-		if !ok {
-			message = "the metadata could not be fetched"
-		}
-		h.record(r, "sso.refresh-metadata", "failed: "+message)
+		h.Log.WarnContext(r.Context(), "metadata refresh failed", "site", site.Name, "error", err.Error())
 		http.Redirect(w, r, "/admin/sso?problem=refresh-failed", http.StatusSeeOther)
 		return
 	}
-	h.record(r, "sso.refresh-metadata", "fetched "+set.MetadataURL)
 	http.Redirect(w, r, "/admin/sso?done=refreshed", http.StatusSeeOther)
 }
 
-// SSOAcceptProposal accepts the new entity ID and endpoints a refresh found.
+// SSOAcceptProposal accepts the new entity ID and endpoints a refresh
+// found: the proposal the admin's page showed, and only that one.
 func (h *Handler) SSOAcceptProposal(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
-	set, err := h.SSO.Settings(r.Context(), site.ID)
-	if err != nil {
-		h.Render.ServerError(w, r, err)
-		return
-	}
-	err = h.SSO.AcceptProposal(r.Context(), site.ID)
-	if errors.Is(err, sso.ErrNoProposal) {
+	_, err := h.SSO.AcceptProposal(r.Context(), site.ID, r.PostFormValue("proposal"), h.actor(r))
+	switch {
+	case errors.Is(err, sso.ErrNoProposal):
 		h.showSSOPage(w, r, http.StatusConflict, func(p *ssoPage) { p.Problem = "There is no change waiting to be accepted." })
-		return
-	}
-	if err != nil {
+	case errors.Is(err, sso.ErrProposalChanged):
+		h.showSSOPage(w, r, http.StatusConflict, func(p *ssoPage) {
+			p.Problem = "Not accepted: a later refresh found a different identity provider or address than the page showed you. Review the proposal below, then accept it if it is right."
+		})
+	case err != nil:
 		h.Render.ServerError(w, r, err)
-		return
+	default:
+		http.Redirect(w, r, "/admin/sso?done=accepted", http.StatusSeeOther)
 	}
-	h.record(r, "sso.accept-refresh", fmt.Sprintf("entity ID %s → %s, SSO URL %s → %s",
-		set.IdPEntityID, set.ProposedEntityID, set.SSOURL, set.ProposedSSOURL))
-	http.Redirect(w, r, "/admin/sso?done=accepted", http.StatusSeeOther)
 }
 
-// SSOCreateNextSPKey starts an SP certificate rollover.
+// SSOCreateNextSPKey starts an SP certificate rollover. The form carries
+// the newest SP key its page listed: pressed twice, the second press finds
+// the key the first made and answers the same.
 func (h *Handler) SSOCreateNextSPKey(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
-	h.rolloverStep(w, r, h.SSO.CreateNextSPKey(r.Context(), site), "sso.sp-key-create", "next SP certificate created", "sp-key-created")
+	newest, _ := strconv.ParseInt(r.PostFormValue("newest"), 10, 64)
+	_, err := h.SSO.CreateNextSPKey(r.Context(), site, newest, h.actor(r))
+	h.rolloverStep(w, r, err, "sp-key-created")
 }
 
-// SSOActivateNextSPKey makes the next SP certificate sign.
-func (h *Handler) SSOActivateNextSPKey(w http.ResponseWriter, r *http.Request) {
+// SSOActivateSPKey makes the next SP certificate in the URL sign.
+func (h *Handler) SSOActivateSPKey(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
-	h.rolloverStep(w, r, h.SSO.ActivateNextSPKey(r.Context(), site.ID), "sso.sp-key-activate", "next SP certificate activated", "sp-key-activated")
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil {
+		h.Render.NotFound(w, r)
+		return
+	}
+	_, err = h.SSO.ActivateSPKey(r.Context(), site.ID, id, h.actor(r))
+	h.rolloverStep(w, r, err, "sp-key-activated")
 }
 
 // SSORemoveSPKey removes a next or previous SP certificate.
@@ -293,14 +349,19 @@ func (h *Handler) SSORemoveSPKey(w http.ResponseWriter, r *http.Request) {
 		h.Render.NotFound(w, r)
 		return
 	}
-	removed, err := h.SSO.RemoveSPKey(r.Context(), site.ID, id)
-	detail := fmt.Sprintf("%s SP certificate removed (SHA-256 %s)", removed.State, removed.SHA256)
-	h.rolloverStep(w, r, err, "sso.sp-key-remove", detail, "sp-key-removed")
+	_, err = h.SSO.RemoveSPKey(r.Context(), site.ID, id, h.actor(r))
+	if errors.Is(err, sso.ErrSPKeyGone) {
+		// Removed already (the same press sent twice): what was asked for
+		// is done.
+		err = nil
+	}
+	h.rolloverStep(w, r, err, "sp-key-removed")
 }
 
-// rolloverStep finishes one step of the SP certificate rollover: a step out
-// of order is explained on the page, a done one is recorded.
-func (h *Handler) rolloverStep(w http.ResponseWriter, r *http.Request, err error, action, detail, done string) {
+// rolloverStep finishes one step of the SP certificate rollover (the step
+// recorded itself in the audit log): a step out of order is explained on
+// the page.
+func (h *Handler) rolloverStep(w http.ResponseWriter, r *http.Request, err error, done string) {
 	var rollover *sso.RolloverError
 	if errors.As(err, &rollover) {
 		h.showSSOPage(w, r, http.StatusConflict, func(p *ssoPage) { p.Problem = "Not done: " + rollover.Problem + "." })
@@ -310,7 +371,6 @@ func (h *Handler) rolloverStep(w http.ResponseWriter, r *http.Request, err error
 		h.Render.ServerError(w, r, err)
 		return
 	}
-	h.record(r, action, detail)
 	http.Redirect(w, r, "/admin/sso?done="+done, http.StatusSeeOther)
 }
 
@@ -351,13 +411,11 @@ func (h *Handler) loadSSOPage(r *http.Request) (ssoPage, error) {
 	}
 	now := h.Now()
 	p := ssoPage{
-		Settings: set, SP: sp, Options: optionsFormFrom(set), Manual: manualFormFrom(set),
+		Settings: set, SP: sp, Options: optionsFormFrom(set).withVersion(set), Manual: manualFormFrom(set).withVersion(set),
 		ImportURL: set.MetadataURL, Protocol: protocolSAML2,
 		ProfileSP: profileSPInitiated, ProfileBoth: profileBoth, NameIDFormats: nameIDChoices,
 	}
-	for _, c := range set.Certificates {
-		p.IdPCertificates = append(p.IdPCertificates, describeCertificate(idpmeta.Describe(c), now))
-	}
+	p.IdPCertificates = describeCertificates(set.Certificates, now)
 	return p, nil
 }
 
@@ -371,6 +429,7 @@ func (h *Handler) spDetails(r *http.Request, site sites.Site) (spDetails, error)
 		ExportName: site.Name + "-sp-metadata.xml", Certificates: certs,
 	}
 	for _, c := range certs {
+		d.Newest = max(d.Newest, c.ID)
 		switch c.State {
 		case "active":
 			d.ActiveExpires = c.NotAfter

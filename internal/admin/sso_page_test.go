@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meetings-portal/portal/internal/portaltest"
 	"github.com/meetings-portal/portal/internal/sso"
 	"github.com/meetings-portal/portal/internal/sso/idpmeta"
 	"github.com/meetings-portal/portal/internal/sso/ssotest"
@@ -24,13 +25,11 @@ import (
 // The tutorial's AuthnContextClassRef values.
 const tutorialAuthnContext = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport;urn:oasis:names:tc:SAML:2.0:ac:classes:X509"
 
-// validOptions is the options form as the page shows it for a new site.
-func validOptions() url.Values {
-	return url.Values{
-		"protocol": {"SAML 2.0"}, "profile": {"sp-idp"}, "nameid_format": {sso.NameIDEmail},
-		"authn_context": {""}, "mfa_contexts": {strings.Join(sso.DefaultMFAContexts, ";")},
-		"sign_requests": {"on"}, "auto_create": {"on"}, "default_target": {"/"}, "error_page_url": {""},
-	}
+// optionsForm is the options form as acme's SSO page shows it now, as a
+// browser sends it.
+func (p *portal) optionsForm() url.Values {
+	p.t.Helper()
+	return portaltest.FormValues(p.t, p.get(acmeHost, "/admin/sso", p.acmeAdmin), "sso-options")
 }
 
 func TestSSOPageShowsEveryControlWithAVisibleLabel(t *testing.T) {
@@ -115,9 +114,13 @@ func TestSSOSaveRefusesInvalidOptionsNextToTheFieldAndChangesNothing(t *testing.
 	}
 	p := newPortal(t)
 	before := p.settings()
+	opened := p.optionsForm()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			form := validOptions()
+			form := url.Values{}
+			for k, v := range opened {
+				form[k] = v
+			}
 			for k, v := range c.set {
 				form[k] = v
 			}
@@ -149,7 +152,7 @@ func TestSSOSaveRefusesInvalidOptionsNextToTheFieldAndChangesNothing(t *testing.
 func TestSSOSaveTakesEffectOnTheNextSignIn(t *testing.T) {
 	p := newPortal(t)
 	p.importFile(fixture(t, "azure-federation-metadata.xml"))
-	form := validOptions()
+	form := p.optionsForm()
 	form.Set("authn_context", " urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport ; urn:oasis:names:tc:SAML:2.0:ac:classes:X509 ")
 	form.Set("nameid_format", sso.NameIDPersistent)
 	form.Set("auto_update", "on")
@@ -285,9 +288,13 @@ func TestSSOImportOfAzureMetadataIsReviewedThenApplied(t *testing.T) {
 			if !strings.Contains(body, "banner good") || !strings.Contains(body, fingerprints[1]) {
 				t.Error("the page after the import shows no banner or not the certificates")
 			}
-			// The draft is used up.
-			if resp, _ := p.adminPost(review, url.Values{}); resp.StatusCode != http.StatusNotFound {
-				t.Errorf("confirming the same draft twice: status %d", resp.StatusCode)
+			// The draft is used up: Import pressed again answers the same
+			// and imports nothing more; the review is gone.
+			if resp, _ := p.adminPost(review, url.Values{}); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin/sso?done=imported" {
+				t.Errorf("confirming the same draft twice: status %d location %q", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			if resp, _ := p.adminGet(review); resp.StatusCode != http.StatusNotFound {
+				t.Errorf("the review of an imported draft: status %d", resp.StatusCode)
 			}
 			if got := p.auditActions(); !slices.Equal(got, []string{"sso.import-metadata"}) {
 				t.Errorf("audit %v", got)
@@ -386,8 +393,10 @@ func TestSSOImportFromURLIsReviewedAndKeptForRefresh(t *testing.T) {
 func TestSSOManualIdPRefusalsAndSave(t *testing.T) {
 	p := newPortal(t)
 	cert1, cert2 := string(fixture(t, "azure-signing-1.crt.pem")), string(fixture(t, "azure-signing-2.crt.pem"))
-	valid := url.Values{"entity_id": {"https://idp.example.com/"}, "sso_url": {"https://idp.example.com/sso"},
-		"slo_url": {""}, "certificates": {cert1}}
+	valid := portaltest.FormValues(t, p.get(acmeHost, "/admin/sso", p.acmeAdmin), "sso-idp")
+	valid.Set("entity_id", "https://idp.example.com/")
+	valid.Set("sso_url", "https://idp.example.com/sso")
+	valid.Set("certificates", cert1)
 	cases := []struct {
 		name, field, value, errorField, message string
 	}{
@@ -498,13 +507,13 @@ func TestSSOPagesAreOnlyForAdminsOfThisSite(t *testing.T) {
 		{"GET", "/admin/sso/export", nil},
 		{"GET", "/admin/sso/test", nil},
 		{"GET", "/admin/sso/import/00000000000000000000000000000000", nil},
-		{"POST", "/admin/sso", func() url.Values { f := validOptions(); f.Set("default_target", "/pwned"); return f }()},
+		{"POST", "/admin/sso", func() url.Values { f := p.optionsForm(); f.Set("default_target", "/pwned"); return f }()},
 		{"POST", "/admin/sso/import-url", url.Values{"metadata_url": {"https://example.com/m"}}},
 		{"POST", "/admin/sso/idp", url.Values{"entity_id": {"x"}}},
 		{"POST", "/admin/sso/refresh", url.Values{}},
 		{"POST", "/admin/sso/refresh/accept", url.Values{}},
 		{"POST", "/admin/sso/sp-certificates/next", url.Values{}},
-		{"POST", "/admin/sso/sp-certificates/activate", url.Values{}},
+		{"POST", "/admin/sso/sp-certificates/1/activate", url.Values{}},
 	}
 	for _, r := range requests {
 		for who, cookies := range map[string][]*http.Cookie{"globex's admin": {globexAdmin}, "nobody": nil} {
@@ -539,13 +548,19 @@ func TestSSORolloverChangesWhatTheMetadataPublishes(t *testing.T) {
 	if len(original) != 1 || !strings.Contains(body, `id="sp-expiry">The certificate that signs this site's requests expires on`) {
 		t.Fatalf("before the rollover: %d certificates published; page expiry shown: %t", len(original), strings.Contains(body, "sp-expiry"))
 	}
-	// Out of order: nothing to activate yet.
-	resp, body := p.adminPost("/admin/sso/sp-certificates/activate", url.Values{})
-	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, "there is no next certificate to activate") {
-		t.Errorf("activate without a next certificate: status %d %s", resp.StatusCode, pageError(body))
+	// Out of order: only a next certificate can be activated.
+	active, _ := p.App.SSO.SPCertificates(context.Background(), p.acme.ID)
+	resp, body := p.adminPost("/admin/sso/sp-certificates/"+itoa(active[0].ID)+"/activate", url.Values{})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("activating the active certificate (done already): status %d %s", resp.StatusCode, pageError(body))
+	}
+	resp, body = p.adminPost("/admin/sso/sp-certificates/999999/activate", url.Values{})
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, "this certificate is no longer there") {
+		t.Errorf("activating a certificate that does not exist: status %d %s", resp.StatusCode, pageError(body))
 	}
 
-	if resp, _ := p.adminPost("/admin/sso/sp-certificates/next", url.Values{}); resp.StatusCode != http.StatusSeeOther {
+	create := portaltest.FormValues(t, body, "create-sp-certificate-form")
+	if resp, _ := p.adminPost("/admin/sso/sp-certificates/next", create); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("create next: status %d", resp.StatusCode)
 	}
 	withNext := p.publishedCertificates()
@@ -556,11 +571,12 @@ func TestSSORolloverChangesWhatTheMetadataPublishes(t *testing.T) {
 	if !strings.Contains(body, `id="activate-sp-certificate"`) || strings.Contains(body, `id="create-sp-certificate"`) {
 		t.Error("with a next certificate the page should offer Activate and not Create next")
 	}
-	if resp, body := p.adminPost("/admin/sso/sp-certificates/next", url.Values{}); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "a next certificate already exists") {
-		t.Errorf("a second next certificate: status %d", resp.StatusCode)
+	next := p.spCertificate("next")
+	if resp, body := p.adminPost("/admin/sso/sp-certificates/next", url.Values{"newest": {itoa(next.ID)}}); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "a next certificate already exists") {
+		t.Errorf("a second next certificate from a page that listed the first: status %d", resp.StatusCode)
 	}
 
-	if resp, _ := p.adminPost("/admin/sso/sp-certificates/activate", url.Values{}); resp.StatusCode != http.StatusSeeOther {
+	if resp, _ := p.adminPost("/admin/sso/sp-certificates/"+itoa(next.ID)+"/activate", url.Values{}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("activate: status %d", resp.StatusCode)
 	}
 	certs, err := p.App.SSO.SPCertificates(context.Background(), p.acme.ID)
@@ -593,6 +609,19 @@ func TestSSORolloverChangesWhatTheMetadataPublishes(t *testing.T) {
 }
 
 func itoa(n int64) string { return big.NewInt(n).String() }
+
+// spCertificate returns acme's SP certificate in state.
+func (p *portal) spCertificate(state string) sso.SPCertificate {
+	p.t.Helper()
+	certs := p.spCertificates()
+	for _, c := range certs {
+		if c.State == state {
+			return c
+		}
+	}
+	p.t.Fatalf("acme has no %s SP certificate: %+v", state, certs)
+	return sso.SPCertificate{}
+}
 
 func TestSSOExportDownloadsTheSameDocumentAsTheMetadataURL(t *testing.T) {
 	p := newPortal(t)

@@ -3,7 +3,6 @@ package admin
 import (
 	"crypto/x509"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/meetings-portal/portal/internal/sso"
@@ -24,6 +23,9 @@ type ssoPage struct {
 
 	Options      optionsForm
 	OptionErrors sso.FieldErrors
+	// Conflict lists what someone else changed since the admin opened the
+	// page, after a save refused for it.
+	Conflict []settingChange
 
 	Manual       manualForm
 	ManualErrors map[string]string
@@ -55,6 +57,9 @@ type spDetails struct {
 	Certificates                []sso.SPCertificate
 	ActiveExpires               time.Time
 	HasNext                     bool
+	// Newest is the newest SP key listed: Create next carries it, so that
+	// the same press sent twice makes one key.
+	Newest int64
 }
 
 // certificateView is an IdP signing certificate with a warning when it has
@@ -97,10 +102,8 @@ type reviewPage struct {
 type change struct{ What, From, To string }
 
 func newReviewPage(d sso.Draft, current sso.Settings, now time.Time) reviewPage {
-	p := reviewPage{DraftID: d.ID, SourceURL: d.SourceURL, IdP: d.IdP, Configured: current.IdPEntityID != ""}
-	for _, c := range d.IdP.Certificates {
-		p.Certificates = append(p.Certificates, describeCertificate(idpmeta.Describe(c), now))
-	}
+	p := reviewPage{DraftID: d.ID, SourceURL: d.SourceURL, IdP: d.IdP, Configured: current.IdPEntityID != "",
+		Certificates: describeCertificates(d.IdP.Certificates, now)}
 	if !p.Configured {
 		return p
 	}
@@ -113,31 +116,15 @@ func newReviewPage(d sso.Draft, current sso.Settings, now time.Time) reviewPage 
 			p.Changes = append(p.Changes, c)
 		}
 	}
-	p.Added = certificatesNotIn(d.IdP.Certificates, current.Certificates, now)
-	p.Removed = certificatesNotIn(current.Certificates, d.IdP.Certificates, now)
+	p.Added = describeCertificates(sso.CertificatesNotIn(d.IdP.Certificates, current.Certificates), now)
+	p.Removed = describeCertificates(sso.CertificatesNotIn(current.Certificates, d.IdP.Certificates), now)
 	return p
 }
 
-// certificatesNotIn lists the certificates of a that b lacks.
-func certificatesNotIn(a, b []*x509.Certificate, now time.Time) []certificateView {
-	in := map[string]bool{}
-	for _, c := range b {
-		in[string(c.Raw)] = true
-	}
+func describeCertificates(certs []*x509.Certificate, now time.Time) []certificateView {
 	var out []certificateView
-	for _, c := range a {
-		if !in[string(c.Raw)] {
-			out = append(out, describeCertificate(idpmeta.Describe(c), now))
-		}
+	for _, c := range certs {
+		out = append(out, describeCertificate(idpmeta.Describe(c), now))
 	}
 	return out
-}
-
-// fingerprints lists certificates' SHA-256 fingerprints for the audit log.
-func fingerprints(certs []*x509.Certificate) string {
-	out := make([]string, len(certs))
-	for i, c := range certs {
-		out[i] = idpmeta.Describe(c).SHA256
-	}
-	return strings.Join(out, ", ")
 }

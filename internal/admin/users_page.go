@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/meetings-portal/portal/internal/identifier"
 	"github.com/meetings-portal/portal/internal/sso"
@@ -19,28 +20,29 @@ import (
 type userChange struct {
 	name   string // in the audit log and the redirect
 	banner string // shown after the redirect; %s is the account
-	apply  func(ctx context.Context, store *users.Store, siteID, id int64) error
+	// apply makes the change and reports whether anything changed.
+	apply func(ctx context.Context, store *users.Store, siteID, id int64) (bool, error)
 }
 
 var (
 	userDeactivate = userChange{
 		name:   "deactivate",
 		banner: "%s is deactivated and signed out everywhere.",
-		apply: func(ctx context.Context, s *users.Store, siteID, id int64) error {
+		apply: func(ctx context.Context, s *users.Store, siteID, id int64) (bool, error) {
 			return s.SetActive(ctx, siteID, id, false)
 		},
 	}
 	userReactivate = userChange{
 		name:   "reactivate",
 		banner: "%s is active again and can sign in.",
-		apply: func(ctx context.Context, s *users.Store, siteID, id int64) error {
+		apply: func(ctx context.Context, s *users.Store, siteID, id int64) (bool, error) {
 			return s.SetActive(ctx, siteID, id, true)
 		},
 	}
 	userRelink = userChange{
 		name:   "relink",
 		banner: "%s is re-linked: the next person to sign in with this account's uid gets it. Earlier sessions have ended.",
-		apply: func(ctx context.Context, s *users.Store, siteID, id int64) error {
+		apply: func(ctx context.Context, s *users.Store, siteID, id int64) (bool, error) {
 			return s.Relink(ctx, siteID, id)
 		},
 	}
@@ -50,17 +52,30 @@ var (
 type usersPage struct {
 	Users  []users.User
 	Banner string
+	// The Add user form: what was typed, and what is wrong with it, by
+	// input name.
+	Add       users.NewAccount
+	AddErrors map[string]string
 }
 
-// UsersPage lists the site's meeting users.
+// usersNotices are the banners after Add user.
+var usersNotices = web.Notices{
+	"added": "The account was added. Its user can now sign in through single sign-on, even with Auto Account Creation off.",
+}
+
+// UsersPage lists the site's meeting users, with the form to add one.
 func (h *Handler) UsersPage(w http.ResponseWriter, r *http.Request) {
+	h.renderUsers(w, r, http.StatusOK, usersPage{Banner: usersNotices.From(r, "done"), Add: users.NewAccount{Role: "host"}})
+}
+
+func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, status int, page usersPage) {
 	site, _ := web.SiteFrom(r.Context())
 	list, err := h.Users.List(r.Context(), site.ID)
 	if err != nil {
 		h.Render.ServerError(w, r, err)
 		return
 	}
-	page := usersPage{Users: list}
+	page.Users = list
 	// The banner is built here from a known action and an account of this
 	// site, never from text in the URL.
 	if change, ok := userChanges[r.URL.Query().Get("done")]; ok {
@@ -72,7 +87,39 @@ func (h *Handler) UsersPage(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	h.Render.Render(w, r, http.StatusOK, "admin_users", page)
+	h.Render.Render(w, r, status, "admin_users", page)
+}
+
+// AddUser makes an account before its user's first sign-in (POST
+// /admin/users): with Auto Account Creation off, this is how an admin lets
+// someone in. The account and its audit entry are one transaction.
+func (h *Handler) AddUser(w http.ResponseWriter, r *http.Request) {
+	site, _ := web.SiteFrom(r.Context())
+	page := usersPage{Add: users.NewAccount{
+		Email: r.PostFormValue("email"), UID: r.PostFormValue("uid"), Role: r.PostFormValue("role"),
+		FirstName: r.PostFormValue("first_name"), LastName: r.PostFormValue("last_name"),
+	}}
+	_, err := h.Users.Create(r.Context(), site.ID, page.Add, func(ctx context.Context, tx pgx.Tx, u users.User) error {
+		return h.Audit.RecordIn(ctx, tx, site.ID, h.actor(r), "user.create", u.Summary())
+	})
+	var invalid users.AccountErrors
+	var conflict *users.ConflictError
+	switch {
+	case errors.As(err, &invalid):
+		page.AddErrors = invalid
+	case errors.As(err, &conflict):
+		page.AddErrors = map[string]string{"uid": fmt.Sprintf(
+			"This uid only looks like the account %s's (look-alike characters): two people could not be told apart. Check the uid the identity provider sends.", conflict.Account.UID)}
+	case errors.Is(err, users.ErrExists):
+		page.AddErrors = map[string]string{"uid": "This site already has an account with this uid."}
+	case err != nil:
+		h.Render.ServerError(w, r, err)
+		return
+	default:
+		http.Redirect(w, r, "/admin/users?done=added", http.StatusSeeOther)
+		return
+	}
+	h.renderUsers(w, r, http.StatusUnprocessableEntity, page)
 }
 
 // DeactivateUser deactivates the account in the URL and ends its sessions.
@@ -168,8 +215,9 @@ func (h *Handler) userInURL(r *http.Request) (users.User, error) {
 func (h *Handler) changeUser(w http.ResponseWriter, r *http.Request, change userChange) {
 	site, _ := web.SiteFrom(r.Context())
 	user, err := h.userInURL(r)
+	changed := false
 	if err == nil {
-		err = change.apply(r.Context(), h.Users, site.ID, user.ID)
+		changed, err = change.apply(r.Context(), h.Users, site.ID, user.ID)
 	}
 	if errors.Is(err, users.ErrNotFound) {
 		h.Render.NotFound(w, r)
@@ -179,6 +227,9 @@ func (h *Handler) changeUser(w http.ResponseWriter, r *http.Request, change user
 		h.Render.ServerError(w, r, err)
 		return
 	}
-	h.record(r, "user."+change.name, fmt.Sprintf("%s (id %d)", user.UID, user.ID))
+	// Pressed twice, the second press changes nothing and records nothing.
+	if changed {
+		h.record(r, "user."+change.name, fmt.Sprintf("%s (id %d)", user.UID, user.ID))
+	}
 	http.Redirect(w, r, "/admin/users?done="+change.name+"&id="+strconv.FormatInt(user.ID, 10), http.StatusSeeOther)
 }

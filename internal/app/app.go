@@ -177,9 +177,10 @@ func (a *App) Housekeeping() *housekeeping.Runner {
 				return a.SSO.DeleteOldEvents(ctx, limit, a.EventRetention)
 			}},
 			{Name: "metadata-refresh", Run: func(ctx context.Context, limit int) (int64, error) {
-				// A fetch takes up to 10 seconds: a few per round.
+				// A fetch takes up to 10 seconds: a few per round. What a
+				// refresh changes is in the site's audit log (actor "portal").
 				return a.SSO.RefreshDue(ctx, min(limit, 20), a.FetchMetadata)
-			}},
+			}, Did: "housekeeping refreshed IdP metadata", Unit: "sites"},
 		},
 	}
 }

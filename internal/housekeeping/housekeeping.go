@@ -1,5 +1,6 @@
 // Package housekeeping deletes what has expired — sessions, pending
-// AuthnRequests, replay-cache entries — on a timer, in bounded batches, and
+// AuthnRequests, replay-cache entries — and does the other periodic work
+// (the daily IdP metadata refresh) on a timer, in bounded batches, and
 // safely when several portal processes run it at once.
 package housekeeping
 
@@ -12,10 +13,28 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Job deletes at most limit expired rows and reports how many it deleted.
+// Job does at most limit items of work — by default, deleting expired rows
+// — and reports how many it did.
 type Job struct {
 	Name string
 	Run  func(ctx context.Context, limit int) (int64, error)
+	// Did is what the log says when Run did something, with the count
+	// under Unit: "" means "housekeeping deleted expired rows" and "rows".
+	// A job that is not a deletion says what it is, so that the log never
+	// calls a certificate change a deletion.
+	Did, Unit string
+}
+
+// logDone writes the line for a job that did total items of work.
+func (j Job) logDone(ctx context.Context, log *slog.Logger, total int64) {
+	did, unit := j.Did, j.Unit
+	if did == "" {
+		did = "housekeeping deleted expired rows"
+	}
+	if unit == "" {
+		unit = "rows"
+	}
+	log.InfoContext(ctx, did, "job", j.Name, unit, total)
 }
 
 // lockKey is the PostgreSQL advisory lock that lets one process at a time
@@ -83,7 +102,7 @@ func (r *Runner) Round(ctx context.Context) (bool, error) {
 			}
 		}
 		if total > 0 {
-			r.Log.InfoContext(ctx, "housekeeping deleted expired rows", "job", job.Name, "rows", total)
+			job.logDone(ctx, r.Log, total)
 		}
 	}
 	return true, nil

@@ -3,6 +3,7 @@ package housekeeping
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -73,5 +74,29 @@ func TestRoundKeepsGoingWhileBatchesAreFull(t *testing.T) {
 	}
 	if left != 0 || calls != 3 {
 		t.Fatalf("left %d after %d batches; want the backlog drained in 3", left, calls)
+	}
+}
+
+func TestRoundLogsEachJobAsWhatItDid(t *testing.T) {
+	var logs strings.Builder
+	r := &Runner{Pool: dbtest.New(t), BatchSize: 100, Log: slog.New(slog.NewTextHandler(&logs, nil)), Jobs: []Job{
+		{Name: "sessions", Run: func(context.Context, int) (int64, error) { return 3, nil }},
+		{Name: "metadata-refresh", Run: func(context.Context, int) (int64, error) { return 2, nil },
+			Did: "housekeeping refreshed IdP metadata", Unit: "sites"},
+		{Name: "idle", Run: func(context.Context, int) (int64, error) { return 0, nil }},
+	}}
+	if _, err := r.Round(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`msg="housekeeping deleted expired rows" job=sessions rows=3`,
+		`msg="housekeeping refreshed IdP metadata" job=metadata-refresh sites=2`,
+	} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("the log lacks %s:\n%s", want, logs.String())
+		}
+	}
+	if strings.Contains(logs.String(), "metadata-refresh rows") || strings.Contains(logs.String(), "job=idle") {
+		t.Errorf("a refresh logged as a deletion, or a job that did nothing logged:\n%s", logs.String())
 	}
 }

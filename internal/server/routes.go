@@ -52,6 +52,10 @@ func (s *Server) siteRoutes() http.Handler {
 		"Too many guests joined from your network in the last minute. Please wait a minute and try again.")
 
 	r := chi.NewRouter()
+	// What no page can use (invalid UTF-8, control characters, more than
+	// a field's characters) is refused with a 400 page before any handler
+	// reads it (inputs.go).
+	r.Use(render.CheckInput(inputRules))
 
 	// Single sign-on (internal/sso) and sign-out (internal/users).
 	r.Get("/saml/metadata", ssoPages.Metadata)
@@ -117,12 +121,13 @@ func (s *Server) siteRoutes() http.Handler {
 		r.Post("/admin/sso/refresh", adminPages.SSORefresh)
 		r.Post("/admin/sso/refresh/accept", adminPages.SSOAcceptProposal)
 		r.Post("/admin/sso/sp-certificates/next", adminPages.SSOCreateNextSPKey)
-		r.Post("/admin/sso/sp-certificates/activate", adminPages.SSOActivateNextSPKey)
+		r.Post("/admin/sso/sp-certificates/{id}/activate", adminPages.SSOActivateSPKey)
 		r.Post("/admin/sso/sp-certificates/{id}/remove", adminPages.SSORemoveSPKey)
 		r.Get("/admin/sso/test", adminPages.SSOTest)
 		// Sign-in events, users, admins, audit.
 		r.Get("/admin/events", adminPages.EventsPage)
 		r.Get("/admin/users", adminPages.UsersPage)
+		r.Post("/admin/users", adminPages.AddUser)
 		r.Post("/admin/users/{id}/deactivate", adminPages.DeactivateUser)
 		r.Post("/admin/users/{id}/reactivate", adminPages.ReactivateUser)
 		r.Get("/admin/users/{id}/relink", adminPages.RelinkPage)

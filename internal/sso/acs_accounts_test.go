@@ -196,7 +196,7 @@ func TestJITAccounts(t *testing.T) {
 			t.Fatalf("want one session before deactivation")
 		}
 		store := users.NewStore(p.pool, session.NewStore(p.pool, time.Now), time.Now)
-		if err := store.SetActive(context.Background(), p.acme.ID, u.ID, false); err != nil {
+		if _, err := store.SetActive(context.Background(), p.acme.ID, u.ID, false); err != nil {
 			t.Fatal(err)
 		}
 		if n := p.userSessions(u.ID); n != 0 {

@@ -25,8 +25,12 @@ type Draft struct {
 	SourceURL string // the metadata URL it was fetched from, "" for a file
 }
 
-// ErrDraftNotFound means the draft expired or was already applied.
+// ErrDraftNotFound means the draft expired (or never was).
 var ErrDraftNotFound = errors.New("this metadata is no longer waiting for confirmation: upload it again")
+
+// ErrDraftApplied means the draft was imported already: Import pressed
+// twice, or in two tabs.
+var ErrDraftApplied = errors.New("this metadata has been imported already")
 
 // CreateDraft parses metadata and keeps it for review. Bad metadata is an
 // *idpmeta.Error and keeps nothing.
@@ -51,7 +55,8 @@ func (s *Service) CreateDraft(ctx context.Context, siteID int64, data []byte, so
 func (s *Service) Draft(ctx context.Context, siteID int64, id string) (Draft, []byte, error) {
 	var data []byte
 	d := Draft{ID: id}
-	err := s.pool.QueryRow(ctx, `SELECT document, source_url FROM metadata_drafts WHERE site_id = $1 AND id = $2 AND created_at > $3`,
+	err := s.pool.QueryRow(ctx, `SELECT document, source_url FROM metadata_drafts
+WHERE site_id = $1 AND id = $2 AND created_at > $3 AND applied_at IS NULL`,
 		siteID, id, s.now().Add(-draftLifetime)).Scan(&data, &d.SourceURL)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Draft{}, nil, ErrDraftNotFound
@@ -65,18 +70,49 @@ func (s *Service) Draft(ctx context.Context, siteID int64, id string) (Draft, []
 	return d, data, nil
 }
 
-// ApplyDraft imports a reviewed draft and forgets it.
-func (s *Service) ApplyDraft(ctx context.Context, siteID int64, id string) (*idpmeta.IdP, error) {
-	d, data, err := s.Draft(ctx, siteID, id)
+// ApplyDraft imports a reviewed draft for actor, marks it used and records
+// the import, in one transaction: pressed twice, the second press waits for
+// the first and gets ErrDraftApplied, having changed and recorded nothing.
+func (s *Service) ApplyDraft(ctx context.Context, siteID int64, id, actor string) (*idpmeta.IdP, error) {
+	var idp *idpmeta.IdP
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var data []byte
+		var sourceURL string
+		err := tx.QueryRow(ctx, `UPDATE metadata_drafts SET applied_at = $4
+WHERE site_id = $1 AND id = $2 AND created_at > $3 AND applied_at IS NULL
+RETURNING document, source_url`, siteID, id, s.now().Add(-draftLifetime), s.now()).Scan(&data, &sourceURL)
+		if errors.Is(err, pgx.ErrNoRows) {
+			var applied bool
+			err := tx.QueryRow(ctx, `SELECT applied_at IS NOT NULL FROM metadata_drafts WHERE site_id = $1 AND id = $2`, siteID, id).Scan(&applied)
+			if err == nil && applied {
+				return ErrDraftApplied
+			}
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("load metadata draft: %w", err)
+			}
+			return ErrDraftNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("load metadata draft: %w", err)
+		}
+		if idp, err = idpmeta.Parse(data); err != nil {
+			return err
+		}
+		if err := validateIdP(idp); err != nil {
+			return err
+		}
+		if _, err := s.saveIdP(ctx, tx, siteID, idp, sourceURL); err != nil {
+			return err
+		}
+		detail := fmt.Sprintf("entity ID %s, SSO URL %s, %d signing certificate(s): %s", idp.EntityID, idp.SSOURL,
+			len(idp.Certificates), Fingerprints(idp.Certificates))
+		if sourceURL != "" {
+			detail += ", from " + sourceURL
+		}
+		return s.audit.RecordIn(ctx, tx, siteID, actor, "sso.import-metadata", detail)
+	})
 	if err != nil {
 		return nil, err
-	}
-	idp, err := s.ImportMetadata(ctx, siteID, data, d.SourceURL)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.pool.Exec(ctx, `DELETE FROM metadata_drafts WHERE site_id = $1 AND id = $2`, siteID, id); err != nil {
-		return nil, fmt.Errorf("forget metadata draft: %w", err)
 	}
 	return idp, nil
 }

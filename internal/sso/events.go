@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -95,13 +96,22 @@ ORDER BY occurred_at DESC, id DESC LIMIT 1`, siteID, userID, []string{ReasonIden
 // EventFilter narrows RecentEvents.
 type EventFilter struct {
 	Result    string // "" for all
-	User      string // substring of the NameID, case-insensitive
+	User      string // text the NameID contains, as typed (case-insensitive)
 	Reference string
 	Limit     int
 	Offset    int
 }
 
 // RecentEvents lists a site's sign-in events, newest first.
+//
+// The User filter is a substring search on the NameID, served by the
+// trigram index signin_events_name_id_trgm (migration 0026). Measured with
+// EXPLAIN ANALYZE on 2 million events (one site with 1 million): a rare
+// NameID 1.5 s (a sequential scan) without the index, 15–60 ms with it; no
+// match 1.5 s → 0.2 ms; a term matching most events uses the (site_id,
+// occurred_at) index either way, under 1 ms. A term of one or two
+// characters has no trigram: it reads the site's events until a page is
+// full, fast when it matches often, a scan when it matches nothing.
 func (s *Service) RecentEvents(ctx context.Context, siteID int64, f EventFilter) ([]Event, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 50
@@ -109,7 +119,7 @@ func (s *Service) RecentEvents(ctx context.Context, siteID int64, f EventFilter)
 	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+`
 FROM signin_events
 WHERE site_id = $1 AND ($2 = '' OR result = $2) AND ($3 = '' OR name_id ILIKE '%' || $3 || '%') AND ($4 = '' OR reference = $4)
-ORDER BY occurred_at DESC, id DESC LIMIT $5 OFFSET $6`, siteID, f.Result, f.User, f.Reference, f.Limit, f.Offset)
+ORDER BY occurred_at DESC, id DESC LIMIT $5 OFFSET $6`, siteID, f.Result, likeLiteral(f.User), f.Reference, f.Limit, f.Offset)
 	if err != nil {
 		return nil, fmt.Errorf("list sign-in events: %w", err)
 	}
@@ -123,3 +133,10 @@ ORDER BY occurred_at DESC, id DESC LIMIT $5 OFFSET $6`, siteID, f.Result, f.User
 // shorten quotes a value from outside (a claim, a RelayState) in a
 // refusal's detail or a log line: never whole when it is long.
 func shorten(s string) string { return web.Shorten(s, web.MaxQuoted) }
+
+// likeLiteral escapes the LIKE metacharacters of s (PostgreSQL's default
+// escape character is the backslash), so that "_" or "%" typed in a search
+// box is looked for as typed instead of matching anything.
+func likeLiteral(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}

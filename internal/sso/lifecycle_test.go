@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/meetings-portal/portal/internal/audit"
 	"github.com/meetings-portal/portal/internal/sso"
 	"github.com/meetings-portal/portal/internal/sso/idpmeta"
 	"github.com/meetings-portal/portal/internal/sso/ssotest"
@@ -38,16 +39,16 @@ func TestDraftIsAppliedOnlyOnConfirmationAndOnlyOnce(t *testing.T) {
 	if set, _ := p.sso.Settings(ctx, p.acme.ID); len(set.Certificates) != 1 {
 		t.Fatalf("a draft changed the configuration: %d certificates", len(set.Certificates))
 	}
-	if _, err := p.sso.ApplyDraft(ctx, p.globex.ID, draft.ID); !errors.Is(err, sso.ErrDraftNotFound) {
+	if _, err := p.sso.ApplyDraft(ctx, p.globex.ID, draft.ID, "admin@globex.test"); !errors.Is(err, sso.ErrDraftNotFound) {
 		t.Fatalf("acme's draft applied on globex: %v", err)
 	}
-	if _, err := p.sso.ApplyDraft(ctx, p.acme.ID, draft.ID); err != nil {
+	if _, err := p.sso.ApplyDraft(ctx, p.acme.ID, draft.ID, "admin@acme.test"); err != nil {
 		t.Fatal(err)
 	}
 	if set, _ := p.sso.Settings(ctx, p.acme.ID); len(set.Certificates) != 2 {
 		t.Fatalf("after apply: %d certificates, want 2", len(set.Certificates))
 	}
-	if _, err := p.sso.ApplyDraft(ctx, p.acme.ID, draft.ID); !errors.Is(err, sso.ErrDraftNotFound) {
+	if _, err := p.sso.ApplyDraft(ctx, p.acme.ID, draft.ID, "admin@acme.test"); !errors.Is(err, sso.ErrDraftApplied) {
 		t.Fatalf("second apply: %v", err)
 	}
 	var metaErr *idpmeta.Error
@@ -73,7 +74,7 @@ func TestRefreshFollowsRolloverKeepsOldConfigOnFailureAndProposesNewEndpoints(t 
 	}
 
 	// Azure's rollover: old and new side by side.
-	if err := p.sso.Refresh(ctx, p.acme.ID, fetch); err != nil {
+	if err := p.sso.Refresh(ctx, p.acme.ID, audit.Portal, fetch); err != nil {
 		t.Fatal(err)
 	}
 	set, _ := p.sso.Settings(ctx, p.acme.ID)
@@ -83,7 +84,7 @@ func TestRefreshFollowsRolloverKeepsOldConfigOnFailureAndProposesNewEndpoints(t 
 
 	// An outage keeps everything and says so.
 	fetchErr = errors.New("connection refused")
-	if err := p.sso.Refresh(ctx, p.acme.ID, fetch); err == nil {
+	if err := p.sso.Refresh(ctx, p.acme.ID, audit.Portal, fetch); err == nil {
 		t.Fatal("refresh during an outage succeeded")
 	}
 	set, _ = p.sso.Settings(ctx, p.acme.ID)
@@ -95,7 +96,7 @@ func TestRefreshFollowsRolloverKeepsOldConfigOnFailureAndProposesNewEndpoints(t 
 	fetchErr = nil
 	stranger := ssotest.NewIdP(t)
 	serving = metadataWith("https://sts.windows.net/new-tenant/", "https://login.microsoftonline.com/new-tenant/saml2", stranger)
-	if err := p.sso.Refresh(ctx, p.acme.ID, fetch); err != nil {
+	if err := p.sso.Refresh(ctx, p.acme.ID, audit.Portal, fetch); err != nil {
 		t.Fatal(err)
 	}
 	set, _ = p.sso.Settings(ctx, p.acme.ID)
@@ -109,8 +110,8 @@ func TestRefreshFollowsRolloverKeepsOldConfigOnFailureAndProposesNewEndpoints(t 
 	if resp := p.postACS(acmeHost, p.respond(azure("")), ""); resp.StatusCode != 303 {
 		t.Fatalf("sign-in while a proposal waits: %d", resp.StatusCode)
 	}
-	if err := p.sso.AcceptProposal(ctx, p.acme.ID); err != nil {
-		t.Fatal(err)
+	if changed, err := p.sso.AcceptProposal(ctx, p.acme.ID, set.ProposalID(), "admin@acme.test"); err != nil || !changed {
+		t.Fatalf("accept: changed %v, %v", changed, err)
 	}
 	set, _ = p.sso.Settings(ctx, p.acme.ID)
 	if set.IdPEntityID != "https://sts.windows.net/new-tenant/" || set.HasProposal() {
@@ -154,28 +155,38 @@ func TestSPCertificateRollover(t *testing.T) {
 		t.Fatalf("start: %+v %v", certs, err)
 	}
 	first := certs[0]
-	if err := p.sso.CreateNextSPKey(ctx, p.acme); err != nil {
-		t.Fatal(err)
+	if changed, err := p.sso.CreateNextSPKey(ctx, p.acme, first.ID, "admin@acme.test"); err != nil || !changed {
+		t.Fatalf("next key: changed %v, %v", changed, err)
 	}
+	// The same press again (the page listed only the first key) is done.
+	if changed, err := p.sso.CreateNextSPKey(ctx, p.acme, first.ID, "admin@acme.test"); err != nil || changed {
+		t.Fatalf("the same press again: changed %v, %v", changed, err)
+	}
+	// A press from a page that listed the next key already is out of order.
+	certs, _ = p.sso.SPCertificates(ctx, p.acme.ID)
+	next := certs[1]
 	var rollover *sso.RolloverError
-	if err := p.sso.CreateNextSPKey(ctx, p.acme); !errors.As(err, &rollover) {
+	if _, err := p.sso.CreateNextSPKey(ctx, p.acme, next.ID, "admin@acme.test"); !errors.As(err, &rollover) {
 		t.Fatalf("second next key: %v", err)
 	}
 	if published() != 2 {
 		t.Fatalf("next certificate not published beside the active one")
 	}
-	if err := p.sso.ActivateNextSPKey(ctx, p.acme.ID); err != nil {
-		t.Fatal(err)
+	if changed, err := p.sso.ActivateSPKey(ctx, p.acme.ID, next.ID, "admin@acme.test"); err != nil || !changed {
+		t.Fatalf("activate: changed %v, %v", changed, err)
 	}
 	certs, _ = p.sso.SPCertificates(ctx, p.acme.ID)
 	if len(certs) != 2 || certs[0].State != "active" || certs[0].SHA256 == first.SHA256 || certs[1].State != "previous" {
 		t.Fatalf("after activate: %+v", certs)
 	}
-	if _, err := p.sso.RemoveSPKey(ctx, p.acme.ID, certs[0].ID); !errors.As(err, &rollover) {
+	if _, err := p.sso.RemoveSPKey(ctx, p.acme.ID, certs[0].ID, "admin@acme.test"); !errors.As(err, &rollover) {
 		t.Fatalf("removing the active key: %v", err)
 	}
-	if _, err := p.sso.RemoveSPKey(ctx, p.acme.ID, certs[1].ID); err != nil {
+	if _, err := p.sso.RemoveSPKey(ctx, p.acme.ID, certs[1].ID, "admin@acme.test"); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := p.sso.RemoveSPKey(ctx, p.acme.ID, certs[1].ID, "admin@acme.test"); !errors.Is(err, sso.ErrSPKeyGone) {
+		t.Fatalf("removing it again: %v", err)
 	}
 	if published() != 1 {
 		t.Fatal("previous certificate still published after removal")

@@ -2,13 +2,17 @@ package sso
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/meetings-portal/portal/internal/audit"
 	"github.com/meetings-portal/portal/internal/sso/idpmeta"
 )
 
@@ -22,13 +26,21 @@ const refreshRetry = time.Hour
 // SSRF settings).
 type Fetcher func(ctx context.Context, url string) ([]byte, error)
 
-// Refresh fetches a site's metadata URL again. The signing certificates
-// become exactly those the fresh metadata lists, so an Azure rollover (old
-// and new side by side, then only the new) is followed. A changed entity ID
-// or SSO URL is not applied: it is kept as a proposal for the admin to
-// accept. A failure keeps the old configuration and records the error and
-// its time.
-func (s *Service) Refresh(ctx context.Context, siteID int64, fetch Fetcher) error {
+// Refresh fetches a site's metadata URL again for actor (an admin's
+// e-mail for Refresh now, audit.Portal for the daily job). The signing
+// certificates become exactly those the fresh metadata lists, so an Azure
+// rollover (old and new side by side, then only the new) is followed. A
+// changed entity ID or SSO URL is not applied: it is kept as a proposal for
+// the admin to accept. A failure keeps the old configuration and records
+// the error and its time.
+//
+// What a refresh changes is in the audit log, written in the transaction
+// that changes it: new certificates, a new proposal, a failure. An admin's
+// Refresh now is recorded even when nothing changed (they asked); the daily
+// job only when something did, and a failure only when it starts or its
+// error changes — a URL that stays broken is retried every hour and would
+// otherwise bury every other entry.
+func (s *Service) Refresh(ctx context.Context, siteID int64, actor string, fetch Fetcher) error {
 	set, err := s.Settings(ctx, siteID)
 	if err != nil {
 		return err
@@ -36,16 +48,58 @@ func (s *Service) Refresh(ctx context.Context, siteID int64, fetch Fetcher) erro
 	if set.MetadataURL == "" {
 		return errors.New("this site has no metadata URL to refresh")
 	}
-	idp, err := s.fetchAndParse(ctx, set.MetadataURL, fetch)
-	if err != nil {
-		now := s.now()
-		if _, dbErr := s.pool.Exec(ctx, `UPDATE sso_settings SET metadata_refresh_error = $2, metadata_refresh_failed_at = $3
-WHERE site_id = $1`, siteID, refreshMessage(err), now); dbErr != nil {
-			return errors.Join(err, dbErr)
+	// The fetch takes up to 10 seconds: outside the transaction, which then
+	// compares with the configuration as it is when the result is written.
+	idp, fetchErr := s.fetchAndParse(ctx, set.MetadataURL, fetch)
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		current, err := s.lockSettings(ctx, tx, siteID)
+		if err != nil {
+			return fmt.Errorf("record metadata refresh: %w", err)
 		}
-		return err
+		if current.MetadataURL != set.MetadataURL {
+			// Someone imported other metadata meanwhile: this result is
+			// about a URL no longer in use.
+			return nil
+		}
+		if fetchErr != nil {
+			return s.recordRefreshFailure(ctx, tx, current, actor, fetchErr)
+		}
+		detail, err := s.applyRefresh(ctx, tx, current, idp)
+		if err != nil {
+			return err
+		}
+		if detail == "" {
+			if actor == audit.Portal {
+				return nil
+			}
+			detail = "fetched " + current.MetadataURL + ": nothing changed"
+		}
+		return s.audit.RecordIn(ctx, tx, siteID, actor, "sso.refresh-metadata", detail)
+	})
+	if err != nil {
+		return errors.Join(fetchErr, err)
 	}
-	if idp.EntityID != set.IdPEntityID || idp.SSOURL != set.SSOURL || idp.SLOURL != set.SLOURL {
+	return fetchErr
+}
+
+func (s *Service) recordRefreshFailure(ctx context.Context, tx pgx.Tx, current Settings, actor string, fetchErr error) error {
+	message := refreshMessage(fetchErr)
+	if _, err := tx.Exec(ctx, `UPDATE sso_settings SET metadata_refresh_error = $2, metadata_refresh_failed_at = $3
+WHERE site_id = $1`, current.SiteID, message, s.now()); err != nil {
+		return fmt.Errorf("record metadata refresh: %w", err)
+	}
+	if actor == audit.Portal && current.RefreshError == message {
+		return nil
+	}
+	return s.audit.RecordIn(ctx, tx, current.SiteID, actor, "sso.refresh-metadata",
+		"fetching "+current.MetadataURL+" failed: "+message+"; the configuration in use has not changed")
+}
+
+// applyRefresh writes a good fetch into current's site and says what it
+// changed, "" for nothing.
+func (s *Service) applyRefresh(ctx context.Context, tx pgx.Tx, current Settings, idp *idpmeta.IdP) (string, error) {
+	siteID := current.SiteID
+	if idp.EntityID != current.IdPEntityID || idp.SSOURL != current.SSOURL || idp.SLOURL != current.SLOURL {
 		// Another IdP, or the same one moved: the document may now be
 		// someone else's, so neither its endpoints nor its certificates are
 		// trusted until the admin accepts them.
@@ -53,22 +107,82 @@ WHERE site_id = $1`, siteID, refreshMessage(err), now); dbErr != nil {
 		for i, c := range idp.Certificates {
 			ders[i] = c.Raw
 		}
-		_, err := s.pool.Exec(ctx, `UPDATE sso_settings SET metadata_fetched_at = $2, metadata_refresh_error = '',
+		_, err := tx.Exec(ctx, `UPDATE sso_settings SET metadata_fetched_at = $2, metadata_refresh_error = '',
 metadata_refresh_failed_at = NULL, proposed_entity_id = $3, proposed_sso_url = $4, proposed_slo_url = $5,
 proposed_certificates = $6 WHERE site_id = $1`, siteID, s.now(), idp.EntityID, idp.SSOURL, idp.SLOURL, ders)
 		if err != nil {
-			return fmt.Errorf("record metadata refresh: %w", err)
+			return "", fmt.Errorf("record metadata refresh: %w", err)
 		}
-		return nil
+		if current.HasProposal() && current.ProposalID() == proposalID(idp.EntityID, idp.SSOURL, idp.SLOURL, ders) {
+			return "", nil
+		}
+		return fmt.Sprintf("the metadata now names entity ID %s, SSO URL %s, SLO URL %s: proposed, waiting for an admin to accept it (still in use: %s, %s)",
+			idp.EntityID, idp.SSOURL, orNone(idp.SLOURL), current.IdPEntityID, current.SSOURL), nil
 	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE sso_settings SET metadata_fetched_at = $2, metadata_refresh_error = '',
+	_, err := tx.Exec(ctx, `UPDATE sso_settings SET metadata_fetched_at = $2, metadata_refresh_error = '',
 metadata_refresh_failed_at = NULL, proposed_entity_id = '', proposed_sso_url = '', proposed_slo_url = '',
-proposed_certificates = '{}' WHERE site_id = $1`, siteID, s.now()); err != nil {
-			return fmt.Errorf("record metadata refresh: %w", err)
+proposed_certificates = '{}' WHERE site_id = $1`, siteID, s.now())
+	if err != nil {
+		return "", fmt.Errorf("record metadata refresh: %w", err)
+	}
+	if sameCertificates(current.Certificates, idp.Certificates) {
+		return "", nil
+	}
+	if err := s.bumpRevision(ctx, tx, siteID); err != nil {
+		return "", err
+	}
+	if err := replaceCertificates(ctx, tx, siteID, idp.Certificates); err != nil {
+		return "", err
+	}
+	return "IdP signing certificates are now " + Fingerprints(idp.Certificates) + certificateChanges(current.Certificates, idp.Certificates), nil
+}
+
+func (s *Service) bumpRevision(ctx context.Context, tx pgx.Tx, siteID int64) error {
+	if _, err := tx.Exec(ctx, `UPDATE sso_settings SET revision = revision + 1, updated_at = $2 WHERE site_id = $1`, siteID, s.now()); err != nil {
+		return fmt.Errorf("update SSO settings revision: %w", err)
+	}
+	return nil
+}
+
+func sameCertificates(a, b []*x509.Certificate) bool {
+	return slices.EqualFunc(a, b, func(x, y *x509.Certificate) bool { return x.Equal(y) })
+}
+
+// certificateChanges says which certificates came and went, for the audit
+// log: " (added …; removed …)".
+func certificateChanges(before, after []*x509.Certificate) string {
+	var parts []string
+	if added := CertificatesNotIn(after, before); len(added) > 0 {
+		parts = append(parts, "added "+Fingerprints(added))
+	}
+	if removed := CertificatesNotIn(before, after); len(removed) > 0 {
+		parts = append(parts, "removed "+Fingerprints(removed))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, "; ") + ")"
+}
+
+// CertificatesNotIn lists the certificates of a that b lacks.
+func CertificatesNotIn(a, b []*x509.Certificate) []*x509.Certificate {
+	var out []*x509.Certificate
+	for _, c := range a {
+		if !slices.ContainsFunc(b, c.Equal) {
+			out = append(out, c)
 		}
-		return replaceCertificates(ctx, tx, siteID, idp.Certificates)
-	})
+	}
+	return out
+}
+
+// Fingerprints lists certificates' SHA-256 fingerprints, for the audit log
+// and the pages.
+func Fingerprints(certs []*x509.Certificate) string {
+	out := make([]string, len(certs))
+	for i, c := range certs {
+		out[i] = idpmeta.Describe(c).SHA256
+	}
+	return strings.Join(out, ", ")
 }
 
 func (s *Service) fetchAndParse(ctx context.Context, url string, fetch Fetcher) (*idpmeta.IdP, error) {
@@ -92,24 +206,61 @@ func refreshMessage(err error) string {
 // accepted already, or a later refresh found the configuration unchanged).
 var ErrNoProposal = errors.New("there is no change waiting to be accepted")
 
+// ErrProposalChanged refuses accepting a proposal that is not the one the
+// admin saw: a later refresh replaced it.
+var ErrProposalChanged = errors.New("the proposed identity provider changed since this page was opened")
+
+// ProposalID names the waiting proposal, "" when there is none: the Accept
+// button carries it, so that what is accepted is what the admin saw.
+func (s Settings) ProposalID() string {
+	if !s.HasProposal() {
+		return ""
+	}
+	return proposalID(s.ProposedEntityID, s.ProposedSSOURL, s.ProposedSLOURL, s.ProposedCertificates)
+}
+
+// idpID is ProposalID of the identity provider in use: after an Accept, the
+// two are equal.
+func (s Settings) idpID() string {
+	ders := make([][]byte, len(s.Certificates))
+	for i, c := range s.Certificates {
+		ders[i] = c.Raw
+	}
+	return proposalID(s.IdPEntityID, s.SSOURL, s.SLOURL, ders)
+}
+
+func proposalID(entityID, ssoURL, sloURL string, ders [][]byte) string {
+	h := sha256.New()
+	for _, part := range append([][]byte{[]byte(entityID), []byte(ssoURL), []byte(sloURL)}, ders...) {
+		// Length-prefixed, so that no two different proposals give the
+		// same bytes.
+		fmt.Fprintf(h, "%d:", len(part))
+		h.Write(part)
+	}
+	return fmt.Sprintf("%x", h.Sum(nil))
+}
+
 // AcceptProposal applies the entity ID, endpoints and certificates a
-// refresh found.
-func (s *Service) AcceptProposal(ctx context.Context, siteID int64) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var ders [][]byte
-		err := tx.QueryRow(ctx, `UPDATE sso_settings SET idp_entity_id = proposed_entity_id, idp_sso_url = proposed_sso_url,
-idp_slo_url = proposed_slo_url, proposed_entity_id = '', proposed_sso_url = '', proposed_slo_url = '',
-proposed_certificates = '{}', updated_at = $2
-WHERE site_id = $1 AND proposed_entity_id <> ''
-RETURNING (SELECT proposed_certificates FROM sso_settings WHERE site_id = $1)`, siteID, s.now()).Scan(&ders)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrNoProposal
-		}
+// refresh found, if they are still the proposal named proposal (what the
+// admin saw). Accepting what was accepted already changes nothing and
+// reports changed false (a double click, two admins); another proposal is
+// ErrProposalChanged, none at all ErrNoProposal.
+func (s *Service) AcceptProposal(ctx context.Context, siteID int64, proposal, actor string) (changed bool, err error) {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		current, err := s.lockSettings(ctx, tx, siteID)
 		if err != nil {
 			return fmt.Errorf("accept refreshed metadata: %w", err)
 		}
-		certs := make([]*x509.Certificate, 0, len(ders))
-		for _, der := range ders {
+		switch {
+		case !current.HasProposal() && proposal != "" && current.idpID() == proposal:
+			return nil
+		case !current.HasProposal():
+			return ErrNoProposal
+		case current.ProposalID() != proposal:
+			return ErrProposalChanged
+		}
+		certs := make([]*x509.Certificate, 0, len(current.ProposedCertificates))
+		for _, der := range current.ProposedCertificates {
 			c, err := x509.ParseCertificate(der)
 			if err != nil {
 				return fmt.Errorf("accept refreshed metadata: %w", err)
@@ -119,14 +270,33 @@ RETURNING (SELECT proposed_certificates FROM sso_settings WHERE site_id = $1)`, 
 		if len(certs) == 0 {
 			return errors.New("accept refreshed metadata: the proposal has no signing certificate")
 		}
-		return replaceCertificates(ctx, tx, siteID, certs)
+		tag, err := tx.Exec(ctx, `UPDATE sso_settings SET idp_entity_id = proposed_entity_id, idp_sso_url = proposed_sso_url,
+idp_slo_url = proposed_slo_url, proposed_entity_id = '', proposed_sso_url = '', proposed_slo_url = '',
+proposed_certificates = '{}', updated_at = $2, revision = revision + 1
+WHERE site_id = $1`, siteID, s.now())
+		if err != nil {
+			return fmt.Errorf("accept refreshed metadata: %w", err)
+		}
+		if tag.RowsAffected() != 1 {
+			return fmt.Errorf("accept refreshed metadata: %d settings rows updated, want 1", tag.RowsAffected())
+		}
+		if err := replaceCertificates(ctx, tx, siteID, certs); err != nil {
+			return err
+		}
+		changed = true
+		return s.audit.RecordIn(ctx, tx, siteID, actor, "sso.accept-refresh", fmt.Sprintf(
+			"entity ID %s → %s, SSO URL %s → %s, SLO URL %s → %s, signing certificates %s",
+			current.IdPEntityID, current.ProposedEntityID, current.SSOURL, current.ProposedSSOURL,
+			orNone(current.SLOURL), orNone(current.ProposedSLOURL), Fingerprints(certs)))
 	})
+	return changed, err
 }
 
 // RefreshDue refreshes at most limit sites whose metadata URL was last
 // fetched more than RefreshInterval ago (a failed one is retried after an
-// hour). It runs inside the housekeeping round, which one process at a
-// time holds, so two processes never fetch for the same site at once.
+// hour), as audit.Portal. It runs inside the housekeeping round, which one
+// process at a time holds, so two processes never fetch for the same site
+// at once. It reports how many sites it fetched successfully.
 func (s *Service) RefreshDue(ctx context.Context, limit int, fetch Fetcher) (int64, error) {
 	now := s.now()
 	rows, err := s.pool.Query(ctx, `SELECT site_id FROM sso_settings
@@ -142,7 +312,7 @@ ORDER BY metadata_fetched_at NULLS FIRST LIMIT $3`, now.Add(-RefreshInterval), n
 	}
 	var done int64
 	for _, siteID := range due {
-		if err := s.Refresh(ctx, siteID, fetch); err != nil {
+		if err := s.Refresh(ctx, siteID, audit.Portal, fetch); err != nil {
 			s.log.WarnContext(ctx, "metadata refresh failed; the old configuration stays", "site_id", siteID, "error", err.Error())
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -56,6 +57,11 @@ type Settings struct {
 	RequireMFA   bool      `db:"require_mfa"`
 	MFAContexts  []string  `db:"mfa_contexts"`
 	UpdatedAt    time.Time `db:"updated_at"`
+	// Revision counts the changes to what the SSO Configuration page shows
+	// (options, identity provider, its certificates, metadata URL): a form
+	// carries the revision it was built from, so that a save on top of
+	// someone else's newer change is noticed instead of undoing it.
+	Revision int64 `db:"revision"`
 
 	// The metadata URL and its refresh state.
 	MetadataURL       string     `db:"metadata_url"`
@@ -93,7 +99,8 @@ func defaults(siteID int64) Settings {
 	return Settings{
 		SiteID: siteID, AutoCreate: true, IdPInitiated: true, NameIDFormat: NameIDEmail,
 		SignRequests: true, NewUserRole: "host", DefaultTarget: "/",
-		AuthnContext: []string{}, MFAContexts: append([]string(nil), DefaultMFAContexts...),
+		// Revision 0: nothing saved yet; the row, once written, is 1 or more.
+		AuthnContext: []string{}, MFAContexts: append([]string(nil), DefaultMFAContexts...), Revision: 0,
 	}
 }
 
@@ -146,7 +153,14 @@ func (s *Service) ImportMetadata(ctx context.Context, siteID int64, data []byte,
 	if err != nil {
 		return nil, err
 	}
-	if err := s.saveIdP(ctx, siteID, idp, &sourceURL); err != nil {
+	if err := validateIdP(idp); err != nil {
+		return nil, err
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		_, err := s.saveIdP(ctx, tx, siteID, idp, sourceURL)
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 	return idp, nil
@@ -157,17 +171,61 @@ INSERT INTO sso_settings (site_id, idp_entity_id, idp_sso_url, idp_slo_url, upda
 VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (site_id) DO UPDATE SET
   idp_entity_id = excluded.idp_entity_id, idp_sso_url = excluded.idp_sso_url,
-  idp_slo_url = excluded.idp_slo_url, updated_at = excluded.updated_at,
-  proposed_entity_id = '', proposed_sso_url = '', proposed_slo_url = ''`
+  idp_slo_url = excluded.idp_slo_url, updated_at = excluded.updated_at, revision = sso_settings.revision + 1,
+  proposed_entity_id = '', proposed_sso_url = '', proposed_slo_url = '', proposed_certificates = '{}'`
 
 // SaveIdP replaces the site's identity provider: entity ID, endpoints and
 // exactly the given signing certificates (manual entry; no metadata URL).
 func (s *Service) SaveIdP(ctx context.Context, siteID int64, idp *idpmeta.IdP) error {
-	empty := ""
-	return s.saveIdP(ctx, siteID, idp, &empty)
+	_, err := s.ReplaceIdP(ctx, siteID, idp, nil)
+	return err
 }
 
-func (s *Service) saveIdP(ctx context.Context, siteID int64, idp *idpmeta.IdP, sourceURL *string) error {
+// ReplaceIdP is SaveIdP for a form: check, when not nil, sees the current
+// settings (locked until the transaction ends) and refuses the change by
+// returning an error, which ReplaceIdP returns. Saving the identity
+// provider already in use changes nothing (a form sent twice) and reports
+// changed false.
+func (s *Service) ReplaceIdP(ctx context.Context, siteID int64, idp *idpmeta.IdP, check func(current Settings) error) (changed bool, err error) {
+	if err := validateIdP(idp); err != nil {
+		return false, err
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		current, err := s.lockSettings(ctx, tx, siteID)
+		if err != nil {
+			return fmt.Errorf("save IdP: %w", err)
+		}
+		if check != nil {
+			if err := check(current); err != nil {
+				return err
+			}
+		}
+		if current.MetadataURL == "" && current.hasIdP(idp) {
+			return nil
+		}
+		changed, err = s.saveIdP(ctx, tx, siteID, idp, "")
+		return err
+	})
+	return changed, err
+}
+
+// lockSettings reads a site's settings, making the row with the defaults
+// first if there is none, and locks it until the transaction ends.
+func (s *Service) lockSettings(ctx context.Context, tx pgx.Tx, siteID int64) (Settings, error) {
+	if _, err := tx.Exec(ctx, ensureSettingsRow, siteID, DefaultMFAContexts); err != nil {
+		return Settings{}, err
+	}
+	return collectSettings(tx.Query(ctx, selectSettings+` FOR UPDATE OF s`, siteID))
+}
+
+// hasIdP reports whether idp is exactly the identity provider in use:
+// entity ID, endpoints and signing certificates in the same order.
+func (s Settings) hasIdP(idp *idpmeta.IdP) bool {
+	return s.IdPEntityID == idp.EntityID && s.SSOURL == idp.SSOURL && s.SLOURL == idp.SLOURL &&
+		sameCertificates(s.Certificates, idp.Certificates)
+}
+
+func validateIdP(idp *idpmeta.IdP) error {
 	if strings.TrimSpace(idp.EntityID) == "" || len(idp.Certificates) == 0 {
 		return errors.New("save IdP: entity ID and at least one certificate are required")
 	}
@@ -179,23 +237,26 @@ func (s *Service) saveIdP(ctx context.Context, siteID int64, idp *idpmeta.IdP, s
 			return err
 		}
 	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		now := s.now()
-		if _, err := tx.Exec(ctx, upsertIdP, siteID, idp.EntityID, idp.SSOURL, idp.SLOURL, now, DefaultMFAContexts); err != nil {
-			return fmt.Errorf("save IdP: %w", err)
-		}
-		if sourceURL != nil {
-			var fetched *time.Time
-			if *sourceURL != "" {
-				fetched = &now
-			}
-			if _, err := tx.Exec(ctx, `UPDATE sso_settings SET metadata_url = $2, metadata_fetched_at = $3,
-metadata_refresh_error = '', metadata_refresh_failed_at = NULL WHERE site_id = $1`, siteID, *sourceURL, fetched); err != nil {
-				return fmt.Errorf("save metadata URL: %w", err)
-			}
-		}
-		return replaceCertificates(ctx, tx, siteID, idp.Certificates)
-	})
+	return nil
+}
+
+// saveIdP replaces the identity provider inside tx and keeps sourceURL as
+// the metadata URL ("" stops the daily refresh). It reports true: the
+// callers have decided there is something to change.
+func (s *Service) saveIdP(ctx context.Context, tx pgx.Tx, siteID int64, idp *idpmeta.IdP, sourceURL string) (bool, error) {
+	now := s.now()
+	if _, err := tx.Exec(ctx, upsertIdP, siteID, idp.EntityID, idp.SSOURL, idp.SLOURL, now, DefaultMFAContexts); err != nil {
+		return false, fmt.Errorf("save IdP: %w", err)
+	}
+	var fetched *time.Time
+	if sourceURL != "" {
+		fetched = &now
+	}
+	if _, err := tx.Exec(ctx, `UPDATE sso_settings SET metadata_url = $2, metadata_fetched_at = $3,
+metadata_refresh_error = '', metadata_refresh_failed_at = NULL WHERE site_id = $1`, siteID, sourceURL, fetched); err != nil {
+		return false, fmt.Errorf("save metadata URL: %w", err)
+	}
+	return true, replaceCertificates(ctx, tx, siteID, idp.Certificates)
 }
 
 func replaceCertificates(ctx context.Context, tx pgx.Tx, siteID int64, certs []*x509.Certificate) error {
@@ -275,41 +336,40 @@ func (s Settings) Validate() FieldErrors {
 const updateSettings = `
 UPDATE sso_settings SET enabled = $2, auto_create = $3, auto_update = $4, idp_initiated = $5,
   authn_context = $6, nameid_format = $7, sign_requests = $8, new_user_role = $9, default_target = $10,
-  error_page_url = $11, require_mfa = $12, mfa_contexts = $13, updated_at = $14
-WHERE site_id = $1`
+  error_page_url = $11, require_mfa = $12, mfa_contexts = $13, updated_at = $14, revision = revision + 1
+WHERE site_id = $1
+RETURNING revision`
 
 // UpdateSettings changes a site's settings in one transaction: change gets
-// the current settings and edits them (the admin page sets every option,
-// `portal sso set` only the flags given), then Validate checks the result.
-// Invalid settings give FieldErrors and change nothing. It returns the
-// settings as saved.
+// the current settings, locked until the transaction ends, and edits them
+// (the admin page sets every option, `portal sso set` only the flags
+// given) or refuses by returning an error, which UpdateSettings returns.
+// Validate then checks the result. Invalid settings give FieldErrors and
+// change nothing; settings that change nothing are not written (the
+// revision stays). It returns the settings as saved.
 func (s *Service) UpdateSettings(ctx context.Context, siteID int64, change func(*Settings) error) (Settings, error) {
 	var saved Settings
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, ensureSettingsRow, siteID, DefaultMFAContexts); err != nil {
-			return fmt.Errorf("update SSO settings: %w", err)
-		}
-		set, err := collectSettings(tx.Query(ctx, selectSettings+` FOR UPDATE OF s`, siteID))
+		set, err := s.lockSettings(ctx, tx, siteID)
 		if err != nil {
 			return fmt.Errorf("update SSO settings: %w", err)
 		}
+		before := set.clone()
 		if err := change(&set); err != nil {
 			return err
 		}
-		// An empty list is stored as one: the columns are NOT NULL.
-		if set.AuthnContext == nil {
-			set.AuthnContext = []string{}
-		}
-		if set.MFAContexts == nil {
-			set.MFAContexts = []string{}
-		}
+		set.Normalize()
 		if errs := set.Validate(); errs != nil {
 			return errs
 		}
+		if set.sameOptions(before) {
+			saved = before
+			return nil
+		}
 		set.UpdatedAt = s.now()
-		_, err = tx.Exec(ctx, updateSettings, siteID, set.Enabled, set.AutoCreate, set.AutoUpdate, set.IdPInitiated,
+		err = tx.QueryRow(ctx, updateSettings, siteID, set.Enabled, set.AutoCreate, set.AutoUpdate, set.IdPInitiated,
 			set.AuthnContext, set.NameIDFormat, set.SignRequests, set.NewUserRole, set.DefaultTarget,
-			set.ErrorPageURL, set.RequireMFA, set.MFAContexts, set.UpdatedAt)
+			set.ErrorPageURL, set.RequireMFA, set.MFAContexts, set.UpdatedAt).Scan(&set.Revision)
 		if err != nil {
 			return fmt.Errorf("update SSO settings: %w", err)
 		}
@@ -320,6 +380,38 @@ func (s *Service) UpdateSettings(ctx context.Context, siteID int64, change func(
 		return Settings{}, err
 	}
 	return saved, nil
+}
+
+// Normalize gives the empty value of each option its meaning: an empty
+// list is stored as one (the columns are NOT NULL), an empty default target
+// page is the meetings home. UpdateSettings normalizes what it saves.
+func (s *Settings) Normalize() {
+	if s.AuthnContext == nil {
+		s.AuthnContext = []string{}
+	}
+	if s.MFAContexts == nil {
+		s.MFAContexts = []string{}
+	}
+	if strings.TrimSpace(s.DefaultTarget) == "" {
+		s.DefaultTarget = "/"
+	}
+}
+
+// clone copies s, lists included, so that editing the copy leaves s as it was.
+func (s Settings) clone() Settings {
+	s.AuthnContext = slices.Clone(s.AuthnContext)
+	s.MFAContexts = slices.Clone(s.MFAContexts)
+	return s
+}
+
+// sameOptions reports whether s and o agree on every option UpdateSettings
+// writes.
+func (s Settings) sameOptions(o Settings) bool {
+	return s.Enabled == o.Enabled && s.AutoCreate == o.AutoCreate && s.AutoUpdate == o.AutoUpdate &&
+		s.IdPInitiated == o.IdPInitiated && slices.Equal(s.AuthnContext, o.AuthnContext) &&
+		s.NameIDFormat == o.NameIDFormat && s.SignRequests == o.SignRequests && s.NewUserRole == o.NewUserRole &&
+		s.DefaultTarget == o.DefaultTarget && s.ErrorPageURL == o.ErrorPageURL && s.RequireMFA == o.RequireMFA &&
+		slices.Equal(s.MFAContexts, o.MFAContexts)
 }
 
 // SplitAuthnContext reads an AuthnContextClassRef list as typed: URIs

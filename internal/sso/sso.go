@@ -19,6 +19,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	dsig "github.com/russellhaering/goxmldsig"
 
+	"github.com/meetings-portal/portal/internal/audit"
 	"github.com/meetings-portal/portal/internal/seal"
 	"github.com/meetings-portal/portal/internal/sites"
 )
@@ -47,6 +48,8 @@ type Service struct {
 	hosts sites.Hosts
 	log   *slog.Logger
 	now   func() time.Time
+	// audit records the changes the service makes, in their transaction.
+	audit *audit.Log
 	// clock is now in the form crewjam/saml and goxmldsig take it.
 	clock *dsig.Clock
 	// PendingRequestCap is how many pending requests a site keeps, the
@@ -60,7 +63,7 @@ func New(pool *pgxpool.Pool, box *seal.Box, hosts sites.Hosts, log *slog.Logger,
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{pool: pool, box: box, hosts: hosts, log: log, now: now,
+	return &Service{pool: pool, box: box, hosts: hosts, log: log, now: now, audit: audit.New(pool, now),
 		clock:             dsig.NewFakeClock(funcClock{Clock: clockwork.NewRealClock(), now: now}),
 		PendingRequestCap: DefaultPendingRequestCap}
 }

@@ -38,18 +38,21 @@ func TestRelinkLetsTheNewOwnerSignInAndEndsTheOldOwnersSessions(t *testing.T) {
 		t.Fatalf("sign-in with another object ID before re-link: %v, want ErrIdentityChanged", err)
 	}
 
-	if err := store.Relink(ctx, globex.ID, user.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := store.Relink(ctx, globex.ID, user.ID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("re-link through another site: %v, want ErrNotFound", err)
 	}
-	if err := store.Relink(ctx, acme.ID, 987654); !errors.Is(err, ErrNotFound) {
+	if _, err := store.Relink(ctx, acme.ID, 987654); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("re-link of an unknown account: %v, want ErrNotFound", err)
 	}
 	if _, err := sessions.Lookup(ctx, acme.ID, session.User, oldToken, session.UserPolicy); err != nil {
 		t.Fatalf("a refused re-link ended the session: %v", err)
 	}
 
-	if err := store.Relink(ctx, acme.ID, user.ID); err != nil {
-		t.Fatal(err)
+	if changed, err := store.Relink(ctx, acme.ID, user.ID); err != nil || !changed {
+		t.Fatalf("re-link: changed %v, %v", changed, err)
+	}
+	if changed, err := store.Relink(ctx, acme.ID, user.ID); err != nil || changed {
+		t.Fatalf("re-link again: changed %v, %v; want nothing changed", changed, err)
 	}
 	if _, err := sessions.Lookup(ctx, acme.ID, session.User, oldToken, session.UserPolicy); !errors.Is(err, session.ErrNotFound) {
 		t.Fatalf("the old owner's session survived the re-link: %v", err)

@@ -7,14 +7,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/meetings-portal/portal/internal/identifier"
 	"github.com/meetings-portal/portal/internal/session"
+	"github.com/meetings-portal/portal/internal/sites"
 )
 
 var (
@@ -79,6 +83,11 @@ func (u User) DisplayName() string {
 		return n
 	}
 	return u.Email
+}
+
+// Summary describes the account for the audit log.
+func (u User) Summary() string {
+	return fmt.Sprintf("%s (e-mail %s, name %q, role %s, id %d)", u.UID, u.Email, strings.TrimSpace(u.FirstName+" "+u.LastName), u.Role, u.ID)
 }
 
 // Store reads and writes users.
@@ -284,19 +293,27 @@ func (s *Store) List(ctx context.Context, siteID int64) ([]User, error) {
 }
 
 // SetActive deactivates or reactivates an account; deactivating ends its
-// sessions at once.
-func (s *Store) SetActive(ctx context.Context, siteID, id int64, active bool) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE users SET active = $3, updated_at = $4 WHERE site_id = $1 AND id = $2`, siteID, id, active, s.now())
+// sessions at once. It reports whether the account changed: pressed twice,
+// the second press changes nothing.
+func (s *Store) SetActive(ctx context.Context, siteID, id int64, active bool) (changed bool, err error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE users SET active = $3, updated_at = $4 WHERE site_id = $1 AND id = $2 AND active <> $3`,
+		siteID, id, active, s.now())
 	if err != nil {
-		return fmt.Errorf("set user %d active=%v: %w", id, active, err)
+		return false, fmt.Errorf("set user %d active=%v: %w", id, active, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return ErrNotFound
+		if _, err := s.ByID(ctx, siteID, id); err != nil {
+			return false, err
+		}
 	}
 	if !active {
-		return s.sessions.DeleteForSubject(ctx, siteID, session.User, id)
+		// Again even when it was deactivated already: no session of a
+		// deactivated account may remain.
+		if err := s.sessions.DeleteForSubject(ctx, siteID, session.User, id); err != nil {
+			return false, err
+		}
 	}
-	return nil
+	return tag.RowsAffected() == 1, nil
 }
 
 // Relink forgets the IdP object ID stored with an account, so that the next
@@ -304,14 +321,134 @@ func (s *Store) SetActive(ctx context.Context, siteID, id int64, active bool) er
 // admin's answer to an account-identity-changed refusal, after checking that
 // the new person is meant to have the account (the e-mail address was given
 // to a successor, or the IdP tenant was migrated). The account's sessions end
-// at once: they belong to the person it is being taken from.
-func (s *Store) Relink(ctx context.Context, siteID, id int64) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE users SET object_id = '', updated_at = $3 WHERE site_id = $1 AND id = $2`, siteID, id, s.now())
+// at once: they belong to the person it is being taken from. An account
+// linked to no object (re-linked already) is not changed (changed false).
+func (s *Store) Relink(ctx context.Context, siteID, id int64) (changed bool, err error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE users SET object_id = '', updated_at = $3 WHERE site_id = $1 AND id = $2 AND object_id <> ''`,
+		siteID, id, s.now())
 	if err != nil {
-		return fmt.Errorf("re-link user %d: %w", id, err)
+		return false, fmt.Errorf("re-link user %d: %w", id, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return ErrNotFound
+		_, err := s.ByID(ctx, siteID, id)
+		return false, err
 	}
-	return s.sessions.DeleteForSubject(ctx, siteID, session.User, id)
+	return true, s.sessions.DeleteForSubject(ctx, siteID, session.User, id)
+}
+
+// ErrExists refuses an account whose uid the site already has.
+var ErrExists = errors.New("an account with this uid already exists on this site")
+
+// NewAccount is an account made by an admin before its user first signs
+// in: the way in for a site whose Auto Account Creation is off.
+type NewAccount struct {
+	Email     string
+	UID       string // "" for the e-mail address, which is what Azure sends as uid by default
+	FirstName string
+	LastName  string
+	Role      string // "host" (the default) or "attendee"
+}
+
+// AccountErrors maps a field of a NewAccount, by its input name on the
+// Users page (email, uid, first_name, last_name, role), to what is wrong
+// with it, in words for the admin.
+type AccountErrors map[string]string
+
+func (e AccountErrors) Error() string {
+	keys := slices.Sorted(maps.Keys(e))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + ": " + e[k]
+	}
+	return "invalid account: " + strings.Join(parts, "; ")
+}
+
+// maxNameLength bounds a first or last name.
+const maxNameLength = 200
+
+// normalize checks a and returns it as stored: the e-mail address and uid
+// trimmed and lower-cased (an account is found by its lower-cased uid),
+// the names trimmed, the role defaulted.
+func (a NewAccount) normalize() (NewAccount, AccountErrors) {
+	errs := AccountErrors{}
+	email, err := sites.NormalizeEmail(a.Email)
+	if err != nil {
+		errs["email"] = "Enter an e-mail address such as b.simon@example.com."
+	}
+	a.Email = email
+	a.UID = strings.TrimSpace(a.UID)
+	if a.UID == "" {
+		a.UID = email
+	}
+	// The same rules as an identity provider's uid at sign-in (RFC 8265),
+	// so the account is found by the uid the IdP will send.
+	if uid, err := identifier.Normalize(a.UID); err != nil {
+		errs["uid"] = "Enter the uid the identity provider sends (Azure: the user principal name, such as b.simon@example.com), or leave it empty to use the e-mail address."
+	} else {
+		a.UID = uid
+	}
+	a.FirstName, a.LastName = strings.TrimSpace(a.FirstName), strings.TrimSpace(a.LastName)
+	for field, name := range map[string]string{"first_name": a.FirstName, "last_name": a.LastName} {
+		if utf8.RuneCountInString(name) > maxNameLength {
+			errs[field] = fmt.Sprintf("At most %d characters.", maxNameLength)
+		}
+	}
+	switch a.Role {
+	case "":
+		a.Role = "host"
+	case "host", "attendee":
+	default:
+		errs["role"] = "Choose host or attendee."
+	}
+	if len(errs) > 0 {
+		return a, errs
+	}
+	return a, nil
+}
+
+const insertByAdmin = `
+INSERT INTO users (site_id, uid, email, first_name, last_name, role, created_by, created_at, updated_at, uid_skeleton)
+VALUES ($1, $2, $3, $4, $5, $6, 'admin', $7, $7, $8)
+ON CONFLICT (site_id, uid) DO NOTHING
+RETURNING ` + userColumns
+
+// Create makes an account before its user's first sign-in (created by
+// "admin"): at that sign-in the account is found by its uid whether or not
+// the site creates accounts automatically, and linked to the identity
+// provider's object ID. Bad input is AccountErrors, an existing uid
+// ErrExists. inTx, when not nil, runs in the same transaction with the new
+// account: the caller's audit entry is written with it or not at all.
+func (s *Store) Create(ctx context.Context, siteID int64, a NewAccount, inTx func(context.Context, pgx.Tx, User) error) (User, error) {
+	a, errs := a.normalize()
+	if errs != nil {
+		return User{}, errs
+	}
+	var user User
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		skeleton := identifier.Skeleton(a.UID)
+		// An account whose uid only looks like this one's would let one
+		// person sign in as the other: refused as a sign-in would be.
+		existing, err := s.sameOrLookAlike(ctx, tx, siteID, a.UID, skeleton)
+		if err == nil {
+			return fmt.Errorf("uid %s: %w", existing.UID, ErrExists)
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		user, err = collectOne(tx.Query(ctx, insertByAdmin, siteID, a.UID, a.Email, a.FirstName, a.LastName, a.Role, s.now(), skeleton))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("uid %s: %w", a.UID, ErrExists)
+		}
+		if err != nil {
+			return fmt.Errorf("create account %s: %w", a.UID, err)
+		}
+		if inTx != nil {
+			return inTx(ctx, tx, user)
+		}
+		return nil
+	})
+	if err != nil {
+		return User{}, err
+	}
+	return user, nil
 }
