@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/meetings-portal/portal/internal/browsertest"
@@ -30,8 +31,11 @@ func signInAtDevIdP(t *testing.T, ctx context.Context, user string) {
 
 var meetingURL = regexp.MustCompile(`/meetings/([0-9]{9,11})\?done=scheduled$`)
 
-func TestMeetingIsScheduledJoinedThroughSSOAndAGuestAdmittedFromTheLobby(t *testing.T) {
-	env := browsertest.New(t)
+// devIdPSite creates site acme signing in through the development IdP,
+// accounts made at the first sign-in, as `make run` sets it up, and returns
+// its address.
+func devIdPSite(t *testing.T, env *browsertest.Env) string {
+	t.Helper()
 	idp := env.StartDevIdP(demoPassword)
 	ctx := context.Background()
 	site := env.CreateSite("acme")
@@ -48,14 +52,60 @@ func TestMeetingIsScheduledJoinedThroughSSOAndAGuestAdmittedFromTheLobby(t *test
 	}); err != nil {
 		t.Fatal(err)
 	}
-	acme := env.SiteURL("acme")
+	return env.SiteURL("acme")
+}
 
-	// B.Simon signs in and schedules a weekly meeting inviting a.lee.
+// signInToHome opens the site in ctx and signs in as user at the
+// development IdP, landing on the meetings home.
+func signInToHome(t *testing.T, env *browsertest.Env, ctx context.Context, site, user string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(site+"/")); err != nil {
+		t.Fatal(err)
+	}
+	signInAtDevIdP(t, ctx, user)
+	env.WaitForURLOf(ctx, site+"/")
+}
+
+func TestPreferencesOfferTheBrowsersTimeZoneOnTheFirstVisit(t *testing.T) {
+	env := browsertest.New(t)
+	acme := devIdPSite(t, env)
+	if err := chromedp.Do(env.Ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "America/New_York"})
+		return err
+	})); err != nil {
+		t.Fatal(err)
+	}
+	signInToHome(t, env, env.Ctx, acme, "b.simon")
+	if err := chromedp.Do(env.Ctx,
+		chromedp.Navigate(acme+"/preferences"),
+		chromedp.WaitVisible(chromedp.ID("browser-zone")),
+	); err != nil {
+		t.Fatalf("the browser's zone is not offered: %v", err)
+	}
+	waitForText(t, env.Ctx, "#browser-zone", "America/New York")
+	if err := chromedp.Do(env.Ctx, chromedp.Click(chromedp.ID("use-browser-zone"))); err != nil {
+		t.Fatal(err)
+	}
+	waitForText(t, env.Ctx, "main", "Your preferences are saved.")
+	if zone, err := chromedp.Run(env.Ctx, chromedp.Value(chromedp.ID("time_zone"))); err != nil || zone != "America/New_York" {
+		t.Fatalf("time zone after using the browser's: %q (%v)", zone, err)
+	}
+	// Chosen: not offered again.
+	if n, err := chromedp.Run(env.Ctx, chromedp.Evaluate[int](`document.querySelectorAll("[data-offer-browser-zone]").length`)); err != nil || n != 0 {
+		t.Errorf("still offered after choosing: %d (%v)", n, err)
+	}
 	if err := chromedp.Do(env.Ctx, chromedp.Navigate(acme+"/")); err != nil {
 		t.Fatal(err)
 	}
-	signInAtDevIdP(t, env.Ctx, "b.simon")
-	env.WaitForURL(acme + "/")
+	waitForText(t, env.Ctx, "main", "Times are shown in America/New_York.")
+}
+
+func TestMeetingIsScheduledJoinedThroughSSOAndAGuestAdmittedFromTheLobby(t *testing.T) {
+	env := browsertest.New(t)
+	acme := devIdPSite(t, env)
+
+	// B.Simon signs in and schedules a weekly meeting inviting a.lee.
+	signInToHome(t, env, env.Ctx, acme, "b.simon")
 	if err := chromedp.Do(env.Ctx,
 		chromedp.WaitVisible(chromedp.ID("schedule-meeting")),
 		chromedp.Click(chromedp.ID("schedule-meeting")),
