@@ -80,12 +80,25 @@ fi
 PORTAL_DEV_IDP_PASSWORD=$(cat .dev/idp-password)
 export PORTAL_DEV_IDP_PASSWORD
 
+# Invitation e-mails: without a mail server the portal sends none and keeps
+# them for the site admin's development mail page.
+if [ -n "${PORTAL_SMTP_URL:-}" ]; then
+  mail_note="sent through PORTAL_SMTP_URL"
+else
+  mail_note="not sent (no PORTAL_SMTP_URL); read them at $site_url/admin/mail (as the site admin)"
+fi
+
 cat <<MSG
 
   Site:           $site_url
   Administration: $site_url/admin
   Development IdP users (sign in at the site): b.simon (B Simon), a.lee (Alice Lee)
   Their password: $PORTAL_DEV_IDP_PASSWORD   (kept in .dev/idp-password)
+  Invitation e-mails: $mail_note
+
+  Try it: sign in as b.simon, Schedule a meeting inviting alice.lee@contoso.com,
+  Start it; open its join link in a private window and sign in as a.lee, or
+  join as a guest and let yourself in from b.simon's page.
 
 MSG
 

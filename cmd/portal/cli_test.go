@@ -200,6 +200,27 @@ func TestHTTPSDeploymentNeedsASecretKey(t *testing.T) {
 	}
 }
 
+func TestMailSettingsAreCheckedBeforeAnythingStarts(t *testing.T) {
+	tc := newTestCLI(t)
+	for _, c := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"PORTAL_SMTP_URL": "http://mail.example.com"}, "PORTAL_SMTP_URL: SMTP URL: scheme must be smtp or smtps"},
+		{map[string]string{"PORTAL_SMTP_URL": "smtp://mail.example.com/inbox"}, "PORTAL_SMTP_URL"},
+		{map[string]string{"PORTAL_MAIL_FROM": "not an address"}, `PORTAL_MAIL_FROM "not an address"`},
+	} {
+		if _, errOut, code := tc.run(c.env, "serve"); code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: status %d: %q", c.env, code, errOut)
+		}
+	}
+	// Good values pass the check (the command then runs as usual).
+	if _, errOut, code := tc.run(map[string]string{"PORTAL_SMTP_URL": "smtps://meet%40acme:p%2Fss@mail.example.com", "PORTAL_MAIL_FROM": "Acme Meetings <meet@acme.example.com>"},
+		"site", "list"); code != 0 {
+		t.Errorf("good mail settings: status %d: %q", code, errOut)
+	}
+}
+
 func TestServeRefusesABadConnectionCap(t *testing.T) {
 	tc := newTestCLI(t)
 	for _, bad := range []string{"0", "-5", "many"} {

@@ -4,11 +4,13 @@ import (
 	"crypto/sha256"
 	"flag"
 	"log/slog"
+	netmail "net/mail"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/meetings-portal/portal/internal/app"
+	"github.com/meetings-portal/portal/internal/mail"
 	"github.com/meetings-portal/portal/internal/seal"
 	"github.com/meetings-portal/portal/internal/sites"
 	"github.com/meetings-portal/portal/internal/web"
@@ -37,6 +39,11 @@ type config struct {
 	// and private addresses (PORTAL_METADATA_ALLOW_PRIVATE=1), for IdPs on
 	// an internal network and for development.
 	MetadataAllowPrivate bool
+	// SMTPURL is where invitations are sent (PORTAL_SMTP_URL); "" keeps
+	// them for the development mail page.
+	SMTPURL string
+	// MailFrom is the From of the portal's e-mail (PORTAL_MAIL_FROM).
+	MailFrom string
 }
 
 const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/portal?sslmode=disable"
@@ -68,6 +75,8 @@ func (c *cli) loadConfig(fs *flag.FlagSet) (cfg *config, validate func() error) 
 	fs.StringVar(&retention, "event-retention", retention, "how long sign-in events are kept, default 2160h = 90 days (PORTAL_EVENT_RETENTION)")
 	fs.StringVar(&maxConns, "max-connections", maxConns, "connections served at once per process; more wait to be accepted (PORTAL_MAX_CONNECTIONS)")
 	fs.StringVar(&cfg.SecretKey, "secret-key", c.env("PORTAL_SECRET_KEY", ""), "32 random bytes, hex or base64, that encrypt SP private keys (PORTAL_SECRET_KEY)")
+	fs.StringVar(&cfg.SMTPURL, "smtp-url", c.env("PORTAL_SMTP_URL", ""), "smtp://user:pass@host:port (STARTTLS when offered) or smtps://… for invitations; none keeps them for /admin/mail (PORTAL_SMTP_URL)")
+	fs.StringVar(&cfg.MailFrom, "mail-from", c.env("PORTAL_MAIL_FROM", ""), "From of invitation e-mails, default Meetings <meetings@<base host>> (PORTAL_MAIL_FROM)")
 	cfg.MetadataAllowPrivate = c.getenv("PORTAL_METADATA_ALLOW_PRIVATE") == "1"
 	validate = func() error {
 		d, err := time.ParseDuration(skew)
@@ -87,9 +96,34 @@ func (c *cli) loadConfig(fs *flag.FlagSet) (cfg *config, validate func() error) 
 		if _, err := web.ParseTrustedProxies(cfg.TrustedProxies); err != nil {
 			return badInput(err)
 		}
+		if _, _, err := cfg.mail(); err != nil {
+			return err
+		}
 		return nil
 	}
 	return cfg, validate
+}
+
+// mail reads PORTAL_SMTP_URL and PORTAL_MAIL_FROM; nil values mean no SMTP
+// server and the default From.
+func (cfg *config) mail() (*mail.SMTPConfig, *netmail.Address, error) {
+	var smtp *mail.SMTPConfig
+	if cfg.SMTPURL != "" {
+		parsed, err := mail.ParseSMTPURL(cfg.SMTPURL)
+		if err != nil {
+			return nil, nil, badInputf("PORTAL_SMTP_URL: %v", err)
+		}
+		smtp = &parsed
+	}
+	var from *netmail.Address
+	if cfg.MailFrom != "" {
+		addr, err := netmail.ParseAddress(cfg.MailFrom)
+		if err != nil {
+			return nil, nil, badInputf("PORTAL_MAIL_FROM %q: want an address such as \"Meetings <meetings@example.com>\"", cfg.MailFrom)
+		}
+		from = addr
+	}
+	return smtp, from, nil
 }
 
 // developmentKey is used only when PORTAL_SECRET_KEY is unset, with a
@@ -127,8 +161,13 @@ func (cfg *config) appConfig(log *slog.Logger) (app.Config, error) {
 	if err != nil {
 		return app.Config{}, err
 	}
+	smtp, from, err := cfg.mail()
+	if err != nil {
+		return app.Config{}, err
+	}
 	return app.Config{
 		Hosts: hosts, TrustedProxies: proxies, Box: box, Log: log,
 		MetadataAllowPrivate: cfg.MetadataAllowPrivate, EventRetention: cfg.EventRetention,
+		SMTP: smtp, MailFrom: from,
 	}, nil
 }

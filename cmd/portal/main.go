@@ -32,7 +32,8 @@ commands:
   user create --site NAME --email EMAIL [--uid UID] [--first-name NAME] [--last-name NAME] [--role host|attendee]
 
 environment: DATABASE_URL, PORTAL_ADDR, PORTAL_BASE_URL, PORTAL_METRICS_ADDR,
-PORTAL_TRUSTED_PROXIES, PORTAL_SAML_CLOCK_SKEW, PORTAL_SECRET_KEY, PORTAL_ADMIN_PASSWORD
+PORTAL_TRUSTED_PROXIES, PORTAL_SAML_CLOCK_SKEW, PORTAL_SECRET_KEY, PORTAL_SMTP_URL,
+PORTAL_MAIL_FROM, PORTAL_ADMIN_PASSWORD
 `
 
 // exitError carries the process exit status: 2 for bad input (a usage error,

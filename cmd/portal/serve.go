@@ -65,6 +65,17 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	go portal.Housekeeping().Run(ctx)
+	// Each process listens for meeting changes (the live pages it serves)
+	// and sends mail; both on connections of their own. Once ctx ends, the
+	// Watcher stops and the pages' event streams end with it, so Shutdown
+	// is not held up by them.
+	go portal.Watcher.Run(ctx)
+	if worker := portal.MailWorker(); worker != nil {
+		log.Info("invitations are sent by e-mail", "smtp", portal.SMTP.String(), "from", portal.MailFrom.String())
+		go worker.Run(ctx)
+	} else {
+		log.Warn("PORTAL_SMTP_URL is not set: invitation e-mails are not sent; each site's admin sees them at /admin/mail")
+	}
 
 	site := &http.Server{
 		Addr:              cfg.Addr,

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/meetings-portal/portal/internal/audit"
+	"github.com/meetings-portal/portal/internal/mail"
+	"github.com/meetings-portal/portal/internal/meetings"
 	"github.com/meetings-portal/portal/internal/metrics"
 	"github.com/meetings-portal/portal/internal/session"
 	"github.com/meetings-portal/portal/internal/sites"
@@ -44,6 +46,10 @@ type Handler struct {
 	FetchMetadata sso.Fetcher
 	// Now is the portal's clock.
 	Now func() time.Time
+	// Meetings holds the site's meetings and meeting settings; Outbox the
+	// e-mail kept for the development mail page.
+	Meetings *meetings.Store
+	Outbox   *mail.Outbox
 }
 
 type adminKey struct{}
@@ -111,6 +117,9 @@ type signInPage struct {
 
 type homePage struct {
 	Admin sites.Admin
+	// MailCatcher: no SMTP server is configured, and the development mail
+	// page lists what would have been sent.
+	MailCatcher bool
 }
 
 // Home is the admin sign-in form, or the admin home once signed in.
@@ -125,7 +134,7 @@ func (h *Handler) Home(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r = web.MarkSignedIn(r, "/admin/logout")
-	h.Render.Render(w, r, http.StatusOK, "admin_home", homePage{Admin: admin})
+	h.Render.Render(w, r, http.StatusOK, "admin_home", homePage{Admin: admin, MailCatcher: !h.Outbox.Delivers()})
 }
 
 // SignIn checks an admin's credentials (POST /admin/login). Besides the

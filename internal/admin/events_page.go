@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/meetings-portal/portal/internal/sso"
@@ -13,10 +12,6 @@ import (
 
 // eventsPerPage is how many sign-in events one page lists.
 const eventsPerPage = 50
-
-// maxPage bounds the page number so a hand-edited URL cannot make the
-// database skip millions of rows.
-const maxPage = 10000
 
 // eventRow is one sign-in event as the page shows it.
 type eventRow struct {
@@ -59,10 +54,8 @@ type eventsPage struct {
 	User      string
 	Reference string
 	Results   []resultOption
-	Page      int
-	PrevURL   string
-	NextURL   string
-	Filtered  bool
+	web.Pager
+	Filtered bool
 }
 
 var eventResults = []resultOption{
@@ -80,8 +73,8 @@ func (h *Handler) EventsPage(w http.ResponseWriter, r *http.Request) {
 		Result:    q.Get("result"),
 		User:      strings.TrimSpace(q.Get("user")),
 		Reference: normalizeReference(q.Get("reference")),
-		Page:      pageNumber(q.Get("page")),
 	}
+	page.Page = web.PageFrom(r)
 	known := false
 	for _, o := range eventResults {
 		o.Selected = o.Value == page.Result
@@ -109,15 +102,8 @@ func (h *Handler) EventsPage(w http.ResponseWriter, r *http.Request) {
 			filters.Set(name, value)
 		}
 	}
-	if len(events) > eventsPerPage {
-		events = events[:eventsPerPage]
-		if page.Page < maxPage {
-			page.NextURL = pageURL("/admin/events", filters, page.Page+1)
-		}
-	}
-	if page.Page > 1 {
-		page.PrevURL = pageURL("/admin/events", filters, page.Page-1)
-	}
+	page.Pager = web.NewPager("/admin/events", filters, page.Page, len(events) > eventsPerPage)
+	events = events[:min(len(events), eventsPerPage)]
 	for _, e := range events {
 		page.Events = append(page.Events, eventRow{e})
 	}
@@ -141,28 +127,4 @@ func normalizeReference(s string) string {
 		return compact[:4] + "-" + compact[4:8] + "-" + compact[8:]
 	}
 	return s
-}
-
-// pageNumber reads a 1-based page number; anything unusable is page 1.
-func pageNumber(s string) int {
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 {
-		return 1
-	}
-	return min(n, maxPage)
-}
-
-// pageURL is path with the filters and a page number.
-func pageURL(path string, filters url.Values, page int) string {
-	q := url.Values{}
-	for k, v := range filters {
-		q[k] = v
-	}
-	if page > 1 {
-		q.Set("page", strconv.Itoa(page))
-	}
-	if len(q) == 0 {
-		return path
-	}
-	return path + "?" + q.Encode()
 }

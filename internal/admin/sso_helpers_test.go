@@ -5,10 +5,7 @@ package admin_test
 
 import (
 	"bytes"
-	"compress/flate"
 	"context"
-	"encoding/base64"
-	"io"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -21,6 +18,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/meetings-portal/portal/internal/sso"
+	"github.com/meetings-portal/portal/internal/sso/ssotest"
 )
 
 const (
@@ -97,23 +95,8 @@ func (p *portal) authnRequest() *etree.Element {
 	if resp.StatusCode != http.StatusFound {
 		p.t.Fatalf("GET /: status %d, want 302 to the IdP: %.300s", resp.StatusCode, readBody(p.t, resp))
 	}
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	raw, err := base64.StdEncoding.DecodeString(loc.Query().Get("SAMLRequest"))
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	xmlBytes, err := io.ReadAll(flate.NewReader(bytes.NewReader(raw)))
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	doc := etree.NewDocument()
-	if err := doc.ReadFromBytes(xmlBytes); err != nil {
-		p.t.Fatal(err)
-	}
-	return doc.Root()
+	request, _ := ssotest.AuthnRequest(p.t, resp.Header.Get("Location"))
+	return request
 }
 
 // fixture reads a file of idpmeta's test data.

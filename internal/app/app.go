@@ -8,6 +8,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	netmail "net/mail"
 	"net/url"
 	"strings"
 	"time"
@@ -19,6 +21,8 @@ import (
 	"github.com/meetings-portal/portal/internal/audit"
 	"github.com/meetings-portal/portal/internal/devidp"
 	"github.com/meetings-portal/portal/internal/housekeeping"
+	"github.com/meetings-portal/portal/internal/mail"
+	"github.com/meetings-portal/portal/internal/meetings"
 	"github.com/meetings-portal/portal/internal/metrics"
 	"github.com/meetings-portal/portal/internal/seal"
 	"github.com/meetings-portal/portal/internal/session"
@@ -51,6 +55,13 @@ type Config struct {
 	// client (IPv6: per /64), site and minute; 0 means 300, generous
 	// because a whole office may share one address.
 	SignInStartLimit int
+	// SMTP is the mail server invitations are sent through
+	// (PORTAL_SMTP_URL); nil keeps them in the outbox for the development
+	// mail page instead.
+	SMTP *mail.SMTPConfig
+	// MailFrom is the From of every e-mail (PORTAL_MAIL_FROM); nil means
+	// "Meetings <meetings@<base host>>".
+	MailFrom *netmail.Address
 }
 
 // App is every store and service of the portal.
@@ -70,6 +81,15 @@ type App struct {
 	FetchMetadata sso.Fetcher
 	// DevIdP, when set, is served at idp.<base host> (serve --dev-idp).
 	DevIdP *devidp.IdP
+
+	// Meetings schedules meetings and keeps rooms, preferences and the
+	// site's meeting settings; Lobby runs live meetings; Watcher wakes the
+	// live pages of this process when any process changes a meeting (run
+	// it once per process); Outbox queues e-mail for the mail worker.
+	Meetings *meetings.Store
+	Lobby    *meetings.Lobby
+	Watcher  *meetings.Watcher
+	Outbox   *mail.Outbox
 }
 
 // New builds the portal over pool. It does no I/O.
@@ -91,6 +111,13 @@ func New(pool *pgxpool.Pool, cfg Config) *App {
 	if cfg.SignInStartLimit == 0 {
 		cfg.SignInStartLimit = 300
 	}
+	if cfg.MailFrom == nil {
+		host, _, err := net.SplitHostPort(cfg.Hosts.Host)
+		if err != nil {
+			host = cfg.Hosts.Host
+		}
+		cfg.MailFrom = &netmail.Address{Name: "Meetings", Address: "meetings@" + host}
+	}
 	if !cfg.Hosts.HTTPS() && cfg.Hosts.Host != "localhost" && !strings.HasSuffix(cfg.Hosts.Host, ".localhost") {
 		// See sso.Binding: the sign-in cookie must be Secure to reach the
 		// ACS on the IdP's cross-site POST.
@@ -108,7 +135,11 @@ func New(pool *pgxpool.Pool, cfg Config) *App {
 		SSO:           sso.New(pool, cfg.Box, cfg.Hosts, cfg.Log, cfg.Now),
 		Audit:         audit.New(pool, cfg.Now),
 		Metrics:       metrics.New(),
+		Outbox:        mail.NewOutbox(pool, cfg.Now, cfg.SMTP != nil),
+		Lobby:         meetings.NewLobby(pool, cfg.Now),
+		Watcher:       meetings.NewWatcher(pool, cfg.Log),
 	}
+	a.Meetings = meetings.NewStore(pool, a.Outbox, cfg.Now)
 	allowPrivate := cfg.MetadataAllowPrivate
 	a.FetchMetadata = func(ctx context.Context, url string) ([]byte, error) {
 		return idpmeta.Fetch(ctx, url, idpmeta.FetchOptions{AllowPrivate: allowPrivate})
@@ -152,6 +183,16 @@ func (a *App) Housekeeping() *housekeeping.Runner {
 			}, Did: "housekeeping refreshed IdP metadata", Unit: "sites"},
 		},
 	}
+}
+
+// MailWorker is the background job that sends the outbox through the SMTP
+// server, or nil when none is configured (mail is then kept for the
+// development mail page). Run one per process: they share the work.
+func (a *App) MailWorker() *mail.Worker {
+	if a.SMTP == nil {
+		return nil
+	}
+	return &mail.Worker{Pool: a.Pool, Sender: &mail.SMTPSender{Config: *a.SMTP}, From: a.MailFrom, Now: a.Now, Log: a.Log}
 }
 
 // StartDevIdP builds the development identity provider (serve --dev-idp),

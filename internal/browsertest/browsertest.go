@@ -42,8 +42,10 @@ import (
 // ChromiumPath is Debian's Chromium, the only browser the tests use.
 const ChromiumPath = "/usr/bin/chromium"
 
-// Timeout bounds one test's whole browser session (start, pages, screenshots).
-const Timeout = 60 * time.Second
+// Timeout bounds one test's whole browser session (start, pages, screenshots,
+// every window): long enough for the meetings test's three browsers on a
+// busy CI machine, short enough that a hang fails soon.
+const Timeout = 90 * time.Second
 
 // Env is a running portal and a browser tab pointed at nothing yet.
 type Env struct {
@@ -108,6 +110,28 @@ func (e *Env) StartDevIdP(password string) *devidp.IdP {
 	return idp
 }
 
+// NewWindow opens another person's browser window at the same portal: a tab
+// in a browser context of its own, sharing no cookies with Ctx (like a
+// private window, or another computer). Its pages are held to the
+// Content-Security-Policy like Ctx's; it closes when the test ends.
+func (e *Env) NewWindow() context.Context {
+	e.t.Helper()
+	ctx, cancel := chromedp.NewContext(e.Ctx, chromedp.WithNewBrowserContext())
+	if err := chromedp.Do(ctx); err != nil {
+		cancel()
+		e.t.Fatalf("browsertest: open a window: %v", err)
+	}
+	console := watchConsole(e.t, ctx)
+	e.t.Cleanup(cancel)
+	e.t.Cleanup(func() {
+		_ = console.sync(ctx)
+		for _, v := range console.newCSPViolations() {
+			e.t.Errorf("Content-Security-Policy violation in another window: %s", v)
+		}
+	})
+	return ctx
+}
+
 // SiteURL is the address of site name, for example http://acme.localhost:43817.
 func (e *Env) SiteURL(name string) string { return e.App.Hosts.SiteURL(name) }
 
@@ -117,7 +141,13 @@ func (e *Env) SiteURL(name string) string { return e.App.Hosts.SiteURL(name) }
 // in the temporary directory.
 func (e *Env) Screenshot(name string) string {
 	e.t.Helper()
-	png, err := chromedp.Run(e.Ctx, chromedp.FullScreenshot(100))
+	return e.ScreenshotOf(e.Ctx, name)
+}
+
+// ScreenshotOf is Screenshot of another window (NewWindow).
+func (e *Env) ScreenshotOf(ctx context.Context, name string) string {
+	e.t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		e.t.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -236,21 +266,27 @@ func (b *lockedBuffer) Tail(n int) string {
 // have the same element.
 func (e *Env) WaitForURL(want string) {
 	e.t.Helper()
+	e.WaitForURLOf(e.Ctx, want)
+}
+
+// WaitForURLOf is WaitForURL in another window (NewWindow).
+func (e *Env) WaitForURLOf(ctx context.Context, want string) {
+	e.t.Helper()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	var last string
 	for {
 		// During a navigation the evaluation may fail (its JavaScript
 		// context is gone); the next tick tries again.
-		if loc, err := chromedp.Run(e.Ctx, chromedp.Location()); err == nil {
+		if loc, err := chromedp.Run(ctx, chromedp.Location()); err == nil {
 			if loc == want {
 				return
 			}
 			last = loc
 		}
 		select {
-		case <-e.Ctx.Done():
-			e.t.Fatalf("waiting for the browser to reach %s: %v; it is at %s", want, e.Ctx.Err(), last)
+		case <-ctx.Done():
+			e.t.Fatalf("waiting for the browser to reach %s: %v; it is at %s", want, ctx.Err(), last)
 		case <-tick.C:
 		}
 	}

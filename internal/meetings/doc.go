@@ -3,9 +3,10 @@
 // package mail, personal rooms, time-zone preferences and the site's
 // meeting settings, the access rules every page applies, and live meetings
 // (lobby, admission, presence) with a Watcher that wakes the pages of every
-// portal process through PostgreSQL LISTEN/NOTIFY. It also holds the
-// signed-in user's home page handler, until the pages move onto the new
-// route table.
+// portal process through PostgreSQL LISTEN/NOTIFY. Its Handler serves the
+// pages (home, preferences, the Schedule form, meeting pages with the live
+// lobby and its event stream, join links, past meetings), thin over the
+// Store and the Lobby.
 //
 // Times are stored as UTC instants plus the IANA zone the host entered them
 // in; wallClock is the one place that turns a local date and time into an

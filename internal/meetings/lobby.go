@@ -172,6 +172,23 @@ WHERE site_id = $1 AND ended_at IS NULL AND (meeting_id = NULLIF($2, 0) OR room_
 	return in, nil
 }
 
+// Last returns the latest instance of t, live or ended, or ErrNotStarted
+// when it was never started: the join page tells "has ended" from "has not
+// started" with it.
+func (l *Lobby) Last(ctx context.Context, siteID int64, t Target) (Instance, error) {
+	in, err := collectInstance(l.pool.Query(ctx, `
+SELECT `+instanceColumns+` FROM meeting_instances
+WHERE site_id = $1 AND (meeting_id = NULLIF($2, 0) OR room_user_id = NULLIF($3, 0))
+ORDER BY started_at DESC, id DESC LIMIT 1`, siteID, t.MeetingID, t.RoomUserID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Instance{}, ErrNotStarted
+	}
+	if err != nil {
+		return Instance{}, fmt.Errorf("last meeting instance: %w", err)
+	}
+	return in, nil
+}
+
 // Instance returns a live or ended meeting of the site by ID.
 func (l *Lobby) Instance(ctx context.Context, siteID, instanceID int64) (Instance, error) {
 	return l.instance(ctx, l.pool, siteID, instanceID, "")
@@ -344,6 +361,20 @@ func collectParticipant(rows pgx.Rows, err error) (Participant, error) {
 		return Participant{}, err
 	}
 	return pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Participant])
+}
+
+// Member returns a signed-in user's place in an instance, or
+// ErrNoParticipant when they have not joined it.
+func (l *Lobby) Member(ctx context.Context, siteID, instanceID, userID int64) (Participant, error) {
+	p, err := collectParticipant(l.pool.Query(ctx, `SELECT `+participantColumns+` FROM meeting_participants
+WHERE site_id = $1 AND instance_id = $2 AND user_id = $3`, siteID, instanceID, userID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Participant{}, ErrNoParticipant
+	}
+	if err != nil {
+		return Participant{}, fmt.Errorf("participant of user %d: %w", userID, err)
+	}
+	return p, nil
 }
 
 const insertGuest = `

@@ -112,6 +112,15 @@ func (s *Store) SetTimeZone(ctx context.Context, siteID, userID int64, zone stri
 	return nil
 }
 
+var roomUnsafe = regexp.MustCompile(`[^a-z0-9.-]+`)
+
+// PersonalRoom is the room name a user's personal room is created with: the
+// local part of their UserID, as Webex names personal rooms.
+func PersonalRoom(u users.User) string {
+	local, _, _ := strings.Cut(u.UID, "@")
+	return strings.Trim(roomUnsafe.ReplaceAllString(strings.ToLower(local), "-"), "-.")
+}
+
 // Room is a user's personal room, /meet/<Name>.
 type Room struct {
 	SiteID        int64     `db:"site_id"`

@@ -145,6 +145,27 @@ func (m Meeting) Occurrences(from, to time.Time) ([]Occurrence, error) {
 	return out, nil
 }
 
+// OccurrenceAt is the occurrence the rule puts at originalStart (its
+// RECURRENCE-ID), with its own changes; false when the series has none
+// there or it was cancelled.
+func (m Meeting) OccurrenceAt(originalStart time.Time) (Occurrence, bool) {
+	starts, err := m.series().all()
+	if err != nil || m.Cancelled() || !slices.ContainsFunc(starts, originalStart.Equal) {
+		return Occurrence{}, false
+	}
+	for _, o := range m.Overrides {
+		if o.OriginalStartUTC.Equal(originalStart) {
+			if o.Cancelled {
+				return Occurrence{}, false
+			}
+			return Occurrence{Meeting: m, Start: o.StartUTC, End: o.StartUTC.Add(time.Duration(o.DurationMinutes) * time.Minute),
+				OriginalStart: originalStart, Topic: o.Topic, Agenda: o.Agenda, Changed: true}, true
+		}
+	}
+	return Occurrence{Meeting: m, Start: originalStart, End: originalStart.Add(m.Duration()), OriginalStart: originalStart,
+		Topic: m.Topic, Agenda: m.Agenda}, true
+}
+
 // Next is the first occurrence not over at now; false when none is left.
 func (m Meeting) Next(now time.Time) (Occurrence, bool) {
 	occ, err := m.Occurrences(now, m.EndsUTC.Add(time.Minute))

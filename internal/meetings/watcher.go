@@ -77,13 +77,14 @@ type Watcher struct {
 	subs  map[Topic]map[chan struct{}]struct{}
 	ready chan struct{}
 	once  sync.Once
+	done  chan struct{}
 }
 
 // NewWatcher returns a Watcher on the pool's database; call Run.
 func NewWatcher(pool *pgxpool.Pool, log *slog.Logger) *Watcher {
 	return &Watcher{
 		config: pool.Config().ConnConfig.Copy(), log: log,
-		subs: map[Topic]map[chan struct{}]struct{}{}, ready: make(chan struct{}),
+		subs: map[Topic]map[chan struct{}]struct{}{}, ready: make(chan struct{}), done: make(chan struct{}),
 	}
 }
 
@@ -111,10 +112,16 @@ func (w *Watcher) Subscribe(t Topic) (<-chan struct{}, func()) {
 // Ready is closed once the Watcher first listens.
 func (w *Watcher) Ready() <-chan struct{} { return w.ready }
 
+// Done is closed once Run has returned: the process is shutting down, and
+// the pages' event streams end so that browsers reconnect to another
+// process.
+func (w *Watcher) Done() <-chan struct{} { return w.done }
+
 // Run listens until ctx ends, reconnecting after a lost connection. It
 // listens on a connection of its own, not one of the pool's, which serve
-// requests.
+// requests. Run it once per Watcher.
 func (w *Watcher) Run(ctx context.Context) {
+	defer close(w.done)
 	for ctx.Err() == nil {
 		err := w.listen(ctx)
 		if ctx.Err() != nil {

@@ -27,9 +27,11 @@ import (
 
 	"github.com/meetings-portal/portal/internal/app"
 	"github.com/meetings-portal/portal/internal/dbtest"
+	"github.com/meetings-portal/portal/internal/mail"
 	"github.com/meetings-portal/portal/internal/seal"
 	"github.com/meetings-portal/portal/internal/server"
 	"github.com/meetings-portal/portal/internal/sites"
+	"github.com/meetings-portal/portal/internal/users"
 )
 
 // BaseURL is the portal's base URL unless the test sets another: site NAME
@@ -66,6 +68,7 @@ type setup struct {
 	baseURL   string
 	pool      *pgxpool.Pool
 	log       *slog.Logger
+	smtp      *mail.SMTPConfig
 	configure []func(*app.App)
 }
 
@@ -76,6 +79,12 @@ func WithBaseURL(u string) Option { return func(s *setup) { s.baseURL = u } }
 // WithPool uses the test's own pool instead of a fresh database.
 func WithPool(pool *pgxpool.Pool) Option { return func(s *setup) { s.pool = pool } }
 
+// WithSMTP sends the portal's mail through the SMTP server at addr (a
+// mailtest.Server), with a mail worker running as `portal serve` runs one.
+func WithSMTP(addr string) Option {
+	return func(s *setup) { s.smtp = &mail.SMTPConfig{Addr: addr} }
+}
+
 // WithLog sends the portal's log to log instead of discarding it.
 func WithLog(log *slog.Logger) Option { return func(s *setup) { s.log = log } }
 
@@ -85,7 +94,10 @@ func Configure(f func(*app.App)) Option {
 	return func(s *setup) { s.configure = append(s.configure, f) }
 }
 
-// New builds the portal over a fresh, migrated database.
+// New builds the portal over a fresh, migrated database (or the pool of
+// WithPool), and runs what `portal serve` runs beside the server: the
+// meetings Watcher and, WithSMTP, the mail worker. Two portals on one pool
+// are two portal processes on one database.
 func New(t testing.TB, options ...Option) *Portal {
 	t.Helper()
 	s := setup{baseURL: BaseURL, log: slog.New(slog.DiscardHandler)}
@@ -104,7 +116,7 @@ func New(t testing.TB, options ...Option) *Portal {
 		t.Fatal(err)
 	}
 	clock := &Clock{}
-	a := app.New(s.pool, app.Config{Hosts: hosts, Box: box, Log: s.log, Now: clock.Now})
+	a := app.New(s.pool, app.Config{Hosts: hosts, Box: box, Log: s.log, Now: clock.Now, SMTP: s.smtp})
 	for _, f := range s.configure {
 		f(a)
 	}
@@ -112,7 +124,26 @@ func New(t testing.TB, options ...Option) *Portal {
 	if err != nil {
 		t.Fatal(err)
 	}
+	runInBackground(t, a.Watcher.Run)
+	if worker := a.MailWorker(); worker != nil {
+		runInBackground(t, worker.Run)
+	}
 	return &Portal{T: t, App: a, Server: srv, Clock: clock}
+}
+
+// runInBackground runs job until the test ends, and waits for it to return
+// before the database is dropped (cleanups run last-registered first).
+func runInBackground(t testing.TB, job func(context.Context)) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		job(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
 }
 
 // CreateSite makes site name with its admin AdminEmail(name) (password
@@ -183,6 +214,20 @@ func (p *Portal) SignInAdmin(host, email string) *http.Cookie {
 		p.T.Fatalf("admin sign-in of %s on %s: status %d, no cookie", email, host, resp.StatusCode)
 	}
 	return c
+}
+
+// SignInUser signs a user of site in, as the ACS does after a sign-in
+// through the identity provider (the account is created on first use, with
+// role "host" or "attendee"), and returns the session cookie.
+func (p *Portal) SignInUser(site sites.Site, email, firstName, lastName, role string) (users.User, *http.Cookie) {
+	p.T.Helper()
+	u, token, err := p.App.Users.SignIn(context.Background(), site.ID,
+		users.Identity{UID: strings.ToLower(email), Email: email, FirstName: firstName, LastName: lastName},
+		users.Policy{AutoCreate: true, Role: role})
+	if err != nil {
+		p.T.Fatal(err)
+	}
+	return u, &http.Cookie{Name: users.SessionCookie, Value: token}
 }
 
 // Cookie returns the non-empty cookie called name that resp sets, or nil.

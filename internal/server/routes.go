@@ -28,12 +28,15 @@ func (s *Server) siteRoutes() http.Handler {
 	ssoPages.Auth = auth
 	adminPages := &admin.Handler{
 		Sites: a.Sites, Lockouts: a.AdminLockouts, Metrics: a.Metrics, Sessions: a.Sessions, Users: a.Users, SSO: a.SSO, Audit: a.Audit, Hosts: a.Hosts,
-		Render: render, Log: a.Log, FetchMetadata: a.FetchMetadata, Now: a.Now,
+		Render: render, Log: a.Log, FetchMetadata: a.FetchMetadata, Now: a.Now, Meetings: a.Meetings, Outbox: a.Outbox,
 		Session: session.Cookie{
 			Store: a.Sessions, Cookies: cookies, Name: admin.SessionCookie, Kind: session.Admin, Policy: session.AdminPolicy,
 		},
 	}
-	meetingPages := &meetings.Handler{Render: render, Hosts: a.Hosts}
+	meetingPages := &meetings.Handler{
+		Meetings: a.Meetings, Lobby: a.Lobby, Watcher: a.Watcher, Outbox: a.Outbox, Users: a.Users,
+		Hosts: a.Hosts, Cookies: cookies, Render: render, Log: a.Log, Now: a.Now,
+	}
 
 	// What anyone can cause without signing in is rate-limited per client
 	// and site: a sign-in start stores a pending request and makes an RSA
@@ -43,6 +46,10 @@ func (s *Server) siteRoutes() http.Handler {
 		"Too many sign-ins were started from your network in the last minute. Please wait a minute and try again.")
 	adminSignInLimit := render.RateLimit(a.AdminSignInLimit, time.Minute, "Please wait a minute before trying again.")
 	auth.SignIn = signInLimit(http.HandlerFunc(ssoPages.StartSignIn))
+	meetingPages.SignIn = auth.SignIn
+	// Joining as a guest writes a lobby row without signing in.
+	guestLimit := render.RateLimit(a.SignInStartLimit, time.Minute,
+		"Too many guests joined from your network in the last minute. Please wait a minute and try again.")
 
 	r := chi.NewRouter()
 	// What no page can use (invalid UTF-8, control characters, more than
@@ -56,11 +63,43 @@ func (s *Server) siteRoutes() http.Handler {
 	r.Post("/logout", auth.Logout)
 	r.Get("/signed-out", auth.SignedOut)
 
-	// Meetings (internal/meetings), for signed-in users.
+	// Meetings (internal/meetings), for signed-in users: home, preferences,
+	// scheduling, past meetings, and the host's controls of a live meeting
+	// or personal room.
 	r.Group(func(r chi.Router) {
 		r.Use(auth.RequireUser)
 		r.Get("/", meetingPages.Home)
+		r.Get("/preferences", meetingPages.Preferences)
+		r.Post("/preferences", meetingPages.SavePreferences)
+		r.Get("/meetings/new", meetingPages.NewMeeting)
+		r.Post("/meetings/new", meetingPages.Schedule)
+		r.Get("/meetings/past", meetingPages.Past)
+		r.Get("/meetings/{number}/edit", meetingPages.EditMeeting)
+		r.Post("/meetings/{number}/edit", meetingPages.SaveMeeting)
+		r.Get("/meetings/{number}/cancel", meetingPages.ConfirmCancel)
+		r.Post("/meetings/{number}/cancel", meetingPages.CancelMeeting)
+		r.Get("/meetings/{number}/calendar.ics", meetingPages.Calendar)
+		for _, live := range []string{"/meetings/{number}", "/meet/{room}"} {
+			r.Post(live+"/start", meetingPages.Start)
+			r.Post(live+"/end", meetingPages.End)
+			r.Post(live+"/lock", meetingPages.Lock)
+			r.Post(live+"/admit", meetingPages.Admit)
+			r.Post(live+"/remove", meetingPages.Remove)
+			r.Post(live+"/join", meetingPages.JoinAsMember)
+		}
+	})
+	// Join links and live pages, which guests and visitors open too: a
+	// visitor of a members-only meeting is sent to sign in and back.
+	r.Group(func(r chi.Router) {
+		r.Use(auth.WithUser)
+		r.Get("/j/{number}", meetingPages.JoinLink)
+		r.Get("/meetings/{number}", meetingPages.Meeting)
 		r.Get("/meet/{room}", meetingPages.Room)
+		for _, live := range []string{"/meetings/{number}", "/meet/{room}"} {
+			r.Get(live+"/events", meetingPages.Events)
+			r.With(guestLimit).Post(live+"/guest", meetingPages.JoinAsGuest)
+			r.Post(live+"/leave", meetingPages.Leave)
+		}
 	})
 
 	// Site administration (internal/admin): sign-in, then every page
@@ -97,6 +136,12 @@ func (s *Server) siteRoutes() http.Handler {
 		r.Post("/admin/admins", adminPages.AddAdmin)
 		r.Post("/admin/admins/{id}/remove", adminPages.RemoveAdmin)
 		r.Get("/admin/audit", adminPages.AuditPage)
+		// Meetings: the site's meetings, its meeting settings, and in
+		// development (no SMTP server) the mail it would have sent.
+		r.Get("/admin/meetings", adminPages.MeetingsPage)
+		r.Get("/admin/meetings/settings", adminPages.MeetingSettingsPage)
+		r.Post("/admin/meetings/settings", adminPages.SaveMeetingSettings)
+		r.Get("/admin/mail", adminPages.MailPage)
 	})
 
 	r.NotFound(render.NotFound)

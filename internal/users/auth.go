@@ -27,7 +27,8 @@ type Auth struct {
 
 type userKey struct{}
 
-// UserFrom returns the signed-in user of a request that passed RequireUser.
+// UserFrom returns the signed-in user of a request that passed RequireUser
+// (or WithUser: a zero User, ID 0, when nobody is signed in).
 func UserFrom(ctx context.Context) User {
 	u, _ := ctx.Value(userKey{}).(User)
 	return u
@@ -37,14 +38,13 @@ func UserFrom(ctx context.Context) User {
 // SignIn, which comes back to the page first asked for.
 func (a *Auth) RequireUser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user, ok, err := a.current(w, r)
+		r, ok, err := a.withCurrentUser(w, r)
 		if err != nil {
 			a.Render.ServerError(w, r, err)
 			return
 		}
 		if ok {
-			r = web.MarkSignedIn(r, "/logout")
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, user)))
+			next.ServeHTTP(w, r)
 			return
 		}
 		if r.Method != http.MethodGet {
@@ -53,6 +53,32 @@ func (a *Auth) RequireUser(next http.Handler) http.Handler {
 		}
 		a.SignIn.ServeHTTP(w, r)
 	})
+}
+
+// WithUser lets everyone through, with the signed-in user (if any) for
+// UserFrom: for the pages a visitor may also open, such as a join link that
+// lets guests in. A handler sends a visitor to sign in with SignIn.
+func (a *Auth) WithUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r, _, err := a.withCurrentUser(w, r)
+		if err != nil {
+			a.Render.ServerError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// withCurrentUser returns r carrying its signed-in user for UserFrom (and
+// the layout's sign-out button), or r itself and false when nobody is
+// signed in.
+func (a *Auth) withCurrentUser(w http.ResponseWriter, r *http.Request) (*http.Request, bool, error) {
+	user, ok, err := a.current(w, r)
+	if !ok || err != nil {
+		return r, false, err
+	}
+	r = web.MarkSignedIn(r, "/logout")
+	return r.WithContext(context.WithValue(r.Context(), userKey{}, user)), true, nil
 }
 
 // current returns the request's signed-in, active user, or ok false (and

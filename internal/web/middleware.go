@@ -179,9 +179,11 @@ func (rd *Renderer) Recover(next http.Handler) http.Handler {
 // ContentSecurityPolicy allows no inline script or style anywhere, and forms
 // only to the page's own origin: the portal's pages never post elsewhere
 // (sign-in starts with a redirect, not a form; the development IdP's pages,
-// which post to a site's ACS, set their own policy).
+// which post to a site's ACS, set their own policy). Scripts may connect to
+// the page's own origin only: the meeting page's event stream and its
+// fetch() POSTs.
 const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // SecurityHeaders sets the headers every response carries; HSTS only when
 // the portal is served over https.

@@ -1,8 +1,12 @@
 package web
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -58,5 +62,25 @@ func TestRecoverShowsAnErrorPageNotAStackTrace(t *testing.T) {
 	body := rec.Body.String()
 	if rec.Code != 500 || !containsAll(body, "Something went wrong", rec.Header().Get("X-Request-ID")) || containsAll(body, "secret.go") {
 		t.Fatalf("status %d body %s", rec.Code, body)
+	}
+}
+
+func TestServerErrorOfARequestTheClientAbandonedIsNotAnError(t *testing.T) {
+	var logged strings.Builder
+	rd, err := NewRenderer(slog.New(slog.NewTextHandler(&logged, nil)), testAssets(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rd.ServerError(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil).WithContext(ctx), fmt.Errorf("query: %w", context.Canceled))
+	if strings.Contains(logged.String(), "level=ERROR") || !strings.Contains(logged.String(), "request abandoned by the client") {
+		t.Errorf("log: %s", logged.String())
+	}
+	// A cancellation while the client is still there is a failure.
+	logged.Reset()
+	rd.ServerError(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil), fmt.Errorf("query: %w", context.Canceled))
+	if !strings.Contains(logged.String(), "level=ERROR") {
+		t.Errorf("log: %s", logged.String())
 	}
 }

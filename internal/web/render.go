@@ -6,6 +6,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -123,6 +124,12 @@ func (rd *Renderer) Error(w http.ResponseWriter, r *http.Request, status int, ti
 // ServerError logs err with the request ID and shows a page that gives the
 // reference but none of the detail.
 func (rd *Renderer) ServerError(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+		// The browser went away (a page reloaded, an event stream closed):
+		// nobody reads the answer, and nothing failed on this side.
+		rd.log.InfoContext(r.Context(), "request abandoned by the client", "error", err.Error())
+		return
+	}
 	rd.log.ErrorContext(r.Context(), "request failed", "error", err.Error())
 	rd.Error(w, r, http.StatusInternalServerError, "Something went wrong",
 		"The portal could not complete this request. Please try again in a moment.")

@@ -8,6 +8,8 @@
 package ssotest
 
 import (
+	"bytes"
+	"compress/flate"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -15,7 +17,9 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"math/big"
+	"net/url"
 	"sort"
 	"testing"
 	"time"
@@ -403,4 +407,28 @@ func Encode(doc *etree.Document) string {
 // are easier to write as bytes.
 func EncodeBytes(xml []byte) string {
 	return base64.StdEncoding.EncodeToString(xml)
+}
+
+// AuthnRequest decodes the AuthnRequest of an SP's redirect to the IdP
+// (HTTP-Redirect binding, saml-bindings-2.0-os §3.4.4: deflated, base64 in
+// SAMLRequest) and returns it with the RelayState.
+func AuthnRequest(t testing.TB, location string) (*etree.Element, string) {
+	t.Helper()
+	loc, err := url.Parse(location)
+	if err != nil {
+		t.Fatalf("ssotest: redirect %q: %v", location, err)
+	}
+	raw, err := base64.StdEncoding.DecodeString(loc.Query().Get("SAMLRequest"))
+	if err != nil {
+		t.Fatalf("ssotest: SAMLRequest: %v", err)
+	}
+	xml, err := io.ReadAll(flate.NewReader(bytes.NewReader(raw)))
+	if err != nil {
+		t.Fatalf("ssotest: inflate SAMLRequest: %v", err)
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(xml); err != nil {
+		t.Fatalf("ssotest: AuthnRequest: %v", err)
+	}
+	return doc.Root(), loc.Query().Get("RelayState")
 }
