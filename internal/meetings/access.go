@@ -1,8 +1,7 @@
 package meetings
 
 import (
-	"strings"
-
+	"github.com/meetings-portal/portal/internal/identifier"
 	"github.com/meetings-portal/portal/internal/users"
 )
 
@@ -18,7 +17,7 @@ type Viewer struct {
 
 // ViewerOf is the viewer for a signed-in user.
 func ViewerOf(u users.User) Viewer {
-	return Viewer{SiteID: u.SiteID, UserID: u.ID, Email: strings.ToLower(u.Email), Name: u.DisplayName(), Role: u.Role}
+	return Viewer{SiteID: u.SiteID, UserID: u.ID, Email: addressKey(u.Email), Name: u.DisplayName(), Role: u.Role}
 }
 
 // Visitor is the viewer for someone not signed in on site siteID.
@@ -118,4 +117,14 @@ func CanSchedule(s Settings, v Viewer) bool {
 		return false
 	}
 	return s.Hosts != HostsHostRole || v.Role == "host"
+}
+
+// addressKey is an e-mail address as invitees are stored and compared: in
+// its RFC 8265 form (identifier.NormalizeEmail), or as given when it has
+// none (it then matches no invitee, whose addresses all have one).
+func addressKey(email string) string {
+	if normal, err := identifier.NormalizeEmail(email); err == nil {
+		return normal
+	}
+	return email
 }

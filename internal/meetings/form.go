@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/meetings-portal/portal/internal/identifier"
 )
 
 // Limits of the Schedule form, from the issue.
@@ -324,17 +326,23 @@ func weekdayOf(input string) (time.Weekday, bool) {
 // ParseInvitees reads the invitees box: addresses separated by commas,
 // semicolons or line breaks (as pasted from Outlook or Gmail), optionally
 // with display names ("Ann Lee <ann@example.com>"). It returns the
-// addresses lower-cased and de-duplicated in the order given, or a message
-// for the field naming what is wrong.
+// addresses normalised as account e-mail addresses are (identifier: RFC
+// 8265, so that an invitee is recognised when they sign in and look-alikes
+// are not folded together) and de-duplicated in the order given, or a
+// message for the field naming what is wrong.
 func ParseInvitees(text string) ([]string, string) {
 	var out, bad []string
 	for _, item := range splitAddresses(text) {
 		addr, err := mail.ParseAddress(item)
-		if err != nil || len(addr.Address) > 254 || !strings.Contains(addr.Address, "@") {
+		if err != nil {
 			bad = append(bad, item)
 			continue
 		}
-		email := strings.ToLower(addr.Address)
+		email, err := identifier.NormalizeEmail(addr.Address)
+		if err != nil {
+			bad = append(bad, item)
+			continue
+		}
 		if !slices.Contains(out, email) {
 			out = append(out, email)
 		}

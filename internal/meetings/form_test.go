@@ -158,3 +158,24 @@ func TestGroupedNumber(t *testing.T) {
 		}
 	}
 }
+
+func TestInviteesAreComparedAsAccountAddressesAre(t *testing.T) {
+	got, problem := ParseInvitees("B.Simon@Contoso.com, b.simon@contoso.com; Ann Lee <ANN@contoso.com>")
+	if problem != "" || !slices.Equal(got, []string{"b.simon@contoso.com", "ann@contoso.com"}) {
+		t.Fatalf("ParseInvitees = %q, %q", got, problem)
+	}
+	m := Meeting{Invitees: got}
+	for email, want := range map[string]bool{
+		"b.simon@contoso.com": true,
+		"B.SIMON@contoso.com": true,
+		// U+0130 lower-cases to i + U+0307 under RFC 8265, not to i:
+		// strings.ToLower would have made this b.simon and invited them.
+		"b.s\u0130mon@contoso.com": false,
+		"ann@contoso.com":          true,
+		"someone@contoso.com":      false,
+	} {
+		if m.IsInvited(email) != want {
+			t.Errorf("IsInvited(%q) = %v, want %v", email, !want, want)
+		}
+	}
+}

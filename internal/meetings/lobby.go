@@ -612,7 +612,7 @@ LIMIT $4 OFFSET $5`
 // hosted, attended or was invited to, with who attended; more says whether
 // another page follows.
 func (l *Lobby) Past(ctx context.Context, v Viewer, limit, offset int) (list []PastMeeting, more bool, err error) {
-	rows, err := l.pool.Query(ctx, selectPast, v.SiteID, v.UserID, strings.ToLower(v.Email), limit+1, offset)
+	rows, err := l.pool.Query(ctx, selectPast, v.SiteID, v.UserID, addressKey(v.Email), limit+1, offset)
 	if err != nil {
 		return nil, false, fmt.Errorf("past meetings: %w", err)
 	}

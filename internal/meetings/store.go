@@ -98,9 +98,10 @@ func (m Meeting) RecurrenceText() string {
 // Cancelled reports whether the whole meeting is cancelled.
 func (m Meeting) Cancelled() bool { return m.CancelledAt != nil }
 
-// IsInvited reports whether email is among the invitees (case-insensitive).
+// IsInvited reports whether email is among the invitees, compared in the
+// RFC 8265 form account addresses have (case-insensitive, look-alikes apart).
 func (m Meeting) IsInvited(email string) bool {
-	return email != "" && slices.Contains(m.Invitees, strings.ToLower(email))
+	return email != "" && slices.Contains(m.Invitees, addressKey(email))
 }
 
 func (m Meeting) series() series {
@@ -292,7 +293,7 @@ func (s *Store) Schedule(ctx context.Context, site Site, host Viewer, d Details)
 			if err != nil {
 				return err
 			}
-			m, err = collectMeeting(tx.Query(ctx, insertMeeting, site.ID, number, host.UserID, host.Name, strings.ToLower(host.Email),
+			m, err = collectMeeting(tx.Query(ctx, insertMeeting, site.ID, number, host.UserID, host.Name, addressKey(host.Email),
 				d.Topic, d.Agenda, d.Start.UTC(), loc.String(), int(d.Duration/time.Minute), sr.rule, ends, d.GuestsAllowed, now))
 			if errors.Is(err, pgx.ErrNoRows) {
 				continue // number taken: ON CONFLICT DO NOTHING kept the transaction usable
@@ -557,7 +558,7 @@ WHERE m.site_id = $1 AND m.cancelled_at IS NULL AND m.ends_utc > $4
 func (s *Store) Upcoming(ctx context.Context, v Viewer) ([]Occurrence, error) {
 	from := s.now()
 	to := from.AddDate(0, 0, UpcomingDays)
-	rows, err := s.pool.Query(ctx, selectUpcoming, v.SiteID, v.UserID, strings.ToLower(v.Email), from, to)
+	rows, err := s.pool.Query(ctx, selectUpcoming, v.SiteID, v.UserID, addressKey(v.Email), from, to)
 	if err != nil {
 		return nil, fmt.Errorf("upcoming meetings: %w", err)
 	}

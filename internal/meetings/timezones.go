@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+
 	// The portal runs in small containers without /usr/share/zoneinfo;
 	// embedding Go's copy of the tz database keeps LoadLocation working there.
 	_ "time/tzdata"
