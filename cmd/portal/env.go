@@ -28,7 +28,7 @@ func (c *cli) open(ctx context.Context, cfg *config, log *slog.Logger, patient b
 	}
 	var pool *pgxpool.Pool
 	if patient {
-		pool, err = database.OpenWithRetry(ctx, cfg.DatabaseURL, log)
+		pool, err = database.OpenWithRetry(ctx, cfg.DatabaseURL, log, nil)
 	} else {
 		pool, err = database.Open(ctx, cfg.DatabaseURL)
 	}

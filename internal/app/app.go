@@ -50,6 +50,9 @@ type Config struct {
 	// client (IPv6: per /64), site and minute; 0 means 300, generous
 	// because a whole office may share one address.
 	SignInStartLimit int
+	// RequestTimeout is how long a request may take before its database
+	// calls give up and it answers 503; 0 means 10 seconds.
+	RequestTimeout time.Duration
 }
 
 // App is every store and service of the portal.
@@ -85,6 +88,9 @@ func New(pool *pgxpool.Pool, cfg Config) *App {
 	}
 	if cfg.SignInStartLimit == 0 {
 		cfg.SignInStartLimit = 300
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = 10 * time.Second
 	}
 	sessions := session.NewStore(pool, cfg.Now)
 	a := &App{

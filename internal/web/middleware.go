@@ -202,6 +202,20 @@ func SecurityHeaders(https bool) func(http.Handler) http.Handler {
 	}
 }
 
+// Deadline gives every request d to do its work: the database calls it makes
+// with the request's context give up then, and the page says to try again
+// (ServerError answers 503), so a database that stops answering cannot hold
+// requests, and the browsers behind them, for the whole outage.
+func Deadline(d time.Duration) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), d)
+			defer cancel()
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+}
+
 // MaxBodyBytes caps every request body. Forms are small; the largest legal
 // bodies are a SAML response (256 KiB decoded, about 350 KiB as base64 in a
 // form) and a metadata upload (1 MiB plus multipart overhead).

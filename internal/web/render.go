@@ -12,9 +12,11 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/meetings-portal/portal/internal/database"
 	"github.com/meetings-portal/portal/web/templates"
 )
 
@@ -121,11 +123,32 @@ func (rd *Renderer) Error(w http.ResponseWriter, r *http.Request, status int, ti
 }
 
 // ServerError logs err with the request ID and shows a page that gives the
-// reference but none of the detail.
+// reference but none of the detail. It is the one place that tells an
+// outage from a fault: when the database could not be used just now
+// (database.Unavailable: unreachable, too slow for the request's deadline,
+// restarting) the answer is Unavailable's 503, which people and load
+// balancers retry; anything else is a 500.
 func (rd *Renderer) ServerError(w http.ResponseWriter, r *http.Request, err error) {
+	if database.Unavailable(err) {
+		rd.log.WarnContext(r.Context(), "storage unavailable", "error", err.Error())
+		rd.Unavailable(w, r, "The portal cannot complete this request just now. Please try again in a few seconds.")
+		return
+	}
 	rd.log.ErrorContext(r.Context(), "request failed", "error", err.Error())
 	rd.Error(w, r, http.StatusInternalServerError, "Something went wrong",
 		"The portal could not complete this request. Please try again in a moment.")
+}
+
+// RetryAfter is how long a 503 asks the browser, or the load balancer, to
+// wait before trying again (the Retry-After header, RFC 9110 §10.2.3).
+const RetryAfter = 5 * time.Second
+
+// Unavailable is the 503 page with Retry-After: the portal cannot serve the
+// request now but will shortly (its database is unreachable or slow, or it
+// is still starting).
+func (rd *Renderer) Unavailable(w http.ResponseWriter, r *http.Request, message string) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(RetryAfter/time.Second)))
+	rd.Error(w, r, http.StatusServiceUnavailable, "Please try again shortly", message)
 }
 
 // NotFound is the 404 page.
