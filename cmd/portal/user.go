@@ -10,12 +10,16 @@ import (
 
 func (c *cli) user(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] != "list" {
-		return badInputf("usage: portal user list --site NAME")
+		return c.groupHelp("user", args)
 	}
 	fs := newFlagSet("user list", c)
 	siteName := fs.String("site", "", "site name")
-	if pos, err := parseInterspersed(fs, args[1:]); err != nil || len(pos) != 0 || *siteName == "" {
-		return badInputf("usage: portal user list --site NAME")
+	pos, err := c.parseFlags(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 || *siteName == "" {
+		return usageError("user list")
 	}
 	return c.withSite(ctx, *siteName, func(env *env, site sites.Site) error {
 		return c.printUsers(ctx, env, site)

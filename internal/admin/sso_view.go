@@ -55,6 +55,9 @@ type spDetails struct {
 	Certificates                []sso.SPCertificate
 	ActiveExpires               time.Time
 	HasNext                     bool
+	// KeyUnreadable: the SP private key does not open under the portal's
+	// PORTAL_SECRET_KEY (sso.SPKeyUnreadableError).
+	KeyUnreadable bool
 }
 
 // certificateView is an IdP signing certificate with a warning when it has

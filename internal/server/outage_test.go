@@ -88,10 +88,9 @@ func TestAHungDatabaseGetsA503WithRetryAfterWithinTheDeadline(t *testing.T) {
 
 func TestADatabaseThatStopsAnsweringMidRunGetsA503AndRecovers(t *testing.T) {
 	proxy, pool := proxiedPool(t)
-	var logs strings.Builder
-	var logMu sync.Mutex
+	logs := &portaltest.Logs{}
 	p := newPortal(t, portaltest.WithPool(pool), portaltest.Configure(withRequestTimeout),
-		portaltest.WithLog(slog.New(slog.NewTextHandler(lockedWriter{&logs, &logMu}, nil))))
+		portaltest.WithLog(slog.New(slog.NewTextHandler(logs, nil))))
 	if resp := p.do("GET", acme, "/admin", nil); resp.StatusCode != http.StatusOK {
 		t.Fatalf("before: %d", resp.StatusCode)
 	}
@@ -101,9 +100,7 @@ func TestADatabaseThatStopsAnsweringMidRunGetsA503AndRecovers(t *testing.T) {
 	if body := readBody(t, resp); resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("while the database hangs: %d %q %.300s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 	}
-	logMu.Lock()
 	logged := logs.String()
-	logMu.Unlock()
 	if !strings.Contains(logged, "storage unavailable") || strings.Contains(logged, "request failed") {
 		t.Fatalf("the log does not call it an outage:\n%s", logged)
 	}
@@ -131,17 +128,6 @@ func answeredWithinTheDeadline(t *testing.T, p *portaltest.Portal, host, path st
 		t.Fatalf("GET %s: no answer within the %v deadline", path, requestTimeout)
 		return nil
 	}
-}
-
-type lockedWriter struct {
-	b  *strings.Builder
-	mu *sync.Mutex
-}
-
-func (w lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
 }
 
 func TestFrontAnswersTheProbesBeforeThePortalIsBuiltAndDrains(t *testing.T) {
