@@ -140,7 +140,13 @@ wait:
 	runErr = errors.Join(runErr, site.Shutdown(shutdownCtx), metricsSrv.Shutdown(shutdownCtx))
 	stopStarting()
 	if started != nil {
-		portal = <-started
+		// A migration in progress does not stop with the context: wait for
+		// it as long as for requests in flight, no longer.
+		select {
+		case portal = <-started:
+		case <-shutdownCtx.Done():
+			log.Warn("still starting at shutdown; exiting without waiting for it")
+		}
 	}
 	if portal != nil {
 		portal.close()

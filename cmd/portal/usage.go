@@ -56,7 +56,7 @@ PORTAL_SECRET_KEY, PORTAL_METADATA_ALLOW_PRIVATE, PORTAL_ADMIN_PASSWORD, PORTAL_
 // "sso").
 func usage(group string) string {
 	var b strings.Builder
-	b.WriteString("usage: portal <command> [arguments]\n\ncommands:\n")
+	fmt.Fprintf(&b, "usage: %s <command> [arguments]\n\ncommands:\n", strings.TrimSpace("portal "+group))
 	for _, cmd := range commands {
 		if group == "" || strings.HasPrefix(cmd.name, group+" ") || cmd.name == group {
 			fmt.Fprintf(&b, "  portal %s\n", cmd.synopsis)

@@ -205,7 +205,9 @@ func SecurityHeaders(https bool) func(http.Handler) http.Handler {
 // Deadline gives every request d to do its work: the database calls it makes
 // with the request's context give up then, and the page says to try again
 // (ServerError answers 503), so a database that stops answering cannot hold
-// requests, and the browsers behind them, for the whole outage.
+// requests, and the browsers behind them, for the whole outage. A handler
+// that streams for longer (server-sent events, a WebSocket) must detach
+// with context.WithoutCancel and bound its own work.
 func Deadline(d time.Duration) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
