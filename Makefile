@@ -1,12 +1,13 @@
 # The portal's developer commands. `make run` starts a local portal with a
 # demo site; `make test` is what CI runs (through .ci/run).
 
-GO ?= go
+# Go on PATH, else where the machines keep it.
+GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 # Tests use DATABASE_URL when it is set (see internal/dbtest), else the local
 # trust-auth PostgreSQL at 127.0.0.1:5432.
 TEST_TIMEOUT ?= 12m
 
-.PHONY: all run build test fmt-check vet staticcheck go-test bench clean
+.PHONY: all run build test test-deps fmt-check vet staticcheck go-test bench rss clean
 
 all: build
 
@@ -18,8 +19,12 @@ run:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/portal ./cmd/portal
 
-## test: formatting, vet, staticcheck, then every test (with the fuzz seed corpora) under the race detector
-test: fmt-check vet staticcheck go-test
+## test: what the tests need (installed if missing), formatting, vet, staticcheck, then every test (with the fuzz seed corpora) under the race detector
+test: test-deps fmt-check vet staticcheck go-test
+
+## test-deps: check for PostgreSQL, chromium, python3-pysaml2, xmlsec1, python3-icalendar and gcc; install what is missing (root or sudo) or say what to run
+test-deps:
+	@./scripts/test-deps.sh
 
 fmt-check:
 	@echo "== gofmt"
@@ -43,6 +48,10 @@ go-test:
 ## bench: every benchmark, no tests
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## rss: the portal's resident memory when up and idle; fails over RSS_LIMIT_MIB (40)
+rss:
+	./scripts/idle-rss.sh
 
 clean:
 	rm -rf bin

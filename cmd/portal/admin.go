@@ -11,16 +11,24 @@ import (
 
 func (c *cli) admin(ctx context.Context, args []string) error {
 	if len(args) == 0 || (args[0] != "create" && args[0] != "reset-password") {
-		return badInputf("usage: portal admin create|reset-password --site NAME --email EMAIL")
+		return c.groupHelp("admin", args)
 	}
-	fs := newFlagSet("admin "+args[0], c)
+	name := "admin " + args[0]
+	fs := newFlagSet(name, c)
 	siteName := fs.String("site", "", "site name")
-	email := fs.String("email", "", "admin e-mail")
+	emailFlag := fs.String("email", "", "admin e-mail")
 	pwFile := fs.String("password-file", "", "file holding the password (else PORTAL_ADMIN_PASSWORD, else a prompt)")
-	if pos, err := parseInterspersed(fs, args[1:]); err != nil || len(pos) != 0 || *siteName == "" || *email == "" {
-		return badInputf("usage: portal admin %s --site NAME --email EMAIL", args[0])
+	pos, err := c.parseFlags(fs, args[1:])
+	if err != nil {
+		return err
 	}
-	if _, err := sites.NormalizeEmail(*email); err != nil {
+	if len(pos) != 0 || *siteName == "" || *emailFlag == "" {
+		return usageError(name)
+	}
+	// The address as it is stored (trimmed, lower-case) is the one
+	// recorded in the audit log and printed, not the one typed.
+	email, err := sites.NormalizeEmail(*emailFlag)
+	if err != nil {
 		return badInput(err)
 	}
 	pw, err := c.adminPassword(*pwFile)
@@ -29,9 +37,9 @@ func (c *cli) admin(ctx context.Context, args []string) error {
 	}
 	return c.withSite(ctx, *siteName, func(env *env, site sites.Site) error {
 		if args[0] == "create" {
-			return c.createAdmin(ctx, env, site, *email, pw)
+			return c.createAdmin(ctx, env, site, email, pw)
 		}
-		return c.resetAdminPassword(ctx, env, site, *email, pw)
+		return c.resetAdminPassword(ctx, env, site, email, pw)
 	})
 }
 

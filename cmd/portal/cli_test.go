@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,12 +35,7 @@ func newTestCLI(t *testing.T) *testCLI {
 func (tc *testCLI) run(extraEnv map[string]string, args ...string) (string, string, int) {
 	tc.t.Helper()
 	var stdout, stderr bytes.Buffer
-	c := &cli{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(k string) string {
-		if v, ok := extraEnv[k]; ok {
-			return v
-		}
-		return tc.env[k]
-	}}
+	c := tc.cli(extraEnv, &stdout, &stderr)
 	err := c.run(context.Background(), args)
 	code := 0
 	if err != nil {
@@ -51,6 +47,19 @@ func (tc *testCLI) run(extraEnv map[string]string, args ...string) (string, stri
 		stderr.WriteString(err.Error())
 	}
 	return stdout.String(), stderr.String(), code
+}
+
+// cli is the command with the test's environment, extraEnv over tc.env.
+func (tc *testCLI) cli(extraEnv map[string]string, stdout, stderr io.Writer) *cli {
+	lookup := func(k string) (string, bool) {
+		if v, ok := extraEnv[k]; ok {
+			return v, true
+		}
+		v, ok := tc.env[k]
+		return v, ok
+	}
+	return &cli{stdin: strings.NewReader(""), stdout: stdout, stderr: stderr, lookupEnv: lookup,
+		getenv: func(k string) string { v, _ := lookup(k); return v }}
 }
 
 func (tc *testCLI) pool() *pgxpool.Pool {
@@ -136,9 +145,13 @@ func TestSSOCommands(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("sso set: %d %q", code, errOut)
 	}
-	for _, want := range []string{"SSO                        on", "Auto Account Update        on", "IdP-initiated sign-in      off", "PasswordProtectedTransport;urn:oasis:names:tc:SAML:2.0:ac:classes:X509"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("sso set output lacks %q:\n%s", want, out)
+	shown := settingsShown(out)
+	for label, want := range map[string]string{
+		"SSO enabled": "on", "Auto Account Update": "on", "IdP-initiated sign-in (SSO Profile)": "off",
+		"AuthnContextClassRef": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport;urn:oasis:names:tc:SAML:2.0:ac:classes:X509",
+	} {
+		if shown[label] != want {
+			t.Errorf("sso set output shows %s %q, want %q:\n%s", label, shown[label], want, out)
 		}
 	}
 	if _, errOut, code := tc.run(nil, "sso", "set", "--site", "acme", "--authn-context", "not a uri"); code != 2 {

@@ -4,12 +4,16 @@ import (
 	"crypto/sha256"
 	"flag"
 	"log/slog"
+	"net"
 	netmail "net/mail"
+	"net/netip"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/meetings-portal/portal/internal/app"
+	"github.com/meetings-portal/portal/internal/database"
 	"github.com/meetings-portal/portal/internal/mail"
 	"github.com/meetings-portal/portal/internal/seal"
 	"github.com/meetings-portal/portal/internal/sites"
@@ -35,6 +39,10 @@ type config struct {
 	MaxConnections int
 	NoMigrate      bool
 	DevIdP         bool
+	// ShutdownGrace is how long serve keeps serving after SIGTERM with
+	// /readyz answering 503, before its listeners close
+	// (PORTAL_SHUTDOWN_GRACE).
+	ShutdownGrace time.Duration
 	// MetadataAllowPrivate lets metadata URLs reach loopback, link-local
 	// and private addresses (PORTAL_METADATA_ALLOW_PRIVATE=1), for IdPs on
 	// an internal network and for development.
@@ -55,6 +63,19 @@ func (c *cli) env(name, def string) string {
 	return def
 }
 
+// envSet is env for a setting where "" is a value, not "unset": a listen
+// address set to "" is refused (checkListenAddr), as --addr "" is, instead
+// of quietly becoming the default.
+func (c *cli) envSet(name, def string) string {
+	if c.lookupEnv == nil {
+		return c.env(name, def)
+	}
+	if v, ok := c.lookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
 // loadConfig reads the environment; fs, when given, gets a flag for each
 // setting, defaulting to the environment's value. validate checks the
 // values once the flags are parsed.
@@ -63,17 +84,19 @@ func (c *cli) loadConfig(fs *flag.FlagSet) (cfg *config, validate func() error) 
 	skew := c.env("PORTAL_SAML_CLOCK_SKEW", "3m")
 	retention := c.env("PORTAL_EVENT_RETENTION", "2160h")
 	maxConns := c.env("PORTAL_MAX_CONNECTIONS", "1000")
+	grace := c.env("PORTAL_SHUTDOWN_GRACE", "5s")
 	if fs == nil {
 		fs = flag.NewFlagSet("", flag.ContinueOnError)
 	}
 	fs.StringVar(&cfg.DatabaseURL, "database-url", c.env("DATABASE_URL", defaultDatabaseURL), "PostgreSQL URL (DATABASE_URL)")
-	fs.StringVar(&cfg.Addr, "addr", c.env("PORTAL_ADDR", ":8080"), "listen address (PORTAL_ADDR)")
+	fs.StringVar(&cfg.Addr, "addr", c.envSet("PORTAL_ADDR", ":8080"), "listen address (PORTAL_ADDR)")
 	fs.StringVar(&cfg.BaseURL, "base-url", c.env("PORTAL_BASE_URL", "http://localhost:8080"), "base URL; site NAME is served at NAME.<base host> (PORTAL_BASE_URL)")
-	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", c.env("PORTAL_METRICS_ADDR", "127.0.0.1:9090"), "where /metrics is served (PORTAL_METRICS_ADDR)")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", c.envSet("PORTAL_METRICS_ADDR", "127.0.0.1:9090"), "where /metrics is served (PORTAL_METRICS_ADDR)")
 	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", c.env("PORTAL_TRUSTED_PROXIES", ""), "CIDRs whose X-Forwarded-For/-Proto are believed (PORTAL_TRUSTED_PROXIES)")
 	fs.StringVar(&skew, "saml-clock-skew", skew, "allowed clock difference with IdPs (PORTAL_SAML_CLOCK_SKEW)")
 	fs.StringVar(&retention, "event-retention", retention, "how long sign-in events are kept, default 2160h = 90 days (PORTAL_EVENT_RETENTION)")
 	fs.StringVar(&maxConns, "max-connections", maxConns, "connections served at once per process; more wait to be accepted (PORTAL_MAX_CONNECTIONS)")
+	fs.StringVar(&grace, "shutdown-grace", grace, "after SIGTERM, how long /readyz answers 503 while the portal still serves, before it stops listening (PORTAL_SHUTDOWN_GRACE)")
 	fs.StringVar(&cfg.SecretKey, "secret-key", c.env("PORTAL_SECRET_KEY", ""), "32 random bytes, hex or base64, that encrypt SP private keys (PORTAL_SECRET_KEY)")
 	fs.StringVar(&cfg.SMTPURL, "smtp-url", c.env("PORTAL_SMTP_URL", ""), "smtp://user:pass@host:port (STARTTLS when offered) or smtps://… for invitations; none keeps them for /admin/mail (PORTAL_SMTP_URL)")
 	fs.StringVar(&cfg.MailFrom, "mail-from", c.env("PORTAL_MAIL_FROM", ""), "From of invitation e-mails, default Meetings <meetings@<base host>> (PORTAL_MAIL_FROM)")
@@ -89,6 +112,12 @@ func (c *cli) loadConfig(fs *flag.FlagSet) (cfg *config, validate func() error) 
 		}
 		if cfg.MaxConnections, err = strconv.Atoi(maxConns); err != nil || cfg.MaxConnections < 1 {
 			return badInputf("PORTAL_MAX_CONNECTIONS %q: want a positive number such as 1000", maxConns)
+		}
+		if cfg.ShutdownGrace, err = time.ParseDuration(grace); err != nil || cfg.ShutdownGrace < 0 || cfg.ShutdownGrace > 10*time.Minute {
+			return badInputf("PORTAL_SHUTDOWN_GRACE %q: want a duration such as 5s, at most 10m (0 to stop at once)", grace)
+		}
+		if _, err := database.PoolConfig(cfg.DatabaseURL); err != nil {
+			return badInputf("DATABASE_URL: %v", err)
 		}
 		if _, err := sites.ParseBaseURL(cfg.BaseURL); err != nil {
 			return badInput(err)
@@ -124,6 +153,43 @@ func (cfg *config) mail() (*mail.SMTPConfig, *netmail.Address, error) {
 		from = addr
 	}
 	return smtp, from, nil
+}
+
+// checkAddresses checks the listen addresses, which only serve uses.
+func (cfg *config) checkAddresses() error {
+	if err := checkListenAddr("PORTAL_ADDR (--addr)", cfg.Addr); err != nil {
+		return err
+	}
+	if err := checkListenAddr("PORTAL_METRICS_ADDR (--metrics-addr)", cfg.MetricsAddr); err != nil {
+		return err
+	}
+	if _, port, _ := net.SplitHostPort(cfg.Addr); cfg.Addr == cfg.MetricsAddr && port != "0" {
+		return badInputf("PORTAL_METRICS_ADDR %q is also PORTAL_ADDR: /metrics needs an address of its own", cfg.MetricsAddr)
+	}
+	return nil
+}
+
+// hostName is what a listen address may name besides an IP address.
+var hostName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$`)
+
+// checkListenAddr refuses a listen address that is empty or malformed.
+// net.Listen reads "" as every interface on a random port and http.Server
+// as ":80" on every interface: either way an empty PORTAL_METRICS_ADDR
+// would expose /metrics to anyone. The host may be empty (":8080", every
+// interface, said explicitly), an IP address or a host name; the port is a
+// number (0 picks a free one).
+func checkListenAddr(setting, addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if addr == "" || err != nil {
+		return badInputf("%s %q: want HOST:PORT, such as 127.0.0.1:9090 or :8080", setting, addr)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || strconv.FormatUint(n, 10) != port {
+		return badInputf("%s %q: the port must be a number from 0 to 65535", setting, addr)
+	}
+	if _, err := netip.ParseAddr(host); host != "" && err != nil && !hostName.MatchString(host) {
+		return badInputf("%s %q: %q is neither an IP address nor a host name", setting, addr, host)
+	}
+	return nil
 }
 
 // developmentKey is used only when PORTAL_SECRET_KEY is unset, with a

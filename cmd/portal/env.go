@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"log/slog"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/meetings-portal/portal/internal/app"
 	"github.com/meetings-portal/portal/internal/database"
@@ -18,34 +15,28 @@ type env struct {
 	*app.App
 }
 
-// open builds the portal from cfg. patient is for serve: it waits for
-// PostgreSQL (with backoff, logging each try) instead of failing at once,
-// as a command run by hand should.
-func (c *cli) open(ctx context.Context, cfg *config, log *slog.Logger, patient bool) (*env, error) {
-	appConfig, err := cfg.appConfig(log)
-	if err != nil {
-		return nil, err
-	}
-	var pool *pgxpool.Pool
-	if patient {
-		pool, err = database.OpenWithRetry(ctx, cfg.DatabaseURL, log)
-	} else {
-		pool, err = database.Open(ctx, cfg.DatabaseURL)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &env{App: app.New(pool, appConfig)}, nil
-}
-
 // openEnv reads the configuration from the environment and builds the
-// portal, for the administrative commands.
+// portal, for the administrative commands: it fails at once when PostgreSQL
+// is not there, and with a sentence saying what to run when the schema is
+// not migrated (rather than the first query's "relation does not exist").
 func (c *cli) openEnv(ctx context.Context) (*env, error) {
 	cfg, validate := c.loadConfig(nil)
 	if err := validate(); err != nil {
 		return nil, err
 	}
-	return c.open(ctx, cfg, newLogger(), false)
+	appConfig, err := cfg.appConfig(c.logger())
+	if err != nil {
+		return nil, err
+	}
+	pool, err := database.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := database.CheckSchema(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &env{App: app.New(pool, appConfig)}, nil
 }
 
 func (e *env) close() { e.Pool.Close() }

@@ -7,34 +7,16 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/meetings-portal/portal/internal/database"
+	"github.com/meetings-portal/portal/internal/sso"
 )
-
-const usage = `usage: portal <command> [arguments]
-
-commands:
-  serve                         run the portal (the default)
-  migrate up|down N|version     manage the database schema
-  site create NAME --admin-email EMAIL [--admin-password-file FILE]
-  site list
-  sso import --site NAME --metadata FILE_OR_URL
-  sso export --site NAME
-  sso set --site NAME [--enabled] [--auto-create] [--auto-update] [--idp-initiated] [--authn-context "URI;URI"]
-  sso show --site NAME
-  admin create --site NAME --email EMAIL
-  admin reset-password --site NAME --email EMAIL
-  user list --site NAME
-  user create --site NAME --email EMAIL [--uid UID] [--first-name NAME] [--last-name NAME] [--role host|attendee]
-
-environment: DATABASE_URL, PORTAL_ADDR, PORTAL_BASE_URL, PORTAL_METRICS_ADDR,
-PORTAL_TRUSTED_PROXIES, PORTAL_SAML_CLOCK_SKEW, PORTAL_SECRET_KEY, PORTAL_SMTP_URL,
-PORTAL_MAIL_FROM, PORTAL_ADMIN_PASSWORD
-`
 
 // exitError carries the process exit status: 2 for bad input (a usage error,
 // an invalid name, a duplicate), 1 for everything else.
@@ -56,11 +38,17 @@ type cli struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// lookupEnv tells a variable set to "" from one not set (os.LookupEnv);
+	// nil means getenv's "" is "not set".
+	lookupEnv func(string) (string, bool)
+	// listening, when set, is told where serve listens (tests listen on
+	// port 0).
+	listening func(site, metrics net.Addr)
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	c := &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	c := &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, lookupEnv: os.LookupEnv}
 	err := c.run(ctx, os.Args[1:])
 	stop()
 	if err != nil {
@@ -69,14 +57,22 @@ func main() {
 		if errors.As(err, &e) {
 			code = e.code
 		}
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "portal:", err)
-		}
+		fmt.Fprintln(os.Stderr, "portal:", err)
 		os.Exit(code)
 	}
 }
 
+// run runs the command args names. Help asked for is not an error: it exits
+// with status 0.
 func (c *cli) run(ctx context.Context, args []string) error {
+	err := c.dispatch(ctx, args)
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return explain(err)
+}
+
+func (c *cli) dispatch(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		return c.serve(ctx, nil)
 	}
@@ -94,34 +90,33 @@ func (c *cli) run(ctx context.Context, args []string) error {
 		return c.admin(ctx, rest)
 	case "user":
 		return c.user(ctx, rest)
-	case "help", "-h", "--help":
-		fmt.Fprint(c.stdout, usage)
+	case "help", "-h", "-help", "--help":
+		group := ""
+		if len(rest) > 0 {
+			group = rest[0]
+		}
+		fmt.Fprint(c.stdout, usage(group))
 		return nil
 	default:
-		fmt.Fprint(c.stderr, usage)
+		fmt.Fprint(c.stderr, usage(""))
 		return badInputf("unknown command %q", cmd)
 	}
 }
 
-// parseInterspersed parses flags that may come before or after positional
-// arguments (`site create acme --admin-email x` and the reverse), which the
-// flag package alone does not allow.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, badInput(err)
-		}
-		if fs.NArg() == 0 {
-			return positional, nil
-		}
-		positional = append(positional, fs.Arg(0))
-		args = fs.Args()[1:]
+// explain turns the failures an operator can fix into one sentence that says
+// how, with exit status 2: a database that is not migrated, a site whose SP
+// key was sealed under another PORTAL_SECRET_KEY.
+func explain(err error) error {
+	var schema *database.SchemaError
+	var unreadable *sso.SPKeyUnreadableError
+	var exit *exitError
+	switch {
+	case err == nil || errors.As(err, &exit):
+		return err
+	case errors.As(err, &schema):
+		return badInput(schema)
+	case errors.As(err, &unreadable):
+		return badInput(unreadable)
 	}
-}
-
-func newFlagSet(name string, c *cli) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
-	return fs
+	return err
 }

@@ -16,7 +16,7 @@ import (
 
 func (c *cli) site(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return badInputf("usage: portal site create NAME --admin-email EMAIL | portal site list")
+		return c.groupHelp("site", args)
 	}
 	switch args[0] {
 	case "create":
@@ -24,19 +24,19 @@ func (c *cli) site(ctx context.Context, args []string) error {
 	case "list":
 		return c.siteList(ctx, args[1:])
 	}
-	return badInputf("unknown site command %q", args[0])
+	return c.groupHelp("site", args)
 }
 
 func (c *cli) siteCreate(ctx context.Context, args []string) error {
 	fs := newFlagSet("site create", c)
 	email := fs.String("admin-email", "", "e-mail of the site's first admin")
 	pwFile := fs.String("admin-password-file", "", "file holding the admin's password (else PORTAL_ADMIN_PASSWORD, else a prompt)")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := c.parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 || *email == "" {
-		return badInputf("usage: portal site create NAME --admin-email EMAIL [--admin-password-file FILE]")
+		return usageError("site create")
 	}
 	// Check the cheap things before asking for a password.
 	name, err := sites.NormalizeName(pos[0])
@@ -113,8 +113,12 @@ func prompt(c *cli, f *os.File, label string) (string, error) {
 }
 
 func (c *cli) siteList(ctx context.Context, args []string) error {
-	if len(args) != 0 {
-		return badInputf("usage: portal site list")
+	pos, err := c.parseFlags(newFlagSet("site list", c), args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usageError("site list")
 	}
 	env, err := c.openEnv(ctx)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/meetings-portal/portal/internal/sites"
 	"github.com/meetings-portal/portal/internal/sso"
@@ -19,7 +20,7 @@ import (
 
 func (c *cli) sso(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return badInputf("usage: portal sso import|export|set|show --site NAME ...")
+		return c.groupHelp("sso", args)
 	}
 	switch args[0] {
 	case "import":
@@ -30,8 +31,10 @@ func (c *cli) sso(ctx context.Context, args []string) error {
 		return c.ssoSet(ctx, args[1:])
 	case "show":
 		return c.ssoShow(ctx, args[1:])
+	case "rekey":
+		return c.ssoRekey(ctx, args[1:])
 	}
-	return badInputf("unknown sso command %q", args[0])
+	return c.groupHelp("sso", args)
 }
 
 // siteFlag parses the flags of an sso subcommand that names a site.
@@ -41,12 +44,12 @@ func (c *cli) siteFlag(name string, args []string, more func(*flag.FlagSet)) (st
 	if more != nil {
 		more(fs)
 	}
-	pos, err := parseInterspersed(fs, args)
+	pos, err := c.parseFlags(fs, args)
 	if err != nil {
 		return "", nil, err
 	}
 	if len(pos) != 0 || *site == "" {
-		return "", nil, badInputf("usage: portal sso %s --site NAME (see portal help)", name)
+		return "", nil, usageError("sso " + name)
 	}
 	return *site, fs, nil
 }
@@ -60,7 +63,7 @@ func (c *cli) ssoImport(ctx context.Context, args []string) error {
 		return err
 	}
 	if source == "" {
-		return badInputf("usage: portal sso import --site NAME --metadata FILE_OR_URL")
+		return usageError("sso import")
 	}
 	data, err := c.readMetadata(ctx, source)
 	if err != nil {
@@ -216,37 +219,160 @@ func (c *cli) ssoShow(ctx context.Context, args []string) error {
 	})
 }
 
+// settingLine is one line of `portal sso show`: a setting of the SSO
+// Configuration page, by the page's label, read from sso.Settings (field is
+// its db column name).
+type settingLine struct {
+	field, label string
+	values       func(sso.Settings) []string
+}
+
+// shownSettings is what `portal sso show` prints about sso.Settings, in the
+// page's order and with its labels. TestSSOShowListsEverySetting fails
+// when sso.Settings gains a column that is neither here nor in
+// notShownSettings, so the command cannot fall behind the page.
+var shownSettings = []settingLine{
+	{"enabled", "SSO enabled", one(func(s sso.Settings) string { return onOff(s.Enabled) })},
+	{"idp_initiated", "IdP-initiated sign-in (SSO Profile)", one(func(s sso.Settings) string { return onOff(s.IdPInitiated) })},
+	{"idp_entity_id", "IdP entity ID", one(func(s sso.Settings) string { return orNone(s.IdPEntityID) })},
+	{"idp_sso_url", "IdP SSO URL", one(func(s sso.Settings) string { return orNone(s.SSOURL) })},
+	{"idp_slo_url", "IdP SLO URL", one(func(s sso.Settings) string { return orNone(s.SLOURL) })},
+	{"certificates", "IdP signing certificate", func(s sso.Settings) []string {
+		var out []string
+		for _, cert := range s.Certificates {
+			info := idpmeta.Describe(cert)
+			out = append(out, fmt.Sprintf("%s, valid %s to %s, SHA-256 %s", info.Subject,
+				info.NotBefore.Format("2006-01-02"), info.NotAfter.Format("2006-01-02"), info.SHA256))
+		}
+		if len(out) == 0 {
+			out = []string{"(none)"}
+		}
+		return out
+	}},
+	{"metadata_url", "Metadata URL", one(func(s sso.Settings) string { return orNone(s.MetadataURL) })},
+	{"metadata_fetched_at", "Metadata last fetched", one(func(s sso.Settings) string { return timeOrNever(s.MetadataFetchedAt) })},
+	{"metadata_refresh_error", "Last refresh failed", one(func(s sso.Settings) string {
+		if s.RefreshError == "" {
+			return "(no)"
+		}
+		return timeOrNever(s.RefreshFailedAt) + ": " + s.RefreshError
+	})},
+	{"proposed_entity_id", "Proposed by a refresh", func(s sso.Settings) []string {
+		if !s.HasProposal() {
+			return []string{"(nothing)"}
+		}
+		return []string{
+			"entity ID " + orNone(s.ProposedEntityID), "SSO URL " + orNone(s.ProposedSSOURL), "SLO URL " + orNone(s.ProposedSLOURL),
+			fmt.Sprintf("%d signing certificate(s); accept on the SSO Configuration page", len(s.ProposedCertificates)),
+		}
+	}},
+	{"nameid_format", "NameID Format", one(func(s sso.Settings) string { return s.NameIDFormat })},
+	{"authn_context", "AuthnContextClassRef", one(func(s sso.Settings) string { return orNone(strings.Join(s.AuthnContext, ";")) })},
+	{"require_mfa", "Require multi-factor sign-in", one(func(s sso.Settings) string { return onOff(s.RequireMFA) })},
+	{"mfa_contexts", "MFA AuthnContextClassRef values", one(func(s sso.Settings) string { return orNone(strings.Join(s.MFAContexts, ";")) })},
+	{"sign_requests", "AuthnRequest Signed", one(func(s sso.Settings) string { return onOff(s.SignRequests) })},
+	{"auto_create", "Auto Account Creation", one(func(s sso.Settings) string { return onOff(s.AutoCreate) })},
+	{"auto_update", "Auto Account Update", one(func(s sso.Settings) string { return onOff(s.AutoUpdate) })},
+	{"new_user_role", "Create new accounts as attendees", one(func(s sso.Settings) string { return onOff(s.NewUserRole == "attendee") })},
+	{"default_target", "Default target page after sign-in", one(func(s sso.Settings) string { return orNone(s.DefaultTarget) })},
+	{"error_page_url", "Customer SSO error page URL", one(func(s sso.Settings) string { return orNone(s.ErrorPageURL) })},
+	{"updated_at", "Last saved", one(func(s sso.Settings) string { return timeOrNever(&s.UpdatedAt) })},
+}
+
+// notShownSettings are the columns of sso.Settings that sso show prints
+// as part of another line, or not at all.
+var notShownSettings = map[string]string{
+	"site_id":                    "the site is the first line",
+	"revision":                   "a counter of changes, for two admins editing at once",
+	"metadata_refresh_failed_at": "in Last refresh failed",
+	"proposed_sso_url":           "in Proposed by a refresh",
+	"proposed_slo_url":           "in Proposed by a refresh",
+	"proposed_certificates":      "in Proposed by a refresh",
+}
+
+func one(f func(sso.Settings) string) func(sso.Settings) []string {
+	return func(s sso.Settings) []string { return []string{f(s)} }
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+func timeOrNever(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return "never"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
 func (c *cli) printSettings(ctx context.Context, env *env, site sites.Site) error {
 	set, err := env.SSO.Settings(ctx, site.ID)
 	if err != nil {
 		return err
 	}
-	onOff := func(b bool) string {
-		if b {
-			return "on"
-		}
-		return "off"
+	spCerts, err := env.SSO.SPCertificates(ctx, site.ID)
+	if err != nil {
+		return err
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "site\t%s\n", site.Name)
 	fmt.Fprintf(tw, "SP entity ID (Identifier)\t%s\n", env.SSO.EntityID(site.Name))
 	fmt.Fprintf(tw, "ACS URL (Reply URL)\t%s\n", env.SSO.ACSURL(site.Name))
 	fmt.Fprintf(tw, "sign-on URL\t%s\n", env.Hosts.SignOnURL(site.Name))
-	fmt.Fprintf(tw, "SSO\t%s\n", onOff(set.Enabled))
-	fmt.Fprintf(tw, "IdP entity ID\t%s\n", orNone(set.IdPEntityID))
-	fmt.Fprintf(tw, "IdP SSO URL\t%s\n", orNone(set.SSOURL))
-	fmt.Fprintf(tw, "IdP SLO URL\t%s\n", orNone(set.SLOURL))
-	for _, cert := range set.Certificates {
-		info := idpmeta.Describe(cert)
-		fmt.Fprintf(tw, "IdP signing certificate\t%s, valid %s to %s, SHA-256 %s\n", info.Subject,
-			info.NotBefore.Format("2006-01-02"), info.NotAfter.Format("2006-01-02"), info.SHA256)
+	for _, cert := range spCerts {
+		fmt.Fprintf(tw, "SP certificate (%s)\tvalid until %s, SHA-256 %s\n", cert.State, cert.NotAfter.Format("2006-01-02"), cert.SHA256)
 	}
-	fmt.Fprintf(tw, "Auto Account Creation\t%s\n", onOff(set.AutoCreate))
-	fmt.Fprintf(tw, "Auto Account Update\t%s\n", onOff(set.AutoUpdate))
-	fmt.Fprintf(tw, "IdP-initiated sign-in\t%s\n", onOff(set.IdPInitiated))
-	fmt.Fprintf(tw, "AuthnContextClassRef\t%s\n", orNone(strings.Join(set.AuthnContext, ";")))
-	fmt.Fprintf(tw, "NameID format\t%s\n", set.NameIDFormat)
+	var unreadable *sso.SPKeyUnreadableError
+	if err := env.SSO.CheckSPKeys(ctx, site); errors.As(err, &unreadable) {
+		fmt.Fprintf(tw, "SP key\tUNREADABLE with this PORTAL_SECRET_KEY: run portal sso rekey --site %s\n", site.Name)
+	} else if err != nil {
+		return err
+	}
+	for _, line := range shownSettings {
+		for _, v := range line.values(set) {
+			fmt.Fprintf(tw, "%s\t%s\n", line.label, v)
+		}
+	}
 	return tw.Flush()
+}
+
+func (c *cli) ssoRekey(ctx context.Context, args []string) error {
+	siteName, _, err := c.siteFlag("rekey", args, nil)
+	if err != nil {
+		return err
+	}
+	return c.withSite(ctx, siteName, func(env *env, site sites.Site) error {
+		var unreadable *sso.SPKeyUnreadableError
+		err := env.SSO.CheckSPKeys(ctx, site)
+		if err == nil {
+			// Replacing a key that works would only break the IdP's trust.
+			return badInputf("the SP key pair of site %s opens with the current PORTAL_SECRET_KEY: nothing to replace "+
+				"(to change the SP certificate, use the rollover on the SSO Configuration page, which keeps sign-in working)", site.Name)
+		}
+		if !errors.As(err, &unreadable) {
+			return err
+		}
+		cert, err := env.SSO.RekeySP(ctx, site)
+		if err != nil {
+			return err
+		}
+		if err := env.record(ctx, site, "sso.rekey", "new SP key pair, certificate SHA-256 "+cert.SHA256+
+			": the previous one could not be opened with the current PORTAL_SECRET_KEY"); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, `replaced the SP key pair of site %s with a new one sealed under the current PORTAL_SECRET_KEY
+  new SP certificate: valid until %s, SHA-256 %s
+
+The identity provider still trusts the old certificate. Now:
+  1. portal sso export --site %s > %s-sp-metadata.xml   (or Export on the SSO Configuration page)
+  2. upload that file to the identity provider (Azure: Single sign-on > Upload metadata file)
+Until then an identity provider that checks request signatures refuses this site's sign-ins.
+`, site.Name, cert.NotAfter.Format("2006-01-02"), cert.SHA256, site.Name, site.Name)
+		return nil
+	})
 }
 
 func orNone(s string) string {

@@ -16,11 +16,9 @@ import (
 	"github.com/meetings-portal/portal/internal/users"
 )
 
-const userUsage = "usage: portal user list --site NAME | portal user create --site NAME --email EMAIL [--uid UID] [--first-name NAME] [--last-name NAME] [--role host|attendee]"
-
 func (c *cli) user(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return badInputf(userUsage)
+		return c.groupHelp("user", args)
 	}
 	switch args[0] {
 	case "list":
@@ -28,14 +26,18 @@ func (c *cli) user(ctx context.Context, args []string) error {
 	case "create":
 		return c.userCreate(ctx, args[1:])
 	}
-	return badInputf(userUsage)
+	return c.groupHelp("user", args)
 }
 
 func (c *cli) userList(ctx context.Context, args []string) error {
 	fs := newFlagSet("user list", c)
 	siteName := fs.String("site", "", "site name")
-	if pos, err := parseInterspersed(fs, args); err != nil || len(pos) != 0 || *siteName == "" {
-		return badInputf("usage: portal user list --site NAME")
+	pos, err := c.parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 || *siteName == "" {
+		return usageError("user list")
 	}
 	return c.withSite(ctx, *siteName, func(env *env, site sites.Site) error {
 		return c.printUsers(ctx, env, site)
@@ -60,8 +62,12 @@ func (c *cli) userCreate(ctx context.Context, args []string) error {
 	fs.StringVar(&account.FirstName, "first-name", "", "first name")
 	fs.StringVar(&account.LastName, "last-name", "", "last name")
 	fs.StringVar(&account.Role, "role", "host", "host or attendee")
-	if pos, err := parseInterspersed(fs, args); err != nil || len(pos) != 0 || *siteName == "" || account.Email == "" {
-		return badInputf("usage: portal user create --site NAME --email EMAIL [--uid UID] [--first-name NAME] [--last-name NAME] [--role host|attendee]")
+	pos, err := c.parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 || *siteName == "" || account.Email == "" {
+		return usageError("user create")
 	}
 	return c.withSite(ctx, *siteName, func(env *env, site sites.Site) error {
 		u, err := env.Users.Create(ctx, site.ID, account, func(ctx context.Context, tx pgx.Tx, u users.User) error {

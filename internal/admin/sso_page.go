@@ -409,6 +409,15 @@ func (h *Handler) loadSSOPage(r *http.Request) (ssoPage, error) {
 	if err != nil {
 		return ssoPage{}, err
 	}
+	// A key sealed under another PORTAL_SECRET_KEY breaks sign-in, Test
+	// SSO and the metadata: the page says so before the admin tries them.
+	var unreadable *sso.SPKeyUnreadableError
+	if err := h.SSO.CheckSPKeys(r.Context(), site); errors.As(err, &unreadable) {
+		sp.KeyUnreadable = true
+		h.Log.ErrorContext(r.Context(), "SP key unreadable", "error", err.Error())
+	} else if err != nil {
+		return ssoPage{}, err
+	}
 	now := h.Now()
 	p := ssoPage{
 		Settings: set, SP: sp, Options: optionsFormFrom(set).withVersion(set), Manual: manualFormFrom(set).withVersion(set),

@@ -60,6 +60,9 @@ type spDetails struct {
 	// Newest is the newest SP key listed: Create next carries it, so that
 	// the same press sent twice makes one key.
 	Newest int64
+	// KeyUnreadable: the SP private key does not open under the portal's
+	// PORTAL_SECRET_KEY (sso.SPKeyUnreadableError).
+	KeyUnreadable bool
 }
 
 // certificateView is an IdP signing certificate with a warning when it has

@@ -62,6 +62,9 @@ type Config struct {
 	// MailFrom is the From of every e-mail (PORTAL_MAIL_FROM); nil means
 	// "Meetings <meetings@<base host>>".
 	MailFrom *netmail.Address
+	// RequestTimeout is how long a request may take before its database
+	// calls give up and it answers 503; 0 means 10 seconds.
+	RequestTimeout time.Duration
 }
 
 // App is every store and service of the portal.
@@ -123,6 +126,9 @@ func New(pool *pgxpool.Pool, cfg Config) *App {
 		// ACS on the IdP's cross-site POST.
 		cfg.Log.Warn("PORTAL_BASE_URL is plain http on a host other than localhost: browsers drop the Secure sign-in cookie there, " +
 			"so SP-initiated sign-ins will be refused (browser-mismatch). Serve the portal over https.")
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = 10 * time.Second
 	}
 	sessions := session.NewStore(pool, cfg.Now)
 	a := &App{

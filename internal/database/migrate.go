@@ -48,10 +48,50 @@ func (g *Migrator) Up() error {
 	return nil
 }
 
-// Down reverts the last n migrations.
-func (g *Migrator) Down(n int) error {
+// ShortError refuses to revert more migrations than are applied:
+// golang-migrate would revert every one of them (dropping every table) and
+// only then report the shortfall.
+type ShortError struct {
+	Steps, Applied int
+	Version        uint
+}
+
+func (e *ShortError) Error() string {
+	return fmt.Sprintf("cannot revert %d migrations: only %d are applied (schema version %d); nothing was changed",
+		e.Steps, e.Applied, e.Version)
+}
+
+// PlanDown returns the migrations Down(n) would revert, newest first, or a
+// *ShortError when fewer than n are applied.
+func (g *Migrator) PlanDown(n int) ([]Migration, error) {
 	if n <= 0 {
-		return fmt.Errorf("migrate down: need a positive number of steps, got %d", n)
+		return nil, fmt.Errorf("migrate down: need a positive number of steps, got %d", n)
+	}
+	version, _, err := g.Version()
+	if err != nil {
+		return nil, err
+	}
+	all, err := Migrations()
+	if err != nil {
+		return nil, err
+	}
+	var applied []Migration
+	for i := len(all) - 1; i >= 0; i-- {
+		if all[i].Version <= version {
+			applied = append(applied, all[i])
+		}
+	}
+	if n > len(applied) {
+		return nil, &ShortError{Steps: n, Applied: len(applied), Version: version}
+	}
+	return applied[:n], nil
+}
+
+// Down reverts the last n migrations; it changes nothing when fewer than n
+// are applied (*ShortError).
+func (g *Migrator) Down(n int) error {
+	if _, err := g.PlanDown(n); err != nil {
+		return err
 	}
 	if err := g.m.Steps(-n); err != nil && !errors.Is(err, migrate.ErrNoChange) {
 		return fmt.Errorf("migrate down %d: %w", n, err)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/meetings-portal/portal/internal/web"
 )
 
 // Statuses of a meeting or room as its page shows it.
@@ -165,7 +167,9 @@ func (h *Handler) keepAlive() time.Duration {
 // a ticket, and a visitor of a meeting that lets guests in (the status
 // only, so the join page knows when the host starts).
 func (h *Handler) Events(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+	// The stream outlives the request deadline; each round of work below
+	// gets one of its own.
+	ctx := web.StreamContext(r)
 	p, v, ok := h.placeFor(w, r, false)
 	if !ok {
 		return
@@ -203,10 +207,13 @@ func (h *Handler) Events(w http.ResponseWriter, r *http.Request) {
 	sent := ""
 	send := func(beat bool) error {
 		// A stream lives long: the server's write timeout is for pages,
-		// so each write gets its own deadline instead.
+		// so each write gets its own deadline instead, and each round of
+		// database work too.
 		if err := rc.SetWriteDeadline(time.Now().Add(h.keepAlive() + 10*time.Second)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 			return err
 		}
+		ctx, cancel := context.WithTimeout(ctx, streamWork)
+		defer cancel()
 		a, err := h.attendance(ctx, p, v, ticket)
 		if err != nil {
 			return err
@@ -271,6 +278,10 @@ func (h *Handler) Events(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
+
+// streamWork bounds one round of an event stream's database work, as the
+// request deadline bounds a page's.
+const streamWork = 10 * time.Second
 
 // live is the live instance of p, for the host's controls.
 func (h *Handler) live(w http.ResponseWriter, r *http.Request) (place, Viewer, Instance, bool) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meetings-portal/portal/internal/app"
 	"github.com/meetings-portal/portal/internal/meetings"
 	"github.com/meetings-portal/portal/internal/portaltest"
 )
@@ -312,4 +313,20 @@ func TestLobbyWorksAcrossTwoPortalProcessesOnOneDatabase(t *testing.T) {
 	first.post(page+"/admit", url.Values{"participant": {first.participantID(page, "Gail Guest")}}, first.hostC)
 	guestStream.waitFor("admitted (through A)", func(s liveState) bool { return s.You == meetings.StateAdmitted })
 	hostStream.waitFor("the guest present", func(s liveState) bool { return slices.Contains(s.names("present"), "Gail Guest") })
+}
+
+func TestAnEventStreamOutlivesTheRequestDeadline(t *testing.T) {
+	// Every request has a deadline (a hung database must not hold pages);
+	// an event stream lasts as long as its page, and keeps delivering.
+	w := newPortal(t, portaltest.Configure(func(a *app.App) { a.RequestTimeout = 2 * time.Second }))
+	server := httptest.NewServer(w.Server)
+	t.Cleanup(server.Close)
+	number := w.schedule(guestsAllowed)
+	page := "/meetings/" + number
+	hostStream := openStream(t, server, page+"/events", w.hostC)
+	hostStream.waitFor("not started", func(s liveState) bool { return s.Status == meetings.StatusNotStarted })
+
+	time.Sleep(3 * time.Second) // past the deadline
+	w.post(page+"/start", nil, w.hostC)
+	hostStream.waitFor("the start, after the deadline", func(s liveState) bool { return s.Status == meetings.StatusLive })
 }

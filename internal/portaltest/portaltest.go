@@ -283,3 +283,23 @@ func (c *Clock) Advance(d time.Duration) {
 	}
 	c.now = c.now.Add(d)
 }
+
+// Logs collects what the portal logs, written from its goroutines and read
+// by the test: portaltest.WithLog(slog.New(slog.NewTextHandler(logs, nil))).
+type Logs struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *Logs) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String is everything logged so far.
+func (l *Logs) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

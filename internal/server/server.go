@@ -40,11 +40,8 @@ func New(a *app.App) (*Server, error) {
 
 	root := chi.NewRouter()
 	root.Use(headAsGet, web.RequestIDs, a.TrustedProxies.Clients, web.Observe(web.AccessLog(a.Log), a.Metrics.Observe),
-		render.Recover, web.SecurityHeaders(a.Hosts.HTTPS()), web.LimitBodies)
-	root.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
-	})
+		render.Recover, web.SecurityHeaders(a.Hosts.HTTPS()), web.LimitBodies, web.Deadline(a.RequestTimeout))
+	root.Get("/healthz", healthz)
 	root.Get("/readyz", s.ready)
 	root.Handle("/static/*", assets)
 	root.Handle("/*", http.HandlerFunc(s.dispatch))
@@ -71,14 +68,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.root.Serv
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
 	if err := s.app.Pool.Ping(ctx); err != nil {
 		s.app.Log.WarnContext(r.Context(), "not ready: database unreachable", "error", err.Error())
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte("database unreachable\n"))
+		notReadyAnswer(w, "database unreachable")
 		return
 	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write([]byte("ready\n"))
 }
 

@@ -9,11 +9,16 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/meetings-portal/portal/internal/seal"
+	"github.com/meetings-portal/portal/internal/sites"
+	"github.com/meetings-portal/portal/internal/sso/idpmeta"
 )
 
 // spKeyBits is the SP key size: RSA 2048 is what Azure AD and most IdPs
@@ -150,9 +155,39 @@ WHERE NOT EXISTS (SELECT 1 FROM sp_keys k WHERE k.site_id = s.id AND k.state = '
 // App.CreateSite and BackfillSPKeys has not run since.
 var ErrNoSPKey = errors.New("the site has no SP key pair: restart the portal to create it")
 
+// SPKeyUnreadableError means a site's SP private key does not open under
+// this portal's PORTAL_SECRET_KEY: it was sealed under another key —
+// typically the built-in development key, when the site was created while
+// PORTAL_SECRET_KEY was unset. Nothing that signs (sign-in, Test SSO) or
+// publishes the key pair (the SP metadata) works until `portal sso rekey`
+// makes a new one under the current key.
+type SPKeyUnreadableError struct {
+	Site  string
+	KeyID int64
+}
+
+func (e *SPKeyUnreadableError) Error() string {
+	return fmt.Sprintf("the SP private key %d of site %s does not open with this PORTAL_SECRET_KEY (it was sealed under another key, "+
+		"such as the development key used while PORTAL_SECRET_KEY was unset): run `portal sso rekey --site %s`, "+
+		"then upload the site's new SP metadata to the identity provider", e.KeyID, e.Site, e.Site)
+}
+
+// Unwrap is seal.ErrOpen, the failure underneath.
+func (e *SPKeyUnreadableError) Unwrap() error { return seal.ErrOpen }
+
+// Explain is what a user who reaches the site is told (web.ExplainedError):
+// nothing they can fix, and no detail about keys; the admin's SSO page and
+// the log say what to do.
+func (e *SPKeyUnreadableError) Explain() (int, string, string) {
+	return http.StatusServiceUnavailable, "Single sign-on is not available",
+		"This site's single sign-on cannot be used at the moment because of a problem on the portal's side. " +
+			"Its administrators have been told what to do. Please try again later."
+}
+
 // spKeys returns the site's SP key pairs, opened, the active one first. Only
 // signing and the metadata need them.
-func (s *Service) spKeys(ctx context.Context, siteID int64) ([]spKey, error) {
+func (s *Service) spKeys(ctx context.Context, site sites.Site) ([]spKey, error) {
+	siteID := site.ID
 	rows, err := s.pool.Query(ctx, `SELECT id, sealed_key, certificate, state FROM sp_keys
 WHERE site_id = $1 ORDER BY state = 'active' DESC, id`, siteID)
 	if err != nil {
@@ -164,6 +199,9 @@ WHERE site_id = $1 ORDER BY state = 'active' DESC, id`, siteID)
 	var state string
 	_, err = pgx.ForEachRow(rows, []any{&id, &sealed, &der, &state}, func() error {
 		k, err := s.openSPKey(siteID, id, sealed, der, state)
+		if errors.Is(err, seal.ErrOpen) {
+			return &SPKeyUnreadableError{Site: site.Name, KeyID: id}
+		}
 		if err != nil {
 			return err
 		}
@@ -197,4 +235,67 @@ func (s *Service) openSPKey(siteID, id int64, sealed, der []byte, state string) 
 		return spKey{}, fmt.Errorf("parse SP certificate %d: %w", id, err)
 	}
 	return spKey{id: id, key: key, cert: cert, state: state}, nil
+}
+
+// CheckSPKeys returns a *SPKeyUnreadableError when one of the site's SP
+// private keys does not open under the current PORTAL_SECRET_KEY, so the
+// admin's page can say so before anything fails. Only the seal is opened:
+// no RSA work.
+func (s *Service) CheckSPKeys(ctx context.Context, site sites.Site) error {
+	unreadable, err := s.unreadableSPKeys(ctx, `WHERE k.site_id = $1`, site.ID)
+	if err != nil || len(unreadable) == 0 {
+		return err
+	}
+	return &unreadable[0]
+}
+
+// UnreadableSPKeys lists, one per site, the SP keys that do not open under
+// the current PORTAL_SECRET_KEY; `portal serve` logs them at start.
+func (s *Service) UnreadableSPKeys(ctx context.Context) ([]SPKeyUnreadableError, error) {
+	return s.unreadableSPKeys(ctx, "")
+}
+
+func (s *Service) unreadableSPKeys(ctx context.Context, where string, args ...any) ([]SPKeyUnreadableError, error) {
+	rows, err := s.pool.Query(ctx, `SELECT k.site_id, t.name, k.id, k.sealed_key FROM sp_keys k JOIN sites t ON t.id = k.site_id `+
+		where+` ORDER BY t.name, k.id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read SP keys: %w", err)
+	}
+	var out []SPKeyUnreadableError
+	var siteID, keyID int64
+	var name string
+	var sealed []byte
+	_, err = pgx.ForEachRow(rows, []any{&siteID, &name, &keyID, &sealed}, func() error {
+		if _, err := s.box.Open(sealed, sealContext(siteID)); err != nil &&
+			(len(out) == 0 || out[len(out)-1].Site != name) {
+			out = append(out, SPKeyUnreadableError{Site: name, KeyID: keyID})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read SP keys: %w", err)
+	}
+	return out, nil
+}
+
+// RekeySP replaces every SP key pair of the site (active, next, previous)
+// by one new active pair sealed under the current PORTAL_SECRET_KEY, in one
+// transaction, and returns its certificate. The identity provider trusts
+// the old certificate until it gets the new metadata: `portal sso rekey`
+// says so.
+func (s *Service) RekeySP(ctx context.Context, site sites.Site) (SPCertificate, error) {
+	key, err := s.NewSPKey(site.Name)
+	if err != nil {
+		return SPCertificate{}, err
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM sp_keys WHERE site_id = $1`, site.ID); err != nil {
+			return fmt.Errorf("remove the old SP keys: %w", err)
+		}
+		return s.StoreSPKey(ctx, tx, site.ID, key, KeyActive)
+	})
+	if err != nil {
+		return SPCertificate{}, fmt.Errorf("rekey site %s: %w", site.Name, err)
+	}
+	return SPCertificate{State: KeyActive, NotAfter: key.cert.NotAfter, SHA256: idpmeta.Describe(key.cert).SHA256}, nil
 }

@@ -33,7 +33,7 @@ func (s *Service) provider(ctx context.Context, site sites.Site, withKeys bool) 
 	}
 	var keys []spKey
 	if withKeys {
-		if keys, err = s.spKeys(ctx, site.ID); err != nil {
+		if keys, err = s.spKeys(ctx, site); err != nil {
 			return nil, err
 		}
 	}

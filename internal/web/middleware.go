@@ -204,6 +204,45 @@ func SecurityHeaders(https bool) func(http.Handler) http.Handler {
 	}
 }
 
+// Deadline gives every request d to do its work: the database calls it makes
+// with the request's context give up then, and the page says to try again
+// (ServerError answers 503), so a database that stops answering cannot hold
+// requests, and the browsers behind them, for the whole outage. A handler
+// that streams for longer (server-sent events, a WebSocket) takes
+// StreamContext instead and bounds each step of its own work.
+func Deadline(d time.Duration) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), streamKey{}, r.Context()), d)
+			defer cancel()
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+}
+
+type streamKey struct{}
+
+// StreamContext is the request's context without Deadline's limit: it ends
+// when the client goes away or the server shuts down, not after d. It is
+// for responses that last (an event stream, a WebSocket), whose handler
+// gives each database call a deadline of its own.
+func StreamContext(r *http.Request) context.Context {
+	if ctx, ok := r.Context().Value(streamKey{}).(context.Context); ok {
+		// The values added after Deadline (the site, the user) are kept.
+		return valuesOf{Context: ctx, values: r.Context()}
+	}
+	return r.Context()
+}
+
+// valuesOf is a context whose deadline and cancellation are Context's and
+// whose values are those of values (a descendant of Context).
+type valuesOf struct {
+	context.Context
+	values context.Context
+}
+
+func (v valuesOf) Value(key any) any { return v.values.Value(key) }
+
 // MaxBodyBytes caps every request body. Forms are small; the largest legal
 // bodies are a SAML response (256 KiB decoded, about 350 KiB as base64 in a
 // form) and a metadata upload (1 MiB plus multipart overhead).

@@ -13,9 +13,11 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/meetings-portal/portal/internal/database"
 	"github.com/meetings-portal/portal/web/templates"
 )
 
@@ -122,7 +124,11 @@ func (rd *Renderer) Error(w http.ResponseWriter, r *http.Request, status int, ti
 }
 
 // ServerError logs err with the request ID and shows a page that gives the
-// reference but none of the detail.
+// reference but none of the detail. It is the one place that tells an
+// explained failure (ExplainedError) and an outage from a fault: when the database could not be used just now
+// (database.Unavailable: unreachable, too slow for the request's deadline,
+// restarting) the answer is Unavailable's 503, which people and load
+// balancers retry; anything else is a 500.
 func (rd *Renderer) ServerError(w http.ResponseWriter, r *http.Request, err error) {
 	if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
 		// The browser went away (a page reloaded, an event stream closed):
@@ -130,9 +136,42 @@ func (rd *Renderer) ServerError(w http.ResponseWriter, r *http.Request, err erro
 		rd.log.InfoContext(r.Context(), "request abandoned by the client", "error", err.Error())
 		return
 	}
+	var explained ExplainedError
+	if errors.As(err, &explained) {
+		rd.log.ErrorContext(r.Context(), "request failed", "error", err.Error())
+		status, title, message := explained.Explain()
+		rd.Error(w, r, status, title, message)
+		return
+	}
+	if database.Unavailable(err) {
+		rd.log.WarnContext(r.Context(), "storage unavailable", "error", err.Error())
+		rd.Unavailable(w, r, "The portal cannot complete this request just now. Please try again in a few seconds.")
+		return
+	}
 	rd.log.ErrorContext(r.Context(), "request failed", "error", err.Error())
 	rd.Error(w, r, http.StatusInternalServerError, "Something went wrong",
 		"The portal could not complete this request. Please try again in a moment.")
+}
+
+// ExplainedError is a failure that says itself what the person should
+// read — a fault of the portal's configuration that the operator must fix,
+// for example — which ServerError shows, with its status, instead of the
+// generic page; the log gets the error in full, which says what to do.
+type ExplainedError interface {
+	error
+	Explain() (status int, title, message string)
+}
+
+// RetryAfter is how long a 503 asks the browser, or the load balancer, to
+// wait before trying again (the Retry-After header, RFC 9110 §10.2.3).
+const RetryAfter = 5 * time.Second
+
+// Unavailable is the 503 page with Retry-After: the portal cannot serve the
+// request now but will shortly (its database is unreachable or slow, or it
+// is still starting).
+func (rd *Renderer) Unavailable(w http.ResponseWriter, r *http.Request, message string) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(RetryAfter/time.Second)))
+	rd.Error(w, r, http.StatusServiceUnavailable, "Please try again shortly", message)
 }
 
 // NotFound is the 404 page.
