@@ -139,6 +139,9 @@ wait:
 			// Once ctx ends the Watcher stops and the pages' event streams
 			// end with it, so Shutdown is not held up by them.
 			go portal.Watcher.Run(ctx)
+			// Sites and their SSO configuration are kept in memory while
+			// every change (by any process) is heard.
+			go portal.WatchConfig(ctx)
 			if worker := portal.MailWorker(); worker != nil {
 				log.Info("invitations are sent by e-mail", "smtp", portal.SMTP.String(), "from", portal.MailFrom.String())
 				go worker.Run(ctx)

@@ -11,11 +11,13 @@ import (
 	"net"
 	netmail "net/mail"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/crewjam/saml"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/meetings-portal/portal/internal/audit"
@@ -24,6 +26,7 @@ import (
 	"github.com/meetings-portal/portal/internal/mail"
 	"github.com/meetings-portal/portal/internal/meetings"
 	"github.com/meetings-portal/portal/internal/metrics"
+	"github.com/meetings-portal/portal/internal/pgnotify"
 	"github.com/meetings-portal/portal/internal/seal"
 	"github.com/meetings-portal/portal/internal/session"
 	"github.com/meetings-portal/portal/internal/sites"
@@ -219,4 +222,60 @@ func (a *App) StartDevIdP(ctx context.Context, password string) (*devidp.IdP, er
 	}
 	a.DevIdP = idp
 	return idp, nil
+}
+
+// configChannel is where triggers announce changes to the sites and their
+// SSO configuration (migrations/0035_config_notify.up.sql).
+const configChannel = "portal_config"
+
+// fullRefresh is how often the process drops everything it keeps, in case
+// a change went unheard (a notification cannot be lost while listening,
+// but a belt for the braces costs one read per site and interval).
+const fullRefresh = time.Minute
+
+// WatchConfig keeps the sites and their SSO configuration in memory for as
+// long as it hears every change, made by any process, on portal_config;
+// while it does not (before it connects, after a lost connection), every
+// read goes to PostgreSQL. Run it once per process, until ctx ends.
+func (a *App) WatchConfig(ctx context.Context) {
+	caches := func(on bool) {
+		if on {
+			a.Sites.CacheOn()
+			a.SSO.CacheOn()
+		} else {
+			a.Sites.CacheOff()
+			a.SSO.CacheOff()
+		}
+	}
+	listener := pgnotify.Listener{
+		Config: a.Pool.Config().ConnConfig.Copy(), Channels: []string{configChannel}, Log: a.Log,
+		Connected:    func() { caches(true) },
+		Disconnected: func() { caches(false) },
+		Notified: func(n *pgconn.Notification) {
+			if n.Payload == "sites" {
+				a.Sites.Forget()
+				return
+			}
+			if id, ok := strings.CutPrefix(n.Payload, "site:"); ok {
+				if siteID, err := strconv.ParseInt(id, 10, 64); err == nil {
+					a.SSO.Forget(siteID)
+				}
+			}
+		},
+	}
+	go func() {
+		tick := time.NewTicker(fullRefresh)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				a.Sites.Forget()
+				a.SSO.ForgetAll()
+			}
+		}
+	}()
+	listener.Run(ctx)
+	caches(false)
 }

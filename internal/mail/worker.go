@@ -2,14 +2,15 @@ package mail
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/mail"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/meetings-portal/portal/internal/pgnotify"
 )
 
 // Worker sends the outbox. Run one in every portal process: rows are
@@ -74,38 +75,32 @@ func (w *Worker) Backoff(failures int) time.Duration {
 // otherwise every Poll. It listens on a connection of its own rather than
 // one of the pool's, which serve requests.
 func (w *Worker) Run(ctx context.Context) {
-	for ctx.Err() == nil {
-		if err := w.listen(ctx); err != nil && ctx.Err() == nil {
-			w.Log.WarnContext(ctx, "mail worker: listening failed; retrying", "error", err.Error())
-			select {
-			case <-ctx.Done():
-			case <-time.After(5 * time.Second):
-			}
+	wake := make(chan struct{}, 1)
+	nudge := func() {
+		select {
+		case wake <- struct{}{}:
+		default: // a wake-up is already pending
 		}
 	}
-}
-
-func (w *Worker) listen(ctx context.Context) error {
-	conn, err := pgx.ConnectConfig(ctx, w.Pool.Config().ConnConfig.Copy())
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
+	listener := pgnotify.Listener{
+		Config: w.Pool.Config().ConnConfig.Copy(), Channels: []string{wakeChannel}, Log: w.Log, Retry: 5 * time.Second,
+		// A message queued while nobody listened is found by the send
+		// that follows the reconnection (or the next Poll).
+		Connected: nudge,
+		Notified:  func(*pgconn.Notification) { nudge() },
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+wakeChannel); err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
+	go listener.Run(ctx)
+	poll := time.NewTicker(w.poll())
+	defer poll.Stop()
 	for {
 		if _, err := w.SendDue(ctx); err != nil && ctx.Err() == nil {
 			w.Log.WarnContext(ctx, "mail worker: sending failed", "error", err.Error())
 		}
-		waitCtx, cancel := context.WithTimeout(ctx, w.poll())
-		_, err := conn.WaitForNotification(waitCtx)
-		cancel()
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Errorf("wait: %w", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		case <-poll.C:
 		}
 	}
 }

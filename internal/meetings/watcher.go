@@ -7,11 +7,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/meetings-portal/portal/internal/pgnotify"
 )
 
 // eventsChannel is the one PostgreSQL channel every lobby change is
@@ -122,40 +122,21 @@ func (w *Watcher) Done() <-chan struct{} { return w.done }
 // requests. Run it once per Watcher.
 func (w *Watcher) Run(ctx context.Context) {
 	defer close(w.done)
-	for ctx.Err() == nil {
-		err := w.listen(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		w.log.WarnContext(ctx, "meeting watcher: listening failed; reconnecting", "error", err.Error())
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Second):
-		}
+	l := pgnotify.Listener{
+		Config: w.config, Channels: []string{eventsChannel}, Log: w.log,
+		Connected: func() {
+			w.once.Do(func() { close(w.ready) })
+			// Changes made while not listening were missed: everyone
+			// re-reads.
+			w.wakeAll()
+		},
+		Notified: func(n *pgconn.Notification) {
+			if t, ok := parseTopic(n.Payload); ok {
+				w.wake(t)
+			}
+		},
 	}
-}
-
-func (w *Watcher) listen(ctx context.Context) error {
-	conn, err := pgx.ConnectConfig(ctx, w.config)
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+eventsChannel); err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	w.once.Do(func() { close(w.ready) })
-	// Changes made while not listening were missed: everyone re-reads.
-	w.wakeAll()
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return fmt.Errorf("wait: %w", err)
-		}
-		if t, ok := parseTopic(n.Payload); ok {
-			w.wake(t)
-		}
-	}
+	l.Run(ctx)
 }
 
 func (w *Watcher) wake(t Topic) {

@@ -125,6 +125,9 @@ func New(t testing.TB, options ...Option) *Portal {
 		t.Fatal(err)
 	}
 	runInBackground(t, a.Watcher.Run)
+	// Sites and SSO configuration are kept in memory as in production, so
+	// that tests see what a process that caches serves.
+	runInBackground(t, a.WatchConfig)
 	if worker := a.MailWorker(); worker != nil {
 		runInBackground(t, worker.Run)
 	}

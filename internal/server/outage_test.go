@@ -91,12 +91,16 @@ func TestADatabaseThatStopsAnsweringMidRunGetsA503AndRecovers(t *testing.T) {
 	logs := &portaltest.Logs{}
 	p := newPortal(t, portaltest.WithPool(pool), portaltest.Configure(withRequestTimeout),
 		portaltest.WithLog(slog.New(slog.NewTextHandler(logs, nil))))
-	if resp := p.do("GET", acme, "/admin", nil); resp.StatusCode != http.StatusOK {
+	// A signed-in admin's page reads the session from the database (the
+	// site itself may be kept in memory, and the sign-in form needs
+	// nothing else).
+	admin := p.SignInAdmin(acme, "admin@acme.test")
+	if resp := p.do("GET", acme, "/admin", nil, admin); resp.StatusCode != http.StatusOK {
 		t.Fatalf("before: %d", resp.StatusCode)
 	}
 
 	proxy.freeze()
-	resp := answeredWithinTheDeadline(t, p.Portal, acme, "/admin")
+	resp := answeredWithinTheDeadline(t, p.Portal, acme, "/admin", admin)
 	if body := readBody(t, resp); resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("while the database hangs: %d %q %.300s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 	}
@@ -107,7 +111,7 @@ func TestADatabaseThatStopsAnsweringMidRunGetsA503AndRecovers(t *testing.T) {
 
 	proxy.thaw()
 	deadline := time.Now().Add(10 * time.Second)
-	for p.do("GET", acme, "/admin", nil).StatusCode != http.StatusOK {
+	for p.do("GET", acme, "/admin", nil, admin).StatusCode != http.StatusOK {
 		if time.Now().After(deadline) {
 			t.Fatal("the site did not recover once the database answered again")
 		}
@@ -117,10 +121,10 @@ func TestADatabaseThatStopsAnsweringMidRunGetsA503AndRecovers(t *testing.T) {
 
 // answeredWithinTheDeadline serves GET path and fails the test unless the
 // answer comes within the request deadline (and a second for the rest).
-func answeredWithinTheDeadline(t *testing.T, p *portaltest.Portal, host, path string) *http.Response {
+func answeredWithinTheDeadline(t *testing.T, p *portaltest.Portal, host, path string, cookies ...*http.Cookie) *http.Response {
 	t.Helper()
 	answered := make(chan *http.Response, 1)
-	go func() { answered <- p.Do("GET", host, path, nil) }()
+	go func() { answered <- p.Do("GET", host, path, nil, cookies...) }()
 	select {
 	case resp := <-answered:
 		return resp

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/meetings-portal/portal/internal/cache"
 	"github.com/meetings-portal/portal/internal/identifier"
 	"github.com/meetings-portal/portal/internal/password"
 )
@@ -113,7 +114,14 @@ type Store struct {
 	dummyHash func() (string, error)
 	// verifySlots bounds concurrent password verifications (see ErrBusy).
 	verifySlots chan struct{}
+	// byName keeps the sites looked up by name (every request's host),
+	// forgotten on any change to the sites table (see CacheOn).
+	byName *cache.Cache[string, Site]
 }
+
+// cachedSites is how many sites a process keeps by name; a site of 10,000
+// takes a few hundred bytes.
+const cachedSites = 10000
 
 // NewStore returns a Store over pool.
 func NewStore(pool *pgxpool.Pool) *Store {
@@ -123,6 +131,7 @@ func NewStore(pool *pgxpool.Pool) *Store {
 			return password.Hash("not a real password, only for timing")
 		}),
 		verifySlots: make(chan struct{}, runtime.NumCPU()),
+		byName:      cache.New[string, Site](cachedSites),
 	}
 }
 
@@ -200,16 +209,34 @@ func prepareAdmin(email, pw string) (string, string, error) {
 
 // ByName returns the site called name (any case), or ErrNotFound.
 func (s *Store) ByName(ctx context.Context, name string) (Site, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT id, name, created_at FROM sites WHERE name = lower($1)`, name)
+	key := strings.ToLower(name)
+	site, epoch, ok := s.byName.Get(key)
+	if ok {
+		return site, nil
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT id, name, created_at FROM sites WHERE name = $1`, key)
 	site, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Site])
 	if errors.Is(err, pgx.ErrNoRows) {
+		// Not kept: anyone can ask for any host, and the cache must not
+		// fill with names that do not exist.
 		return Site{}, fmt.Errorf("site %q: %w", name, ErrNotFound)
 	}
 	if err != nil {
 		return Site{}, fmt.Errorf("look up site %q: %w", name, err)
 	}
+	s.byName.Put(key, epoch, site)
 	return site, nil
 }
+
+// CacheOn starts keeping sites by name: the process now hears every change
+// to the sites table (portal_config).
+func (s *Store) CacheOn() { s.byName.Reset(true) }
+
+// CacheOff stops keeping sites: changes may go unheard.
+func (s *Store) CacheOff() { s.byName.Reset(false) }
+
+// Forget drops every site kept, after a change to the sites table.
+func (s *Store) Forget() { s.byName.ForgetAll() }
 
 // Summary is a row of `portal site list`.
 type Summary struct {

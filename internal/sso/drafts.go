@@ -75,7 +75,7 @@ WHERE site_id = $1 AND id = $2 AND created_at > $3 AND applied_at IS NULL`,
 // the first and gets ErrDraftApplied, having changed and recorded nothing.
 func (s *Service) ApplyDraft(ctx context.Context, siteID int64, id, actor string) (*idpmeta.IdP, error) {
 	var idp *idpmeta.IdP
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.changeConfig(ctx, siteID, func(tx pgx.Tx) error {
 		var data []byte
 		var sourceURL string
 		err := tx.QueryRow(ctx, `UPDATE metadata_drafts SET applied_at = $4

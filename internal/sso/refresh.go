@@ -51,7 +51,7 @@ func (s *Service) Refresh(ctx context.Context, siteID int64, actor string, fetch
 	// The fetch takes up to 10 seconds: outside the transaction, which then
 	// compares with the configuration as it is when the result is written.
 	idp, fetchErr := s.fetchAndParse(ctx, set.MetadataURL, fetch)
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = s.changeConfig(ctx, siteID, func(tx pgx.Tx) error {
 		current, err := s.lockSettings(ctx, tx, siteID)
 		if err != nil {
 			return fmt.Errorf("record metadata refresh: %w", err)
@@ -246,7 +246,7 @@ func proposalID(entityID, ssoURL, sloURL string, ders [][]byte) string {
 // reports changed false (a double click, two admins); another proposal is
 // ErrProposalChanged, none at all ErrNoProposal.
 func (s *Service) AcceptProposal(ctx context.Context, siteID int64, proposal, actor string) (changed bool, err error) {
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = s.changeConfig(ctx, siteID, func(tx pgx.Tx) error {
 		current, err := s.lockSettings(ctx, tx, siteID)
 		if err != nil {
 			return fmt.Errorf("accept refreshed metadata: %w", err)

@@ -77,7 +77,7 @@ func (s *Service) CreateNextSPKey(ctx context.Context, site sites.Site, newest i
 	if err != nil {
 		return false, err
 	}
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = s.changeConfig(ctx, site.ID, func(tx pgx.Tx) error {
 		// The partial unique index allows one next key per site: a second
 		// INSERT waits for the first transaction, then does nothing.
 		stored, err := s.storeSPKey(ctx, tx, site.ID, key, KeyNext)
@@ -107,7 +107,7 @@ func (s *Service) CreateNextSPKey(ctx context.Context, site sites.Site, newest i
 // that is already active changes nothing (changed false): the same press
 // sent twice, or two admins.
 func (s *Service) ActivateSPKey(ctx context.Context, siteID, keyID int64, actor string) (changed bool, err error) {
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = s.changeConfig(ctx, siteID, func(tx pgx.Tx) error {
 		// Every key of the site, locked: a concurrent activation waits here
 		// and then sees this one's result.
 		list, err := collectSPCertificates(tx.Query(ctx, `SELECT id, state, certificate FROM sp_keys
@@ -173,7 +173,7 @@ WHERE site_id = $1 ORDER BY id FOR UPDATE`, siteID))
 // there (removed already: the same press sent twice) is ErrSPKeyGone.
 func (s *Service) RemoveSPKey(ctx context.Context, siteID, keyID int64, actor string) (SPCertificate, error) {
 	removed := SPCertificate{ID: keyID}
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.changeConfig(ctx, siteID, func(tx pgx.Tx) error {
 		var der []byte
 		err := tx.QueryRow(ctx, `DELETE FROM sp_keys WHERE site_id = $1 AND id = $2 AND state <> 'active'
 RETURNING state, certificate`, siteID, keyID).Scan(&removed.State, &der)

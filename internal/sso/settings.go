@@ -134,14 +134,28 @@ const ensureSettingsRow = `INSERT INTO sso_settings (site_id, mfa_contexts) VALU
 // Settings loads a site's configuration, certificates included, in one
 // query (it runs on every sign-in); the defaults if there is none.
 func (s *Service) Settings(ctx context.Context, siteID int64) (Settings, error) {
+	kept, epoch, ok := s.cache.Get(siteID)
+	if ok && kept.settings != nil {
+		return copySettings(*kept.settings), nil
+	}
 	set, err := collectSettings(s.pool.Query(ctx, selectSettings, siteID))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return defaults(siteID), nil
+		set, err = defaults(siteID), nil
 	}
 	if err != nil {
 		return Settings{}, fmt.Errorf("load SSO settings: %w", err)
 	}
+	keep := copySettings(set)
+	s.cache.Update(siteID, epoch, func(e *siteConfig) { e.settings = &keep })
 	return set, nil
+}
+
+// changeConfig runs change in a transaction that changes site siteID's
+// configuration. This process forgets what it kept of it as soon as the
+// transaction ends; the other processes hear of it on portal_config.
+func (s *Service) changeConfig(ctx context.Context, siteID int64, change func(pgx.Tx) error) error {
+	defer s.cache.Forget(siteID)
+	return pgx.BeginFunc(ctx, s.pool, change)
 }
 
 // ImportMetadata parses IdP metadata and, if it is good, replaces the site's
@@ -156,7 +170,7 @@ func (s *Service) ImportMetadata(ctx context.Context, siteID int64, data []byte,
 	if err := validateIdP(idp); err != nil {
 		return nil, err
 	}
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = s.changeConfig(ctx, siteID, func(tx pgx.Tx) error {
 		_, err := s.saveIdP(ctx, tx, siteID, idp, sourceURL)
 		return err
 	})
@@ -190,7 +204,7 @@ func (s *Service) ReplaceIdP(ctx context.Context, siteID int64, idp *idpmeta.IdP
 	if err := validateIdP(idp); err != nil {
 		return false, err
 	}
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = s.changeConfig(ctx, siteID, func(tx pgx.Tx) error {
 		current, err := s.lockSettings(ctx, tx, siteID)
 		if err != nil {
 			return fmt.Errorf("save IdP: %w", err)
@@ -349,7 +363,7 @@ RETURNING revision`
 // revision stays). It returns the settings as saved.
 func (s *Service) UpdateSettings(ctx context.Context, siteID int64, change func(*Settings) error) (Settings, error) {
 	var saved Settings
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.changeConfig(ctx, siteID, func(tx pgx.Tx) error {
 		set, err := s.lockSettings(ctx, tx, siteID)
 		if err != nil {
 			return fmt.Errorf("update SSO settings: %w", err)

@@ -20,6 +20,7 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/meetings-portal/portal/internal/audit"
+	"github.com/meetings-portal/portal/internal/cache"
 	"github.com/meetings-portal/portal/internal/seal"
 	"github.com/meetings-portal/portal/internal/sites"
 )
@@ -52,6 +53,8 @@ type Service struct {
 	audit *audit.Log
 	// clock is now in the form crewjam/saml and goxmldsig take it.
 	clock *dsig.Clock
+	// cache keeps each site's settings and SP keys in the process.
+	cache *cache.Cache[int64, siteConfig]
 	// PendingRequestCap is how many pending requests a site keeps, the
 	// oldest evicted first; New sets DefaultPendingRequestCap.
 	PendingRequestCap int
@@ -65,7 +68,7 @@ func New(pool *pgxpool.Pool, box *seal.Box, hosts sites.Hosts, log *slog.Logger,
 	}
 	return &Service{pool: pool, box: box, hosts: hosts, log: log, now: now, audit: audit.New(pool, now),
 		clock:             dsig.NewFakeClock(funcClock{Clock: clockwork.NewRealClock(), now: now}),
-		PendingRequestCap: DefaultPendingRequestCap}
+		PendingRequestCap: DefaultPendingRequestCap, cache: newConfigCache()}
 }
 
 // funcClock adapts the portal's clock to the clockwork.Clock that goxmldsig
