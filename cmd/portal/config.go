@@ -33,6 +33,10 @@ type config struct {
 	// (PORTAL_EVENT_RETENTION); the housekeeping job deletes older ones.
 	EventRetention time.Duration
 	SecretKey      string
+	// SignInRate and AdminSignInRate are the rate limits per client
+	// address and site, a minute (PORTAL_SIGNIN_RATE,
+	// PORTAL_ADMIN_SIGNIN_RATE).
+	SignInRate, AdminSignInRate int
 	// MaxConnections caps the connections the site listener holds open at
 	// once (PORTAL_MAX_CONNECTIONS); beyond it new ones wait to be
 	// accepted.
@@ -84,6 +88,8 @@ func (c *cli) loadConfig(fs *flag.FlagSet) (cfg *config, validate func() error) 
 	skew := c.env("PORTAL_SAML_CLOCK_SKEW", "3m")
 	retention := c.env("PORTAL_EVENT_RETENTION", "2160h")
 	maxConns := c.env("PORTAL_MAX_CONNECTIONS", "1000")
+	signInRate := c.env("PORTAL_SIGNIN_RATE", "1200")
+	adminSignInRate := c.env("PORTAL_ADMIN_SIGNIN_RATE", "10")
 	grace := c.env("PORTAL_SHUTDOWN_GRACE", "5s")
 	if fs == nil {
 		fs = flag.NewFlagSet("", flag.ContinueOnError)
@@ -96,6 +102,8 @@ func (c *cli) loadConfig(fs *flag.FlagSet) (cfg *config, validate func() error) 
 	fs.StringVar(&skew, "saml-clock-skew", skew, "allowed clock difference with IdPs (PORTAL_SAML_CLOCK_SKEW)")
 	fs.StringVar(&retention, "event-retention", retention, "how long sign-in events are kept, default 2160h = 90 days (PORTAL_EVENT_RETENTION)")
 	fs.StringVar(&maxConns, "max-connections", maxConns, "connections served at once per process; more wait to be accepted (PORTAL_MAX_CONNECTIONS)")
+	fs.StringVar(&signInRate, "signin-rate", signInRate, "sign-in starts, refused and unsolicited responses per client address and site, a minute (PORTAL_SIGNIN_RATE)")
+	fs.StringVar(&adminSignInRate, "admin-signin-rate", adminSignInRate, "admin sign-in attempts per client address and site, a minute (PORTAL_ADMIN_SIGNIN_RATE)")
 	fs.StringVar(&grace, "shutdown-grace", grace, "after SIGTERM, how long /readyz answers 503 while the portal still serves, before it stops listening (PORTAL_SHUTDOWN_GRACE)")
 	fs.StringVar(&cfg.SecretKey, "secret-key", c.env("PORTAL_SECRET_KEY", ""), "32 random bytes, hex or base64, that encrypt SP private keys (PORTAL_SECRET_KEY)")
 	fs.StringVar(&cfg.SMTPURL, "smtp-url", c.env("PORTAL_SMTP_URL", ""), "smtp://user:pass@host:port (STARTTLS when offered) or smtps://… for invitations; none keeps them for /admin/mail (PORTAL_SMTP_URL)")
@@ -112,6 +120,12 @@ func (c *cli) loadConfig(fs *flag.FlagSet) (cfg *config, validate func() error) 
 		}
 		if cfg.MaxConnections, err = strconv.Atoi(maxConns); err != nil || cfg.MaxConnections < 1 {
 			return badInputf("PORTAL_MAX_CONNECTIONS %q: want a positive number such as 1000", maxConns)
+		}
+		if cfg.SignInRate, err = strconv.Atoi(signInRate); err != nil || cfg.SignInRate < 1 {
+			return badInputf("PORTAL_SIGNIN_RATE %q: want a positive number of sign-ins a minute such as 1200", signInRate)
+		}
+		if cfg.AdminSignInRate, err = strconv.Atoi(adminSignInRate); err != nil || cfg.AdminSignInRate < 1 {
+			return badInputf("PORTAL_ADMIN_SIGNIN_RATE %q: want a positive number of attempts a minute such as 10", adminSignInRate)
 		}
 		if cfg.ShutdownGrace, err = time.ParseDuration(grace); err != nil || cfg.ShutdownGrace < 0 || cfg.ShutdownGrace > 10*time.Minute {
 			return badInputf("PORTAL_SHUTDOWN_GRACE %q: want a duration such as 5s, at most 10m (0 to stop at once)", grace)
@@ -234,6 +248,6 @@ func (cfg *config) appConfig(log *slog.Logger) (app.Config, error) {
 	return app.Config{
 		Hosts: hosts, TrustedProxies: proxies, Box: box, Log: log,
 		MetadataAllowPrivate: cfg.MetadataAllowPrivate, EventRetention: cfg.EventRetention,
-		SMTP: smtp, MailFrom: from,
+		SMTP: smtp, MailFrom: from, SignInRate: cfg.SignInRate, AdminSignInRate: cfg.AdminSignInRate,
 	}, nil
 }

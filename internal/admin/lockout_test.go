@@ -27,7 +27,7 @@ func (p *portal) signInFrom(addr, email, password string) (*http.Response, strin
 // addresses, then the right one, does not sign in; after the back-off it
 // does. An e-mail address without an account gets exactly the same answers,
 // so the limit reveals nothing.
-func TestAdminSignInLimitPerAccountHoldsAcrossAddresses(t *testing.T) {
+func TestAdminSignInRatePerAccountHoldsAcrossAddresses(t *testing.T) {
 	p := newPortal(t)
 	p.Clock.Set(time.Now())
 	type answer struct {

@@ -51,13 +51,16 @@ type Config struct {
 	MetadataAllowPrivate bool
 	// EventRetention is how long sign-in events are kept; 0 means 90 days.
 	EventRetention time.Duration
-	// AdminSignInLimit is how many admin sign-in attempts one client may
-	// make on one site per minute; 0 means 10.
-	AdminSignInLimit int
-	// SignInStartLimit bounds SP-initiated sign-in starts and ACS posts per
-	// client (IPv6: per /64), site and minute; 0 means 300, generous
-	// because a whole office may share one address.
-	SignInStartLimit int
+	// AdminSignInRate is how many admin sign-in attempts one client may
+	// make on one site per minute (PORTAL_ADMIN_SIGNIN_RATE); 0 means 10.
+	// Per-account lockouts (sites.Lockouts) hold across addresses.
+	AdminSignInRate int
+	// SignInRate is the sign-in budget of one client address (IPv6: its
+	// /64) on one site per minute (PORTAL_SIGNIN_RATE): sign-in starts,
+	// refused responses and unsolicited (IdP-initiated) ones are charged,
+	// the answer to a started sign-in is not. 0 means 1200: a company
+	// behind one NAT address signs in one unit a person.
+	SignInRate int
 	// SMTP is the mail server invitations are sent through
 	// (PORTAL_SMTP_URL); nil keeps them in the outbox for the development
 	// mail page instead.
@@ -111,11 +114,11 @@ func New(pool *pgxpool.Pool, cfg Config) *App {
 	if cfg.EventRetention == 0 {
 		cfg.EventRetention = 90 * 24 * time.Hour
 	}
-	if cfg.AdminSignInLimit == 0 {
-		cfg.AdminSignInLimit = 10
+	if cfg.AdminSignInRate == 0 {
+		cfg.AdminSignInRate = 10
 	}
-	if cfg.SignInStartLimit == 0 {
-		cfg.SignInStartLimit = 300
+	if cfg.SignInRate == 0 {
+		cfg.SignInRate = 1200
 	}
 	if cfg.MailFrom == nil {
 		host, _, err := net.SplitHostPort(cfg.Hosts.Host)

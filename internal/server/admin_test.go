@@ -69,7 +69,7 @@ func stripRef(body string) string {
 }
 
 func TestAdminSignInIsRateLimitedPerClientAndSite(t *testing.T) {
-	p := newPortal(t, portaltest.Configure(func(a *app.App) { a.AdminSignInLimit = 3 }))
+	p := newPortal(t, portaltest.Configure(func(a *app.App) { a.AdminSignInRate = 3 }))
 	for i := 0; i < 3; i++ {
 		if resp := p.do("POST", acme, "/admin/login", signInForm("admin@acme.test", "wrong password here")); resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("attempt %d: status %d", i+1, resp.StatusCode)

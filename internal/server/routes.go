@@ -39,16 +39,21 @@ func (s *Server) siteRoutes() http.Handler {
 	}
 
 	// What anyone can cause without signing in is rate-limited per client
-	// and site: a sign-in start stores a pending request and makes an RSA
-	// signature, an ACS post stores an event; an admin sign-in verifies a
-	// password.
-	signInLimit := render.RateLimit(a.SignInStartLimit, time.Minute,
+	// and site, at PORTAL_SIGNIN_RATE: a sign-in start stores a pending
+	// request and makes an RSA signature; an ACS post that is refused or
+	// unsolicited stores an event without a start having paid for it (the
+	// ACS charges its own budget: see sso.Handler.ACS). The answer to a
+	// started sign-in costs nothing more, so a company behind one address
+	// spends one start a person. An admin sign-in verifies a password.
+	starts := render.Budget(a.SignInRate, time.Minute,
 		"Too many sign-ins were started from your network in the last minute. Please wait a minute and try again.")
-	adminSignInLimit := render.RateLimit(a.AdminSignInLimit, time.Minute, "Please wait a minute before trying again.")
-	auth.SignIn = signInLimit(http.HandlerFunc(ssoPages.StartSignIn))
+	ssoPages.Budget = render.Budget(a.SignInRate, time.Minute,
+		"Too many sign-in responses from your network were refused in the last minute. Please wait a minute and try again.")
+	adminSignInLimit := render.RateLimit(a.AdminSignInRate, time.Minute, "Please wait a minute before trying again.")
+	auth.SignIn = starts.Limit(http.HandlerFunc(ssoPages.StartSignIn))
 	meetingPages.SignIn = auth.SignIn
 	// Joining as a guest writes a lobby row without signing in.
-	guestLimit := render.RateLimit(a.SignInStartLimit, time.Minute,
+	guestLimit := render.RateLimit(a.SignInRate, time.Minute,
 		"Too many guests joined from your network in the last minute. Please wait a minute and try again.")
 
 	r := chi.NewRouter()
@@ -59,7 +64,7 @@ func (s *Server) siteRoutes() http.Handler {
 
 	// Single sign-on (internal/sso) and sign-out (internal/users).
 	r.Get("/saml/metadata", ssoPages.Metadata)
-	r.With(signInLimit).Post("/saml/acs", ssoPages.ACS)
+	r.Post("/saml/acs", ssoPages.ACS)
 	r.Post("/logout", auth.Logout)
 	r.Get("/signed-out", auth.SignedOut)
 

@@ -27,6 +27,10 @@ type Handler struct {
 	Metrics *metrics.Metrics
 	// Cookies names and sets the BindingCookie.
 	Cookies web.Cookies
+	// Budget is the client's ACS budget: the ACS refuses a client that
+	// spent it, and charges refused and unsolicited responses (never the
+	// answer to a sign-in the client started: the start paid for it).
+	Budget *web.Budget
 }
 
 // Metadata serves the site's SP metadata (GET /saml/metadata); with
@@ -82,6 +86,9 @@ func (h *Handler) StartSignIn(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) ACS(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	site, _ := web.SiteFrom(ctx)
+	if h.Budget != nil && h.Budget.Exhausted(w, r) {
+		return
+	}
 	if err := r.ParseForm(); err != nil {
 		h.refused(w, r, Result{Flow: FlowUnknown}, refuse(bodyReason(err), "the POST could not be read: %v", err))
 		return
@@ -126,10 +133,21 @@ func (h *Handler) ACS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.count(event)
+	if a.Flow == FlowIdP {
+		// Unsolicited: no start paid for it.
+		h.charge(r)
+	}
 	h.endBinding(w, r, result, binding)
 	h.Auth.StartSession(w, r, token)
 	h.Log.InfoContext(ctx, "user signed in", "site", site.Name, "uid", user.UID, "flow", a.Flow)
 	http.Redirect(w, r, a.ReturnPath, http.StatusSeeOther)
+}
+
+// charge spends one unit of the client's sign-in budget.
+func (h *Handler) charge(r *http.Request) {
+	if h.Budget != nil {
+		h.Budget.Charge(r)
+	}
 }
 
 // endBinding clears the binding cookie once the browser's last pending
@@ -212,6 +230,7 @@ func (h *Handler) refused(w http.ResponseWriter, r *http.Request, result Result,
 // refusedAs records and answers a refusal; a is the accepted assertion
 // when the refusal came after it (the account), else nil.
 func (h *Handler) refusedAs(w http.ResponseWriter, r *http.Request, result Result, a *Assertion, refusal *RefusalError) {
+	h.charge(r)
 	ctx := r.Context()
 	site, _ := web.SiteFrom(ctx)
 	ref := web.RequestID(ctx)
