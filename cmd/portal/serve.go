@@ -8,10 +8,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"golang.org/x/net/netutil"
 
+	"github.com/meetings-portal/portal/internal/app"
 	"github.com/meetings-portal/portal/internal/database"
 	"github.com/meetings-portal/portal/internal/server"
 	"github.com/meetings-portal/portal/internal/sso"
@@ -60,6 +62,9 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	if err := portal.StartMedia(); err != nil {
+		return err
+	}
 	srv, err := server.New(portal.App)
 	if err != nil {
 		return err
@@ -70,6 +75,10 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	// Watcher stops and the pages' event streams end with it, so Shutdown
 	// is not held up by them.
 	go portal.Watcher.Run(ctx)
+	// Media: this process's claims on the meetings it hosts are renewed
+	// while it runs (another process takes them over once they lapse).
+	go portal.Media.RunHeartbeat(ctx)
+	logMedia(log, portal.App, cfg.BaseURL)
 	if worker := portal.MailWorker(); worker != nil {
 		log.Info("invitations are sent by e-mail", "smtp", portal.SMTP.String(), "from", portal.MailFrom.String())
 		go worker.Run(ctx)
@@ -108,7 +117,33 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	return errors.Join(runErr, site.Shutdown(shutdownCtx), metricsSrv.Shutdown(shutdownCtx))
+	// Shutdown does not wait for WebSockets (hijacked connections): the
+	// media connections are hung up after it, as lost, so that browsers
+	// reconnect to another process, which takes the meetings over.
+	shutdownErr := errors.Join(site.Shutdown(shutdownCtx), metricsSrv.Shutdown(shutdownCtx))
+	return errors.Join(runErr, shutdownErr, portal.Media.Close(shutdownCtx))
+}
+
+// logMedia says where meetings' media is served, and warns when a real
+// deployment (an https base URL) leaves the media port to chance: a
+// firewall cannot be opened for a port that changes at every start.
+func logMedia(log *slog.Logger, a *app.App, baseURL string) {
+	sfu := a.Media.SFU()
+	udp := make([]string, 0, len(sfu.UDPAddrs()))
+	for _, addr := range sfu.UDPAddrs() {
+		udp = append(udp, addr.String())
+	}
+	tcp := "off"
+	if addr := sfu.TCPAddr(); addr != nil {
+		tcp = addr.String()
+	}
+	log.Info("meeting media", "udp", strings.Join(udp, " "), "ice_tcp", tcp,
+		"public_ip", strings.Join(a.Media.PublicIPs(), " "), "ice_servers", len(sfu.ICEServers()),
+		"internal_url", a.Media.InternalURL(), "process", a.Media.ProcessID())
+	if strings.HasPrefix(baseURL, "https://") && a.Config.Media.SFU.UDPPort == 0 {
+		log.Warn("PORTAL_MEDIA_UDP is not set: meeting media uses a free port chosen at start, which a firewall cannot be opened for. " +
+			"Set PORTAL_MEDIA_UDP (and PORTAL_MEDIA_TCP) to fixed ports and open them.")
+	}
 }
 
 // listen serves s, holding at most maxConns connections open at once (0:

@@ -1,7 +1,7 @@
 // Package portaltest runs the whole portal in-process for tests: a fresh
-// database, the stores and services built by app.New, the HTTP handler of
-// server.New, a fixed sealing key, a discard logger and a clock the test
-// can move. Requests are served without a network, as a browser on the
+// database, the stores and services built by app.New (with the meetings'
+// SFU on loopback), the HTTP handler of server.New, a fixed sealing key, a
+// discard logger and a clock the test can move. Requests are served without a network, as a browser on the
 // site's own origin would send them.
 //
 //	p := portaltest.New(t)
@@ -28,6 +28,7 @@ import (
 	"github.com/meetings-portal/portal/internal/app"
 	"github.com/meetings-portal/portal/internal/dbtest"
 	"github.com/meetings-portal/portal/internal/mail"
+	"github.com/meetings-portal/portal/internal/meetings"
 	"github.com/meetings-portal/portal/internal/seal"
 	"github.com/meetings-portal/portal/internal/server"
 	"github.com/meetings-portal/portal/internal/sites"
@@ -69,6 +70,7 @@ type setup struct {
 	pool      *pgxpool.Pool
 	log       *slog.Logger
 	smtp      *mail.SMTPConfig
+	media     meetings.MediaConfig
 	configure []func(*app.App)
 }
 
@@ -85,6 +87,11 @@ func WithSMTP(addr string) Option {
 	return func(s *setup) { s.smtp = &mail.SMTPConfig{Addr: addr} }
 }
 
+// WithInternalURL is where other portals of the test (WithPool) reach this
+// one's server, which must then listen there: they forward it the media
+// signalling of the meetings it hosts (PORTAL_INTERNAL_URL).
+func WithInternalURL(u string) Option { return func(s *setup) { s.media.InternalURL = u } }
+
 // WithLog sends the portal's log to log instead of discarding it.
 func WithLog(log *slog.Logger) Option { return func(s *setup) { s.log = log } }
 
@@ -96,7 +103,7 @@ func Configure(f func(*app.App)) Option {
 
 // New builds the portal over a fresh, migrated database (or the pool of
 // WithPool), and runs what `portal serve` runs beside the server: the
-// meetings Watcher and, WithSMTP, the mail worker. Two portals on one pool
+// meetings Watcher, the media heartbeat and, WithSMTP, the mail worker. Two portals on one pool
 // are two portal processes on one database.
 func New(t testing.TB, options ...Option) *Portal {
 	t.Helper()
@@ -116,15 +123,26 @@ func New(t testing.TB, options ...Option) *Portal {
 		t.Fatal(err)
 	}
 	clock := &Clock{}
-	a := app.New(s.pool, app.Config{Hosts: hosts, Box: box, Log: s.log, Now: clock.Now, SMTP: s.smtp})
+	// The SFU listens on loopback only, on free ports.
+	s.media.SFU.ListenIP = "127.0.0.1"
+	a := app.New(s.pool, app.Config{Hosts: hosts, Box: box, Log: s.log, Now: clock.Now, SMTP: s.smtp, Media: s.media})
 	for _, f := range s.configure {
 		f(a)
+	}
+	if err := a.StartMedia(); err != nil {
+		t.Fatal(err)
 	}
 	srv, err := server.New(a)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if err := a.Media.Close(context.Background()); err != nil {
+			t.Errorf("close the media: %v", err)
+		}
+	})
 	runInBackground(t, a.Watcher.Run)
+	runInBackground(t, a.Media.RunHeartbeat)
 	if worker := a.MailWorker(); worker != nil {
 		runInBackground(t, worker.Run)
 	}
