@@ -213,23 +213,6 @@ func receiveWithin(t *testing.T) time.Duration {
 	return within
 }
 
-// mediaParticipants is the portal's portal_media_participants gauge:
-// connections its SFU holds.
-func mediaParticipants(t *testing.T, env *browsertest.Env) float64 {
-	t.Helper()
-	families, err := env.App.Metrics.Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
-		if f.GetName() == "portal_media_participants" {
-			return f.GetMetric()[0].GetGauge().GetValue()
-		}
-	}
-	t.Fatal("no portal_media_participants metric")
-	return 0
-}
-
 func TestThreePeopleMeetWithAudioVideoAndScreenSharingInTheBrowser(t *testing.T) {
 	start := time.Now()
 	env := browsertest.NewWithMedia(t)
@@ -250,16 +233,7 @@ func TestThreePeopleMeetWithAudioVideoAndScreenSharingInTheBrowser(t *testing.T)
 	); err != nil {
 		t.Fatalf("schedule: %v", err)
 	}
-	waitForText(t, host.ctx, "main", "The meeting is scheduled.")
-	location, err := chromedp.Run(host.ctx, chromedp.Location())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := meetingURL.FindStringSubmatch(location)
-	if m == nil {
-		t.Fatalf("after scheduling the browser is at %s", location)
-	}
-	number := m[1]
+	number := scheduled(t, host.ctx)
 
 	// The three come at once, each in their own browser.
 	t.Run("arrive", func(t *testing.T) {
@@ -382,7 +356,7 @@ func TestThreePeopleMeetWithAudioVideoAndScreenSharingInTheBrowser(t *testing.T)
 	for _, w := range []window{host, alee} {
 		waitFor(t, w, "the guest's tiles gone", fmt.Sprintf(`document.querySelectorAll('.media-tile[data-participant="%s"]').length === 0`, ids["Gail Guest"]), 5*time.Second)
 	}
-	if n := mediaParticipants(t, env); n != 2 {
+	if n := env.Metric("portal_media_participants"); n != 2 {
 		t.Errorf("the SFU holds %v connections after the removal, want 2", n)
 	}
 	progress("the guest is removed")
@@ -396,7 +370,7 @@ func TestThreePeopleMeetWithAudioVideoAndScreenSharingInTheBrowser(t *testing.T)
 	for _, w := range []window{host, alee} {
 		waitForText(t, w.ctx, "#live-status", "The meeting has ended.")
 	}
-	if n := mediaParticipants(t, env); n != 0 {
+	if n := env.Metric("portal_media_participants"); n != 0 {
 		t.Errorf("the SFU holds %v connections after the end, want 0", n)
 	}
 	progress("the meeting has ended")

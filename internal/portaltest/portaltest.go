@@ -248,6 +248,28 @@ func (p *Portal) SignInUser(site sites.Site, email, firstName, lastName, role st
 	return u, &http.Cookie{Name: users.SessionCookie, Value: token}
 }
 
+// Metric is the value of the portal's metric name (a gauge or a counter),
+// summed over its labels, as /metrics would show it now.
+func (p *Portal) Metric(name string) float64 {
+	p.T.Helper()
+	families, err := p.App.Metrics.Registry.Gather()
+	if err != nil {
+		p.T.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		sum := 0.0
+		for _, m := range f.GetMetric() {
+			sum += m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		}
+		return sum
+	}
+	p.T.Fatalf("no metric %s", name)
+	return 0
+}
+
 // Cookie returns the non-empty cookie called name that resp sets, or nil.
 func Cookie(resp *http.Response, name string) *http.Cookie {
 	for _, c := range resp.Cookies() {
