@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -79,6 +80,9 @@ type Media struct {
 	config    MediaConfig
 	processID string
 	log       *slog.Logger
+	// toOwners carries signalling forwarded to other portal processes:
+	// straight to them (never through an HTTP_PROXY of the environment).
+	toOwners *http.Transport
 
 	sfu atomic.Pointer[media.SFU] // set by Start
 
@@ -104,6 +108,10 @@ func NewMedia(pool *pgxpool.Pool, lobby *Lobby, watcher *Watcher, cfg MediaConfi
 		lobby: lobby, watcher: watcher, config: cfg, processID: processID, log: log,
 		rooms: media.NewStore(pool, processID, cfg.InternalURL, cfg.ClaimTTL),
 		ctx:   ctx, cancel: cancel, followed: map[mediaRoom]*follower{},
+		toOwners: &http.Transport{
+			DialContext:           (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+			ResponseHeaderTimeout: 10 * time.Second,
+		},
 	}
 }
 
@@ -164,6 +172,7 @@ func (m *Media) RunHeartbeat(ctx context.Context) {
 // and gives up its claims so that no one waits for them to lapse.
 func (m *Media) Close(ctx context.Context) error {
 	m.cancel()
+	m.toOwners.CloseIdleConnections()
 	var err error
 	if sfu := m.sfu.Load(); sfu != nil {
 		err = sfu.Close()
@@ -262,6 +271,7 @@ func (m *Media) forward(w http.ResponseWriter, r *http.Request, owner media.Owne
 		return ErrMediaUnavailable
 	}
 	proxy := &httputil.ReverseProxy{
+		Transport: m.toOwners,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.Out.Host = pr.In.Host // the site is resolved from the Host
