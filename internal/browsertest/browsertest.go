@@ -49,8 +49,8 @@ const Timeout = 90 * time.Second
 
 // MediaTimeout bounds a session of NewWithMedia: three windows encoding
 // and decoding video take a 2-core machine's whole CPU, and more when other
-// tests share it.
-const MediaTimeout = 2 * time.Minute
+// tests (or the race detector) share it.
+const MediaTimeout = 3 * time.Minute
 
 // Env is a running portal and a browser tab pointed at nothing yet.
 type Env struct {
