@@ -57,6 +57,14 @@ func (r *room) isAllowed(id string) bool {
 	return !r.ended && r.allowed[id]
 }
 
+// has reports whether id is a member of the room (connected or
+// reconnecting).
+func (r *room) has(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.members[id] != nil
+}
+
 func (r *room) allowedIDs() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()

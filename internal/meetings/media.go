@@ -231,14 +231,15 @@ func (m *Media) serve(w http.ResponseWriter, r *http.Request, in Instance, self 
 	// Followed before anything else: a removal committed from here on
 	// wakes the follower, which takes the person off the allow list again.
 	leave := m.enter(room)
-	defer leave()
 	owner, err := m.rooms.Claim(ctx, in.SiteID, key)
-	if err != nil {
-		return err
-	}
-	if !owner.Self {
+	if err != nil || !owner.Self {
+		leave() // nothing to follow here
+		if err != nil {
+			return err
+		}
 		return m.forward(w, r, owner)
 	}
+	defer leave()
 	sfu.Allow(key, id)
 	// The page that let this person in may have been served by another
 	// process, long ago: the lobby decides, now.
