@@ -98,7 +98,10 @@ cat <<MSG
 
   Try it: sign in as b.simon, Schedule a meeting inviting alice.lee@contoso.com,
   Start it; open its join link in a private window and sign in as a.lee, or
-  join as a guest and let yourself in from b.simon's page.
+  join as a guest and let yourself in from b.simon's page. Everyone in the
+  meeting checks camera and microphone, then joins its audio and video
+  (screen sharing too); the media goes through this portal, on the UDP port
+  it logs as "meeting media" (set PORTAL_MEDIA_UDP to fix it).
 
 MSG
 

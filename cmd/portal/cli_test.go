@@ -243,3 +243,49 @@ func TestServeRefusesABadConnectionCap(t *testing.T) {
 		}
 	}
 }
+
+func TestMediaSettingsAreCheckedBeforeAnythingStarts(t *testing.T) {
+	tc := newTestCLI(t)
+	for _, c := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"PORTAL_MEDIA_UDP": "70000"}, `PORTAL_MEDIA_UDP "70000": want a port number`},
+		{map[string]string{"PORTAL_MEDIA_UDP": "udp"}, `PORTAL_MEDIA_UDP "udp"`},
+		{map[string]string{"PORTAL_MEDIA_TCP": "-1"}, `PORTAL_MEDIA_TCP "-1": want a port number (0 to 65535; 0 picks a free one), or off`},
+		{map[string]string{"PORTAL_MEDIA_PUBLIC_IP": "203.0.113.7, media.example.com"}, `PORTAL_MEDIA_PUBLIC_IP: public media address "media.example.com" is not an IP address`},
+		{map[string]string{"PORTAL_ICE_SERVERS": "https://turn.example.com"}, "PORTAL_ICE_SERVERS: ICE server \"https://turn.example.com\": scheme must be stun, stuns, turn or turns"},
+		{map[string]string{"PORTAL_ICE_SERVERS": `[{"urls": "turn:turn.example.com"`}, "PORTAL_ICE_SERVERS: ICE servers JSON"},
+		{map[string]string{"PORTAL_INTERNAL_URL": "10.0.0.5:8080"}, `PORTAL_INTERNAL_URL "10.0.0.5:8080": want http://host:port`},
+		{map[string]string{"PORTAL_INTERNAL_URL": "http://10.0.0.5:8080/portal"}, "PORTAL_INTERNAL_URL"},
+	} {
+		if _, errOut, code := tc.run(c.env, "serve", "--no-migrate"); code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: status %d: %q", c.env, code, errOut)
+		}
+	}
+	// Good values pass the check (the command then runs as usual).
+	if _, errOut, code := tc.run(map[string]string{"PORTAL_MEDIA_UDP": "7882", "PORTAL_MEDIA_TCP": "off",
+		"PORTAL_MEDIA_PUBLIC_IP": "203.0.113.7,2001:db8::7", "PORTAL_INTERNAL_URL": "http://10.0.0.5:8080/",
+		"PORTAL_ICE_SERVERS": `[{"urls":["turn:turn.example.com:3478?transport=udp"],"username":"portal","credential":"s3cret"}]`},
+		"site", "list"); code != 0 {
+		t.Errorf("good media settings: status %d: %q", code, errOut)
+	}
+}
+
+func TestInternalURLIsTheListenAddressOrThisMachinesAddress(t *testing.T) {
+	for _, c := range []struct{ value, addr, want string }{
+		{"http://10.0.0.5:8080/", ":8080", "http://10.0.0.5:8080"},
+		{"", "127.0.0.1:9000", "http://127.0.0.1:9000"},
+		{"", "[::1]:9000", "http://[::1]:9000"},
+	} {
+		if got, err := internalURL(c.value, c.addr); err != nil || got != c.want {
+			t.Errorf("internalURL(%q, %q) = %q, %v; want %q", c.value, c.addr, got, err, c.want)
+		}
+	}
+	// Listening on every interface: an address of this machine that other
+	// machines can reach, never the unspecified one.
+	got, err := internalURL("", ":8080")
+	if err != nil || !strings.HasPrefix(got, "http://") || !strings.HasSuffix(got, ":8080") || strings.Contains(got, "0.0.0.0") || strings.Contains(got, "[::]") {
+		t.Errorf("internalURL for :8080 = %q, %v", got, err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net"
 	netmail "net/mail"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -15,6 +16,8 @@ import (
 	"github.com/meetings-portal/portal/internal/app"
 	"github.com/meetings-portal/portal/internal/database"
 	"github.com/meetings-portal/portal/internal/mail"
+	"github.com/meetings-portal/portal/internal/media"
+	"github.com/meetings-portal/portal/internal/meetings"
 	"github.com/meetings-portal/portal/internal/seal"
 	"github.com/meetings-portal/portal/internal/sites"
 	"github.com/meetings-portal/portal/internal/web"
@@ -56,6 +59,12 @@ type config struct {
 	SMTPURL string
 	// MailFrom is the From of the portal's e-mail (PORTAL_MAIL_FROM).
 	MailFrom string
+	// Meetings' media: the SFU's UDP port (PORTAL_MEDIA_UDP) and ICE-TCP
+	// port (PORTAL_MEDIA_TCP, "off" for none), the public addresses it
+	// announces (PORTAL_MEDIA_PUBLIC_IP), the STUN/TURN servers handed to
+	// browsers (PORTAL_ICE_SERVERS), and where other portal processes reach
+	// this one (PORTAL_INTERNAL_URL).
+	MediaUDP, MediaTCP, MediaPublicIP, ICEServers, InternalURL string
 }
 
 const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/portal?sslmode=disable"
@@ -108,6 +117,11 @@ func (c *cli) loadConfig(fs *flag.FlagSet) (cfg *config, validate func() error) 
 	fs.StringVar(&cfg.SecretKey, "secret-key", c.env("PORTAL_SECRET_KEY", ""), "32 random bytes, hex or base64, that encrypt SP private keys (PORTAL_SECRET_KEY)")
 	fs.StringVar(&cfg.SMTPURL, "smtp-url", c.env("PORTAL_SMTP_URL", ""), "smtp://user:pass@host:port (STARTTLS when offered) or smtps://… for invitations; none keeps them for /admin/mail (PORTAL_SMTP_URL)")
 	fs.StringVar(&cfg.MailFrom, "mail-from", c.env("PORTAL_MAIL_FROM", ""), "From of invitation e-mails, default Meetings <meetings@<base host>> (PORTAL_MAIL_FROM)")
+	fs.StringVar(&cfg.MediaUDP, "media-udp", c.env("PORTAL_MEDIA_UDP", "0"), "UDP port of all meeting media, 0 for any free port (PORTAL_MEDIA_UDP)")
+	fs.StringVar(&cfg.MediaTCP, "media-tcp", c.env("PORTAL_MEDIA_TCP", "0"), "ICE-TCP port for browsers that cannot use UDP, 0 for any free port, off for none (PORTAL_MEDIA_TCP)")
+	fs.StringVar(&cfg.MediaPublicIP, "media-public-ip", c.env("PORTAL_MEDIA_PUBLIC_IP", ""), "public IP address(es) the media ports are reached at, behind a 1:1 NAT (PORTAL_MEDIA_PUBLIC_IP)")
+	fs.StringVar(&cfg.ICEServers, "ice-servers", c.env("PORTAL_ICE_SERVERS", ""), "STUN/TURN servers for browsers: URLs, or a JSON array of RTCIceServer (PORTAL_ICE_SERVERS)")
+	fs.StringVar(&cfg.InternalURL, "internal-url", c.env("PORTAL_INTERNAL_URL", ""), "http://host:port other portal processes reach this one at, default this machine's address and the --addr port (PORTAL_INTERNAL_URL)")
 	cfg.MetadataAllowPrivate = c.getenv("PORTAL_METADATA_ALLOW_PRIVATE") == "1"
 	validate = func() error {
 		d, err := time.ParseDuration(skew)
@@ -142,9 +156,75 @@ func (c *cli) loadConfig(fs *flag.FlagSet) (cfg *config, validate func() error) 
 		if _, _, err := cfg.mail(); err != nil {
 			return err
 		}
+		if _, err := cfg.media(); err != nil {
+			return err
+		}
 		return nil
 	}
 	return cfg, validate
+}
+
+// media reads the media settings.
+func (cfg *config) media() (meetings.MediaConfig, error) {
+	var m meetings.MediaConfig
+	port := func(name, value string) (int, error) {
+		n, err := strconv.Atoi(value)
+		if err != nil || n < 0 || n > 65535 {
+			return 0, badInputf("%s %q: want a port number (0 to 65535; 0 picks a free one)", name, value)
+		}
+		return n, nil
+	}
+	var err error
+	if m.SFU.UDPPort, err = port("PORTAL_MEDIA_UDP", cfg.MediaUDP); err != nil {
+		return m, err
+	}
+	if strings.EqualFold(cfg.MediaTCP, "off") {
+		m.SFU.TCPPort = -1
+	} else if m.SFU.TCPPort, err = port("PORTAL_MEDIA_TCP", cfg.MediaTCP); err != nil {
+		return m, badInputf("%v, or off", err)
+	}
+	if m.SFU.PublicIPs, err = media.ParsePublicIPs(cfg.MediaPublicIP); err != nil {
+		return m, badInputf("PORTAL_MEDIA_PUBLIC_IP: %v", err)
+	}
+	if m.SFU.ICEServers, err = media.ParseICEServers(cfg.ICEServers); err != nil {
+		return m, badInputf("PORTAL_ICE_SERVERS: %v", err)
+	}
+	if m.InternalURL, err = internalURL(cfg.InternalURL, cfg.Addr); err != nil {
+		return m, err
+	}
+	return m, nil
+}
+
+// internalURL checks PORTAL_INTERNAL_URL, or makes one from the listen
+// address: its host when it names one, else this machine's first address
+// that is not loopback (what other machines most likely reach it at;
+// loopback when it has none, which suits processes on one machine).
+func internalURL(value, addr string) (string, error) {
+	if value != "" {
+		u, err := url.Parse(value)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.User != nil {
+			return "", badInputf("PORTAL_INTERNAL_URL %q: want http://host:port, with no path", value)
+		}
+		return strings.TrimSuffix(value, "/"), nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		// serve refuses the listen address itself (checkListenAddr); the
+		// other commands listen on nothing.
+		return "", nil
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+		if addrs, err := net.InterfaceAddrs(); err == nil {
+			for _, a := range addrs {
+				if n, ok := a.(*net.IPNet); ok && n.IP.IsGlobalUnicast() && n.IP.To4() != nil {
+					host = n.IP.String()
+					break
+				}
+			}
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port), nil
 }
 
 // mail reads PORTAL_SMTP_URL and PORTAL_MAIL_FROM; nil values mean no SMTP
@@ -245,9 +325,13 @@ func (cfg *config) appConfig(log *slog.Logger) (app.Config, error) {
 	if err != nil {
 		return app.Config{}, err
 	}
+	mediaConfig, err := cfg.media()
+	if err != nil {
+		return app.Config{}, err
+	}
 	return app.Config{
 		Hosts: hosts, TrustedProxies: proxies, Box: box, Log: log,
 		MetadataAllowPrivate: cfg.MetadataAllowPrivate, EventRetention: cfg.EventRetention,
-		SMTP: smtp, MailFrom: from, SignInRate: cfg.SignInRate, AdminSignInRate: cfg.AdminSignInRate,
+		SMTP: smtp, MailFrom: from, SignInRate: cfg.SignInRate, AdminSignInRate: cfg.AdminSignInRate, Media: mediaConfig,
 	}, nil
 }

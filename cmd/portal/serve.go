@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -139,6 +140,10 @@ wait:
 			// Once ctx ends the Watcher stops and the pages' event streams
 			// end with it, so Shutdown is not held up by them.
 			go portal.Watcher.Run(ctx)
+			// Media: this process's claims on the meetings it hosts are
+			// renewed while it runs (another process takes them over once
+			// they lapse).
+			go portal.Media.RunHeartbeat(ctx)
 			// Sites and their SSO configuration are kept in memory while
 			// every change (by any process) is heard.
 			go portal.WatchConfig(ctx)
@@ -161,6 +166,13 @@ wait:
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	runErr = errors.Join(runErr, site.Shutdown(shutdownCtx), metricsSrv.Shutdown(shutdownCtx))
+	if portal != nil {
+		// Shutdown does not wait for WebSockets (hijacked connections):
+		// the media connections are hung up after it, as lost, so that
+		// browsers reconnect to another process, which takes the meetings
+		// over.
+		runErr = errors.Join(runErr, portal.Media.Close(shutdownCtx))
+	}
 	stopStarting()
 	if started != nil {
 		// A migration in progress does not stop with the context: wait for
@@ -240,6 +252,12 @@ func (c *cli) prepare(ctx context.Context, cfg *config, portal *env, front *serv
 			return nil, err
 		}
 	}
+	if portal.Media.SFU() == nil {
+		if err := portal.StartMedia(); err != nil {
+			return nil, err
+		}
+		logMedia(portal.Log, portal.App, cfg.BaseURL)
+	}
 	return server.New(portal.App)
 }
 
@@ -263,4 +281,26 @@ func serveOn(s *http.Server, ln net.Listener, what string) error {
 		return fmt.Errorf("%s server on %s: %w", what, ln.Addr(), err)
 	}
 	return nil
+}
+
+// logMedia says where meetings' media is served, and warns when a real
+// deployment (an https base URL) leaves the media port to chance: a
+// firewall cannot be opened for a port that changes at every start.
+func logMedia(log *slog.Logger, a *app.App, baseURL string) {
+	sfu := a.Media.SFU()
+	udp := make([]string, 0, len(sfu.UDPAddrs()))
+	for _, addr := range sfu.UDPAddrs() {
+		udp = append(udp, addr.String())
+	}
+	tcp := "off"
+	if addr := sfu.TCPAddr(); addr != nil {
+		tcp = addr.String()
+	}
+	log.Info("meeting media", "udp", strings.Join(udp, " "), "ice_tcp", tcp,
+		"public_ip", strings.Join(a.Media.PublicIPs(), " "), "ice_servers", len(sfu.ICEServers()),
+		"internal_url", a.Media.InternalURL(), "process", a.Media.ProcessID())
+	if strings.HasPrefix(baseURL, "https://") && a.Config.Media.SFU.UDPPort == 0 {
+		log.Warn("PORTAL_MEDIA_UDP is not set: meeting media uses a free port chosen at start, which a firewall cannot be opened for. " +
+			"Set PORTAL_MEDIA_UDP (and PORTAL_MEDIA_TCP) to fixed ports and open them.")
+	}
 }

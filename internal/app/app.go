@@ -71,6 +71,11 @@ type Config struct {
 	// RequestTimeout is how long a request may take before its database
 	// calls give up and it answers 503; 0 means 10 seconds.
 	RequestTimeout time.Duration
+	// Media is where meetings' audio and video are served (the SFU's
+	// ports and addresses) and how other processes reach this one's
+	// signalling (PORTAL_MEDIA_UDP, PORTAL_MEDIA_TCP,
+	// PORTAL_MEDIA_PUBLIC_IP, PORTAL_ICE_SERVERS, PORTAL_INTERNAL_URL).
+	Media meetings.MediaConfig
 }
 
 // App is every store and service of the portal.
@@ -99,6 +104,10 @@ type App struct {
 	Lobby    *meetings.Lobby
 	Watcher  *meetings.Watcher
 	Outbox   *mail.Outbox
+	// Media carries meetings' audio and video through this process's SFU;
+	// StartMedia opens its sockets (serve and the tests do, the
+	// administrative commands do not).
+	Media *meetings.Media
 }
 
 // New builds the portal over pool. It does no I/O.
@@ -152,6 +161,7 @@ func New(pool *pgxpool.Pool, cfg Config) *App {
 		Watcher:       meetings.NewWatcher(pool, cfg.Log),
 	}
 	a.Meetings = meetings.NewStore(pool, a.Outbox, cfg.Now)
+	a.Media = meetings.NewMedia(pool, a.Lobby, a.Watcher, cfg.Media, cfg.Log)
 	allowPrivate := cfg.MetadataAllowPrivate
 	a.FetchMetadata = func(ctx context.Context, url string) ([]byte, error) {
 		return idpmeta.Fetch(ctx, url, idpmeta.FetchOptions{AllowPrivate: allowPrivate})
@@ -195,6 +205,16 @@ func (a *App) Housekeeping() *housekeeping.Runner {
 			}, Did: "housekeeping refreshed IdP metadata", Unit: "sites"},
 		},
 	}
+}
+
+// StartMedia opens the SFU's media sockets (one UDP port for every
+// meeting, one ICE-TCP port) and registers its metrics. Run
+// Media.RunHeartbeat beside the server, and Media.Close at shutdown.
+func (a *App) StartMedia() error {
+	if err := a.Media.Start(a.Metrics.Registry); err != nil {
+		return fmt.Errorf("meeting media: %w", err)
+	}
+	return nil
 }
 
 // MailWorker is the background job that sends the outbox through the SMTP

@@ -47,6 +47,11 @@ const ChromiumPath = "/usr/bin/chromium"
 // busy CI machine, short enough that a hang fails soon.
 const Timeout = 90 * time.Second
 
+// MediaTimeout bounds a session of NewWithMedia: three windows encoding
+// and decoding video take a 2-core machine's whole CPU, and more when other
+// tests (or the race detector) share it.
+const MediaTimeout = 3 * time.Minute
+
 // Env is a running portal and a browser tab pointed at nothing yet.
 type Env struct {
 	// Portal is the portal, served on a real listener: its App (stores,
@@ -58,7 +63,8 @@ type Env struct {
 	// is at http://NAME.localhost:<port>, which Chromium resolves to
 	// loopback by itself.
 	BaseURL string
-	// Ctx is the chromedp context of the tab; it ends after Timeout.
+	// Ctx is the chromedp context of the tab; it ends after Timeout
+	// (MediaTimeout).
 	Ctx context.Context
 
 	console *consoleLog
@@ -71,6 +77,42 @@ type Env struct {
 // fake fetcher, …), and a headless Chromium with an empty profile.
 // Everything stops when the test ends.
 func New(t *testing.T, options ...portaltest.Option) *Env {
+	t.Helper()
+	return newEnv(t, browser{timeout: Timeout}, options)
+}
+
+// browser is how a test's Chromium is started.
+type browser struct {
+	flags   []chromedp.ExecAllocatorOption // beyond the usual ones
+	timeout time.Duration                  // of the whole session
+}
+
+// fakeMedia are the Chromium flags of a browser with a camera, a
+// microphone and a screen to share, all fake: every window may use them
+// without asking (headless Chromium then captures a generated 800×600
+// screen for getDisplayMedia).
+var fakeMedia = []chromedp.ExecAllocatorOption{
+	chromedp.Flag("use-fake-device-for-media-stream", true),
+	chromedp.Flag("use-fake-ui-for-media-stream", true),
+	// Received audio plays without a click on that very element.
+	chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+	// The test portal's SFU announces only its loopback address, which
+	// Chromium's ICE otherwise ignores; and its own addresses go unhidden
+	// (no mDNS .local names), as a browser that has been granted the
+	// camera shows them anyway.
+	chromedp.Flag("allow-loopback-in-peer-connection", true),
+	chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"),
+}
+
+// NewWithMedia is New with a browser whose windows have a fake camera,
+// microphone and screen (Chromium's own: a moving test pattern and a
+// periodic beep), for meetings with audio and video.
+func NewWithMedia(t *testing.T, options ...portaltest.Option) *Env {
+	t.Helper()
+	return newEnv(t, browser{flags: fakeMedia, timeout: MediaTimeout}, options)
+}
+
+func newEnv(t *testing.T, b browser, options []portaltest.Option) *Env {
 	t.Helper()
 	requireChromium(t)
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
@@ -89,7 +131,7 @@ func New(t *testing.T, options ...portaltest.Option) *Env {
 	ts.Start()
 	t.Cleanup(ts.Close)
 
-	ctx := startBrowser(t)
+	ctx := startBrowser(t, b)
 	env := &Env{Portal: portal, t: t, BaseURL: baseURL, Ctx: ctx}
 	env.console = watchConsole(t, ctx)
 	// Every page of the portal must work without inline script or style;
@@ -190,9 +232,10 @@ func requireChromium(t *testing.T) {
 	}
 }
 
-// startBrowser starts Debian's Chromium, headless, with a fresh profile, and
-// returns the context of its first tab.
-func startBrowser(t *testing.T) context.Context {
+// startBrowser starts Debian's Chromium, headless, with a fresh profile and
+// b's extra flags, and returns the context of its first tab, which ends
+// after b's timeout.
+func startBrowser(t *testing.T, b browser) context.Context {
 	t.Helper()
 	output := &lockedBuffer{}
 	allocOpts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -210,8 +253,9 @@ func startBrowser(t *testing.T) context.Context {
 		chromedp.WindowSize(1280, 900),
 		chromedp.CombinedOutput(output),
 	)
+	allocOpts = append(allocOpts, b.flags...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), allocOpts...)
-	timeoutCtx, cancelTimeout := context.WithTimeout(allocCtx, Timeout)
+	timeoutCtx, cancelTimeout := context.WithTimeout(allocCtx, b.timeout)
 	ctx, cancelTab := chromedp.NewContext(timeoutCtx,
 		chromedp.WithErrorf(func(format string, args ...any) { t.Logf("chromedp: "+format, args...) }))
 	t.Cleanup(func() {

@@ -28,7 +28,7 @@ func TestConsoleReportsCSPViolations(t *testing.T) {
 	ts := httptest.NewServer(mux)
 	defer ts.Close()
 
-	ctx := startBrowser(t)
+	ctx := startBrowser(t, browser{timeout: Timeout})
 	env := &Env{t: t, Ctx: ctx, console: watchConsole(t, ctx)}
 
 	if err := chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/clean")); err != nil {

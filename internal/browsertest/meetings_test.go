@@ -31,6 +31,22 @@ func signInAtDevIdP(t *testing.T, ctx context.Context, user string) {
 
 var meetingURL = regexp.MustCompile(`/meetings/([0-9]{9,11})\?done=scheduled$`)
 
+// scheduled waits in ctx for the meeting page the Schedule form leads to
+// and returns the meeting's number.
+func scheduled(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	waitForText(t, ctx, "main", "The meeting is scheduled.")
+	location, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := meetingURL.FindStringSubmatch(location)
+	if m == nil {
+		t.Fatalf("after scheduling the browser is at %s", location)
+	}
+	return m[1]
+}
+
 // devIdPSite creates site acme signing in through the development IdP,
 // accounts made at the first sign-in, as `make run` sets it up, and returns
 // its address.
@@ -123,16 +139,8 @@ func TestMeetingIsScheduledJoinedThroughSSOAndAGuestAdmittedFromTheLobby(t *test
 	if err := chromedp.Do(env.Ctx, chromedp.Click(chromedp.ID("schedule-submit"))); err != nil {
 		t.Fatal(err)
 	}
-	waitForText(t, env.Ctx, "main", "The meeting is scheduled.")
-	location, err := chromedp.Run(env.Ctx, chromedp.Location())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := meetingURL.FindStringSubmatch(location)
-	if m == nil {
-		t.Fatalf("after scheduling the browser is at %s", location)
-	}
-	number, page := m[1], acme+"/meetings/"+m[1]
+	number := scheduled(t, env.Ctx)
+	page := acme + "/meetings/" + number
 	waitForText(t, env.Ctx, "#meeting-repeats", "Every week on")
 
 	// It is on the home page.

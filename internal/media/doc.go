@@ -86,6 +86,9 @@
 //
 // One room's media lives in one process. Store records the owner of each
 // room in PostgreSQL (media_rooms), with a heartbeat; a process claims a
-// room before serving its signalling, or sends the browser to the owner's
-// media URL; a room whose owner stopped its heartbeat is taken over.
+// room before serving its signalling, and a room whose owner stopped its
+// heartbeat is taken over. The portal's other processes forward the
+// signalling of a room to its owner's media URL (internal/meetings), so
+// the browser always talks to one SFU; the media itself goes straight to
+// that SFU's ports.
 package media

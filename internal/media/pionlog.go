@@ -10,7 +10,12 @@ import (
 
 // pionLogs sends pion's logs to the portal's slog logger. Pion's debug and
 // trace output is per packet, so it only reaches the logger at debug level,
-// and trace never does.
+// and trace never does. Its warnings and errors are mostly the routine of
+// connections starting and ending ("no candidate pairs yet", "read/write on
+// closed pipe" for every stream of a participant who left): they go one
+// level down, warnings to debug and errors to warn, so that an operator's
+// log at info level says what the portal did, not what every transport
+// went through.
 type pionLogs struct{ log *slog.Logger }
 
 func (f pionLogs) NewLogger(scope string) logging.LeveledLogger {

@@ -57,6 +57,25 @@ func (r *room) isAllowed(id string) bool {
 	return !r.ended && r.allowed[id]
 }
 
+// has reports whether id is a member of the room (connected or
+// reconnecting).
+func (r *room) has(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.members[id] != nil
+}
+
+func (r *room) allowedIDs() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ids := make([]string, 0, len(r.allowed))
+	for id := range r.allowed {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
 func (r *room) counts() (connected, members int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -192,14 +211,36 @@ func (r *room) remove(id string) bool {
 }
 
 func (r *room) end() {
-	r.mu.Lock()
-	if r.ended {
-		r.mu.Unlock()
+	sessions, wasEnded := r.shut()
+	if wasEnded {
 		return
+	}
+	for _, s := range sessions {
+		s.close(reasonEnded)
+	}
+	r.emptied()
+}
+
+// abandon hangs up every session of the room as lost, for a process that
+// shuts down: unlike end, nobody is told the meeting is over, so browsers
+// reconnect to whichever process serves the room next.
+func (r *room) abandon() {
+	sessions, _ := r.shut()
+	for _, s := range sessions {
+		s.close(reasonLost)
+	}
+}
+
+// shut marks the room ended, forgets its allow list and members, and
+// returns the sessions to close (none when it was ended already).
+func (r *room) shut() (sessions []*session, wasEnded bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ended {
+		return nil, true
 	}
 	r.ended = true
 	r.allowed = map[string]bool{}
-	var sessions []*session
 	for _, m := range r.members {
 		if m.sess != nil {
 			sessions = append(sessions, m.sess)
@@ -209,11 +250,7 @@ func (r *room) end() {
 		}
 	}
 	r.members = map[string]*member{}
-	r.mu.Unlock()
-	for _, s := range sessions {
-		s.close(reasonEnded)
-	}
-	r.emptied()
+	return sessions, false
 }
 
 func (r *room) muteRemote(id string) error {

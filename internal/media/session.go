@@ -512,10 +512,18 @@ func (s *session) handle(msg message) error {
 
 // hostAction carries out a host's control. The room enforces it here, in
 // the process that holds the media; OnControl lets the meetings package
-// record it (a removal must outlive this process's memory).
+// record it (a removal must outlive this process's memory). A removal and
+// the end are recorded before they are carried out: once the person's
+// connection closes, the record already refuses them a new one, whichever
+// process they reach.
 func (s *session) hostAction(msg message) error {
 	if s.p.Role != RoleHost {
 		return errors.New("only a host may do that")
+	}
+	report := func(ctl Control) {
+		if f := s.sfu.cfg.OnControl; f != nil {
+			f(ctl)
+		}
 	}
 	ctl := Control{Key: s.room.key, By: s.p, Action: msg.Type, Target: msg.ID}
 	switch msg.Type {
@@ -523,23 +531,20 @@ func (s *session) hostAction(msg message) error {
 		if err := s.sfu.MuteRemote(s.room.key, msg.ID); err != nil {
 			return err
 		}
+		report(ctl)
 	case msgRemove:
 		if msg.ID == s.p.ID {
 			return errors.New("a host leaves rather than removes itself")
 		}
-		if !s.sfu.Remove(s.room.key, msg.ID) {
+		if !s.room.has(msg.ID) {
 			return ErrNotConnected
 		}
+		report(ctl)
+		s.sfu.Remove(s.room.key, msg.ID)
 	case msgEnd:
 		ctl.Target = ""
-		if f := s.sfu.cfg.OnControl; f != nil {
-			f(ctl)
-		}
+		report(ctl)
 		s.sfu.End(s.room.key)
-		return nil
-	}
-	if f := s.sfu.cfg.OnControl; f != nil {
-		f(ctl)
 	}
 	return nil
 }

@@ -323,7 +323,11 @@ func (s *SFU) TCPAddr() net.Addr {
 // ICEServers are the STUN/TURN servers browsers should use.
 func (s *SFU) ICEServers() []webrtc.ICEServer { return s.cfg.ICEServers }
 
-// Close ends every room and closes the media sockets.
+// Close hangs up every connection and closes the media sockets, at
+// shutdown. The meetings go on: each connection is closed as lost, not
+// ended, so browsers reconnect (within their grace period) and reach
+// another portal process, which takes the rooms over. Neither OnRoomEmpty
+// nor OnControl is called.
 func (s *SFU) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -331,13 +335,11 @@ func (s *SFU) Close() error {
 		return nil
 	}
 	s.closed = true
-	keys := make([]string, 0, len(s.rooms))
-	for k := range s.rooms {
-		keys = append(keys, k)
-	}
+	rooms := s.rooms
+	s.rooms = map[string]*room{}
 	s.mu.Unlock()
-	for _, k := range keys {
-		s.End(k)
+	for _, r := range rooms {
+		r.abandon()
 	}
 	s.cancel()
 	return s.closeSockets()
@@ -398,6 +400,16 @@ func (s *SFU) Allow(key, participantID string) {
 	if r := s.room(key, true); r != nil {
 		r.allow(participantID)
 	}
+}
+
+// Allowed lists the participants on the room's allow list: those who may
+// connect, whether or not they are connected now.
+func (s *SFU) Allowed(key string) []string {
+	r := s.room(key, false)
+	if r == nil {
+		return nil
+	}
+	return r.allowedIDs()
 }
 
 // Remove takes participantID off the room's allow list and closes its

@@ -2,6 +2,7 @@ package media
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -256,6 +257,61 @@ func TestEndClosesEveryConnection(t *testing.T) {
 	defer mu.Unlock()
 	if len(emptied) != 1 || emptied[0] != meetingA {
 		t.Fatalf("OnRoomEmpty calls %v, want one for %s", emptied, meetingA)
+	}
+}
+
+func TestAllowedListsWhoMayConnectUntilRemoved(t *testing.T) {
+	h := newHarness(t, Config{})
+	for _, p := range []Participant{bob, alice, carol} {
+		h.sfu.Allow(meetingA, p.ID)
+	}
+	h.sfu.Allow(meetingB, dave.ID)
+	h.join(meetingA, alice, clientOptions{})
+	if got, want := h.sfu.Allowed(meetingA), []string{carol.ID, alice.ID, bob.ID}; !slices.Equal(got, want) {
+		t.Fatalf("allowed = %v, want %v (sorted)", got, want)
+	}
+	// Removing someone who never connected takes them off the list too.
+	h.sfu.Remove(meetingA, carol.ID)
+	h.sfu.Remove(meetingA, alice.ID)
+	if got, want := h.sfu.Allowed(meetingA), []string{bob.ID}; !slices.Equal(got, want) {
+		t.Fatalf("allowed after removals = %v, want %v", got, want)
+	}
+	if got := h.sfu.Allowed("site:9/meeting:9"); len(got) != 0 {
+		t.Fatalf("a room never allowed lists %v", got)
+	}
+}
+
+func TestCloseHangsUpAsLostSoBrowsersReconnectElsewhere(t *testing.T) {
+	var emptied []string
+	var mu sync.Mutex
+	h := newHarness(t, Config{OnRoomEmpty: func(key string) { mu.Lock(); emptied = append(emptied, key); mu.Unlock() }})
+	clients := []*testClient{}
+	for _, p := range []Participant{alice, bob} {
+		h.sfu.Allow(meetingA, p.ID)
+		clients = append(clients, h.join(meetingA, p, clientOptions{}))
+	}
+	if err := h.sfu.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range clients {
+		select {
+		case <-c.wsClosed:
+		case <-time.After(2 * time.Second):
+			t.Fatalf("%s still connected 2 s after Close", c.p.ID)
+		}
+		c.mu.Lock()
+		status, ended := c.closeStatus, c.hasEvent(msgEnded)
+		c.mu.Unlock()
+		// No close code of the application: the client treats it as a lost
+		// connection and reconnects, rather than showing "ended".
+		if status == closeEnded || status == closeRemoved || ended {
+			t.Fatalf("%s was told the meeting is over (status %v, ended %v)", c.p.ID, status, ended)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(emptied) != 0 {
+		t.Fatalf("OnRoomEmpty called at shutdown for %v", emptied)
 	}
 }
 

@@ -23,9 +23,9 @@ type Store struct {
 }
 
 // NewStore returns the store of the process processID, whose signalling is
-// reachable at mediaURL (the URL browsers are sent to when another process
-// serves the meeting page, e.g. "https://media-2.example.com"). A claim not
-// renewed within ttl (default 30 s) may be taken over.
+// reachable at mediaURL (where the other portal processes forward the
+// signalling of the rooms this one owns, e.g. "http://10.0.0.5:8080"). A
+// claim not renewed within ttl (default 30 s) may be taken over.
 func NewStore(pool *pgxpool.Pool, processID, mediaURL string, ttl time.Duration) *Store {
 	if ttl <= 0 {
 		ttl = 30 * time.Second

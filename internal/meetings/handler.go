@@ -35,12 +35,14 @@ type Handler struct {
 	Lobby    *Lobby
 	Watcher  *Watcher
 	Outbox   *mail.Outbox
-	Users    *users.Store
-	Hosts    sites.Hosts
-	Cookies  web.Cookies
-	Render   *web.Renderer
-	Log      *slog.Logger
-	Now      func() time.Time
+	// Media carries the live meetings' audio and video.
+	Media   *Media
+	Users   *users.Store
+	Hosts   sites.Hosts
+	Cookies web.Cookies
+	Render  *web.Renderer
+	Log     *slog.Logger
+	Now     func() time.Time
 	// SignIn sends a visitor to the site's identity provider, to come back
 	// to the address they asked for (users.Auth.SignIn).
 	SignIn http.Handler

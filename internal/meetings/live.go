@@ -283,6 +283,37 @@ func (h *Handler) Events(w http.ResponseWriter, r *http.Request) {
 // request deadline bounds a page's.
 const streamWork = 10 * time.Second
 
+// Signalling is the meeting's media signalling (GET …/media, a
+// WebSocket; internal/media describes its messages): for the participants
+// admitted to the live meeting — the site's users by their session
+// cookie, guests by their ticket — and only from the site's own origin.
+func (h *Handler) Signalling(w http.ResponseWriter, r *http.Request) {
+	// The WebSocket lasts as long as the meeting, not the request
+	// deadline.
+	r = r.WithContext(web.StreamContext(r))
+	p, v, ok := h.placeFor(w, r, false)
+	if !ok {
+		return
+	}
+	a, err := h.attendance(r.Context(), p, v, h.ticket(r))
+	if err == nil && a.you() != StateAdmitted {
+		err = ErrNotAdmitted
+	}
+	if err == nil {
+		err = h.Media.serve(w, r, *a.live, *a.self, p.site.URL)
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrNotAdmitted):
+		h.Render.Error(w, r, http.StatusForbidden, "Not in this meeting", "Only people in the meeting get its audio and video. Open the meeting page to join.")
+	case errors.Is(err, ErrMediaUnavailable):
+		w.Header().Set("Retry-After", "1")
+		h.Render.Error(w, r, http.StatusServiceUnavailable, "Audio and video unavailable", ErrMediaUnavailable.Error()+". The page tries again.")
+	default:
+		h.Render.ServerError(w, r, err)
+	}
+}
+
 // live is the live instance of p, for the host's controls.
 func (h *Handler) live(w http.ResponseWriter, r *http.Request) (place, Viewer, Instance, bool) {
 	p, v, ok := h.placeFor(w, r, false)

@@ -366,13 +366,25 @@ func collectParticipant(rows pgx.Rows, err error) (Participant, error) {
 // Member returns a signed-in user's place in an instance, or
 // ErrNoParticipant when they have not joined it.
 func (l *Lobby) Member(ctx context.Context, siteID, instanceID, userID int64) (Participant, error) {
+	return l.participantBy(ctx, siteID, instanceID, "user_id", userID)
+}
+
+// participant returns a participant of an instance by ID, or
+// ErrNoParticipant.
+func (l *Lobby) participant(ctx context.Context, siteID, instanceID, id int64) (Participant, error) {
+	return l.participantBy(ctx, siteID, instanceID, "id", id)
+}
+
+// participantBy finds a participant of an instance by a unique column
+// ("id" or "user_id"; never text from a request).
+func (l *Lobby) participantBy(ctx context.Context, siteID, instanceID int64, column string, value int64) (Participant, error) {
 	p, err := collectParticipant(l.pool.Query(ctx, `SELECT `+participantColumns+` FROM meeting_participants
-WHERE site_id = $1 AND instance_id = $2 AND user_id = $3`, siteID, instanceID, userID))
+WHERE site_id = $1 AND instance_id = $2 AND `+column+` = $3`, siteID, instanceID, value))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Participant{}, ErrNoParticipant
 	}
 	if err != nil {
-		return Participant{}, fmt.Errorf("participant of user %d: %w", userID, err)
+		return Participant{}, fmt.Errorf("participant with %s %d: %w", column, value, err)
 	}
 	return p, nil
 }

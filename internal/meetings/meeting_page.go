@@ -27,6 +27,17 @@ type livePanel struct {
 	InstanceID int64 // the live instance, for the media
 	SelfID     int64 // the viewer's participant ID in it
 	Role       string
+	// Media is the audio and video of an admitted participant (the
+	// "media" partial), nil for everyone else.
+	Media *mediaPanel
+}
+
+// mediaPanel is the data of the "media" partial (partial_media.html).
+type mediaPanel struct {
+	SignalURL string // the signalling WebSocket, on the site's own host
+	SelfID    string // the viewer in the SFU: MediaID of their lobby row
+	Role      string // host, participant or guest
+	LeaveForm string // the id of the form that leaves the meeting
 }
 
 // Joinable reports whether the viewer may join now with one click: the
@@ -164,6 +175,10 @@ func (h *Handler) showPlace(w http.ResponseWriter, r *http.Request, autoJoin boo
 	}
 	if a.inLive() {
 		page.Live.InstanceID, page.Live.SelfID = a.live.ID, a.self.ID
+		if st.Status == StatusLive && st.You == StateAdmitted && h.Media.SFU() != nil {
+			page.Live.Media = &mediaPanel{SignalURL: p.path + "/media", SelfID: MediaID(a.self.ID),
+				Role: string(mediaRole(*a.live, *a.self)), LeaveForm: "leave-form"}
+		}
 	}
 	// A guest sees the topic, the host and the live part; the details
 	// are for the site's users.

@@ -1,7 +1,7 @@
 // Package portaltest runs the whole portal in-process for tests: a fresh
-// database, the stores and services built by app.New, the HTTP handler of
-// server.New, a fixed sealing key, a discard logger and a clock the test
-// can move. Requests are served without a network, as a browser on the
+// database, the stores and services built by app.New (with the meetings'
+// SFU on loopback), the HTTP handler of server.New, a fixed sealing key, a
+// discard logger and a clock the test can move. Requests are served without a network, as a browser on the
 // site's own origin would send them.
 //
 //	p := portaltest.New(t)
@@ -26,8 +26,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/meetings-portal/portal/internal/app"
+	"github.com/meetings-portal/portal/internal/database"
 	"github.com/meetings-portal/portal/internal/dbtest"
 	"github.com/meetings-portal/portal/internal/mail"
+	"github.com/meetings-portal/portal/internal/meetings"
 	"github.com/meetings-portal/portal/internal/seal"
 	"github.com/meetings-portal/portal/internal/server"
 	"github.com/meetings-portal/portal/internal/sites"
@@ -69,6 +71,7 @@ type setup struct {
 	pool      *pgxpool.Pool
 	log       *slog.Logger
 	smtp      *mail.SMTPConfig
+	media     meetings.MediaConfig
 	configure []func(*app.App)
 }
 
@@ -85,6 +88,11 @@ func WithSMTP(addr string) Option {
 	return func(s *setup) { s.smtp = &mail.SMTPConfig{Addr: addr} }
 }
 
+// WithInternalURL is where other portals of the test (WithPool) reach this
+// one's server, which must then listen there: they forward it the media
+// signalling of the meetings it hosts (PORTAL_INTERNAL_URL).
+func WithInternalURL(u string) Option { return func(s *setup) { s.media.InternalURL = u } }
+
 // WithLog sends the portal's log to log instead of discarding it.
 func WithLog(log *slog.Logger) Option { return func(s *setup) { s.log = log } }
 
@@ -96,7 +104,7 @@ func Configure(f func(*app.App)) Option {
 
 // New builds the portal over a fresh, migrated database (or the pool of
 // WithPool), and runs what `portal serve` runs beside the server: the
-// meetings Watcher and, WithSMTP, the mail worker. Two portals on one pool
+// meetings Watcher, the media heartbeat and, WithSMTP, the mail worker. Two portals on one pool
 // are two portal processes on one database.
 func New(t testing.TB, options ...Option) *Portal {
 	t.Helper()
@@ -116,18 +124,31 @@ func New(t testing.TB, options ...Option) *Portal {
 		t.Fatal(err)
 	}
 	clock := &Clock{}
-	a := app.New(s.pool, app.Config{Hosts: hosts, Box: box, Log: s.log, Now: clock.Now, SMTP: s.smtp})
+	// The SFU listens on loopback only, on free ports.
+	s.media.SFU.ListenIP = "127.0.0.1"
+	a := app.New(s.pool, app.Config{Hosts: hosts, Box: box, Log: s.log, Now: clock.Now, SMTP: s.smtp, Media: s.media})
 	for _, f := range s.configure {
 		f(a)
+	}
+	if err := a.StartMedia(); err != nil {
+		t.Fatal(err)
 	}
 	srv, err := server.New(a)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		// A test of a database outage cannot release the media rooms: the
+		// claims lapse by themselves, as a crashed process's do.
+		if err := a.Media.Close(context.Background()); err != nil && !database.Unavailable(err) {
+			t.Errorf("close the media: %v", err)
+		}
+	})
 	runInBackground(t, a.Watcher.Run)
 	// Sites and SSO configuration are kept in memory as in production, so
 	// that tests see what a process that caches serves.
 	runInBackground(t, a.WatchConfig)
+	runInBackground(t, a.Media.RunHeartbeat)
 	if worker := a.MailWorker(); worker != nil {
 		runInBackground(t, worker.Run)
 	}
@@ -231,6 +252,28 @@ func (p *Portal) SignInUser(site sites.Site, email, firstName, lastName, role st
 		p.T.Fatal(err)
 	}
 	return u, &http.Cookie{Name: users.SessionCookie, Value: token}
+}
+
+// Metric is the value of the portal's metric name (a gauge or a counter),
+// summed over its labels, as /metrics would show it now.
+func (p *Portal) Metric(name string) float64 {
+	p.T.Helper()
+	families, err := p.App.Metrics.Registry.Gather()
+	if err != nil {
+		p.T.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		sum := 0.0
+		for _, m := range f.GetMetric() {
+			sum += m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		}
+		return sum
+	}
+	p.T.Fatalf("no metric %s", name)
+	return 0
 }
 
 // Cookie returns the non-empty cookie called name that resp sets, or nil.

@@ -34,7 +34,7 @@ func (s *Server) siteRoutes() http.Handler {
 		},
 	}
 	meetingPages := &meetings.Handler{
-		Meetings: a.Meetings, Lobby: a.Lobby, Watcher: a.Watcher, Outbox: a.Outbox, Users: a.Users,
+		Meetings: a.Meetings, Lobby: a.Lobby, Watcher: a.Watcher, Outbox: a.Outbox, Media: a.Media, Users: a.Users,
 		Hosts: a.Hosts, Cookies: cookies, Render: render, Log: a.Log, Now: a.Now,
 	}
 
@@ -94,7 +94,9 @@ func (s *Server) siteRoutes() http.Handler {
 		}
 	})
 	// Join links and live pages, which guests and visitors open too: a
-	// visitor of a members-only meeting is sent to sign in and back.
+	// visitor of a members-only meeting is sent to sign in and back. The
+	// media signalling (a WebSocket) serves admitted participants only:
+	// users by their session, guests by their ticket.
 	r.Group(func(r chi.Router) {
 		r.Use(auth.WithUser)
 		r.Get("/j/{number}", meetingPages.JoinLink)
@@ -102,6 +104,7 @@ func (s *Server) siteRoutes() http.Handler {
 		r.Get("/meet/{room}", meetingPages.Room)
 		for _, live := range []string{"/meetings/{number}", "/meet/{room}"} {
 			r.Get(live+"/events", meetingPages.Events)
+			r.Get(live+"/media", meetingPages.Signalling)
 			r.With(guestLimit).Post(live+"/guest", meetingPages.JoinAsGuest)
 			r.Post(live+"/leave", meetingPages.Leave)
 		}

@@ -34,7 +34,7 @@ type FieldError struct {
 }
 
 // shared are the files parsed with every page: the layout and the partials.
-var shared = []string{"layout.html", "partials.html"}
+var shared = []string{"layout.html", "partials.html", "partial_media.html"}
 
 // NewRenderer parses every page with the layout and the partials; static
 // files are named by their content-hashed URLs from assets.

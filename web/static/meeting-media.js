@@ -2,15 +2,16 @@
 // SFU (internal/media). A static file because the CSP forbids inline
 // script; it attaches to the element the "media" template partial renders:
 //
-//   <section id="media" data-signal-url="/meetings/345/media" data-self-id="user:42" data-role="host">
+//   <section id="media" data-signal-url="/meetings/345/media" data-self-id="42" data-role="host" data-leave-form="leave-form">
 //
 // Two peer connections, each with one offerer (see internal/media): "pub"
 // carries what this browser sends and this browser offers it; "sub" carries
 // what the SFU forwards and the SFU offers it, again whenever someone joins
 // or leaves. Messages are JSON objects with a "type"; see docs/MEDIA.md.
 //
-// window.portalMedia exposes the peer connections and state so a browser
-// test can read RTCPeerConnection.getStats().
+// window.portalMedia exposes the peer connections, the received streams and
+// the state so a browser test can read RTCPeerConnection.getStats() per
+// participant.
 (function () {
   "use strict";
 
@@ -58,6 +59,7 @@
     get publisher() { return pub; },
     get state() { return state.phase; },
     get participants() { return state.participants; },
+    get streams() { return remoteStreams; }, // stream ID (participants[].streams) → MediaStream
   };
 
   function setPhase(phase, text) {
@@ -555,6 +557,12 @@
     send({ type: "leave" });
     if (ws) {
       ws.close(1000);
+    }
+    // Leaving the media is leaving the meeting: the page's own Leave form
+    // tells the lobby, and the page shows the way back in.
+    const form = document.getElementById(root.dataset.leaveForm || "");
+    if (form) {
+      form.requestSubmit();
     }
   });
   const end = $("end");
