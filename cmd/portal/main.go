@@ -25,6 +25,7 @@ commands:
   sso import --site NAME --metadata FILE_OR_URL
   sso export --site NAME
   sso set --site NAME [--enabled] [--auto-create] [--auto-update] [--idp-initiated] [--authn-context "URI;URI"]
+                      [--slo] [--require-encryption]
   sso show --site NAME
   admin create --site NAME --email EMAIL
   admin reset-password --site NAME --email EMAIL

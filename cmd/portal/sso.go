@@ -140,7 +140,7 @@ func (c *cli) ssoExport(ctx context.Context, args []string) error {
 }
 
 func (c *cli) ssoSet(ctx context.Context, args []string) error {
-	var enabled, autoCreate, autoUpdate, idpInitiated bool
+	var enabled, autoCreate, autoUpdate, idpInitiated, slo, requireEncryption bool
 	var authnContext string
 	siteName, fs, err := c.siteFlag("set", args, func(fs *flag.FlagSet) {
 		fs.BoolVar(&enabled, "enabled", false, "single sign-on on or off (=true|false)")
@@ -148,6 +148,8 @@ func (c *cli) ssoSet(ctx context.Context, args []string) error {
 		fs.BoolVar(&autoUpdate, "auto-update", false, "Auto Account Update (=true|false)")
 		fs.BoolVar(&idpInitiated, "idp-initiated", false, "allow IdP-initiated sign-in, the Azure My Apps tile (=true|false)")
 		fs.StringVar(&authnContext, "authn-context", "", `AuthnContextClassRef values, "URI;URI" ("" for none)`)
+		fs.BoolVar(&slo, "slo", false, "Single Logout: sign-out also signs out at the IdP's logout URL (=true|false)")
+		fs.BoolVar(&requireEncryption, "require-encryption", false, "refuse assertions that are not encrypted to the site's SP key (=true|false)")
 	})
 	if err != nil {
 		return err
@@ -166,6 +168,10 @@ func (c *cli) ssoSet(ctx context.Context, args []string) error {
 				set.IdPInitiated = idpInitiated
 			case "authn-context":
 				set.AuthnContext = sso.SplitAuthnContext(authnContext)
+			case "slo":
+				set.SLOEnabled = slo
+			case "require-encryption":
+				set.RequireEncryption = requireEncryption
 			}
 		})
 		return nil
@@ -188,7 +194,7 @@ func (c *cli) ssoSet(ctx context.Context, args []string) error {
 // input name sso.FieldErrors uses.
 var ssoFlags = map[string]string{
 	"enabled": "--enabled", "auto_create": "--auto-create", "auto_update": "--auto-update",
-	"profile": "--idp-initiated", "authn_context": "--authn-context",
+	"profile": "--idp-initiated", "authn_context": "--authn-context", "slo_enabled": "--slo",
 }
 
 // fieldErrorsForFlags says what is wrong in terms of the command's flags.
@@ -235,7 +241,9 @@ func (c *cli) printSettings(ctx context.Context, env *env, site sites.Site) erro
 	fmt.Fprintf(tw, "SSO\t%s\n", onOff(set.Enabled))
 	fmt.Fprintf(tw, "IdP entity ID\t%s\n", orNone(set.IdPEntityID))
 	fmt.Fprintf(tw, "IdP SSO URL\t%s\n", orNone(set.SSOURL))
-	fmt.Fprintf(tw, "IdP SLO URL\t%s\n", orNone(set.SLOURL))
+	fmt.Fprintf(tw, "IdP SLO URL (Logout URL)\t%s\n", orNone(set.SLOURL))
+	fmt.Fprintf(tw, "Single Logout\t%s\n", onOff(set.SLOEnabled))
+	fmt.Fprintf(tw, "SP Single Logout URL\t%s\n", env.SSO.SLOURL(site.Name))
 	for _, cert := range set.Certificates {
 		info := idpmeta.Describe(cert)
 		fmt.Fprintf(tw, "IdP signing certificate\t%s, valid %s to %s, SHA-256 %s\n", info.Subject,
@@ -246,6 +254,7 @@ func (c *cli) printSettings(ctx context.Context, env *env, site sites.Site) erro
 	fmt.Fprintf(tw, "IdP-initiated sign-in\t%s\n", onOff(set.IdPInitiated))
 	fmt.Fprintf(tw, "AuthnContextClassRef\t%s\n", orNone(strings.Join(set.AuthnContext, ";")))
 	fmt.Fprintf(tw, "NameID format\t%s\n", set.NameIDFormat)
+	fmt.Fprintf(tw, "Require encrypted assertions\t%s\n", onOff(set.RequireEncryption))
 	return tw.Flush()
 }
 

@@ -26,6 +26,7 @@ func (s *Server) siteRoutes() http.Handler {
 		Store: a.Sessions, Cookies: cookies, Name: users.SessionCookie, Kind: session.User, Policy: session.UserPolicy,
 	}}
 	ssoPages.Auth = auth
+	auth.SingleLogout = ssoPages.SingleLogout
 	adminPages := &admin.Handler{
 		Sites: a.Sites, Lockouts: a.AdminLockouts, Metrics: a.Metrics, Sessions: a.Sessions, Users: a.Users, SSO: a.SSO, Audit: a.Audit, Hosts: a.Hosts,
 		Render: render, Log: a.Log, FetchMetadata: a.FetchMetadata, Now: a.Now,
@@ -53,6 +54,11 @@ func (s *Server) siteRoutes() http.Handler {
 	// Single sign-on (internal/sso) and sign-out (internal/users).
 	r.Get("/saml/metadata", ssoPages.Metadata)
 	r.With(signInLimit).Post("/saml/acs", ssoPages.ACS)
+	// Single Logout: the IdP's answer to a sign-out that started here, or
+	// its request to sign a user out (HTTP-Redirect or HTTP-POST). Anyone
+	// can send one, so it shares the limit of the ACS.
+	r.With(signInLimit).Get("/saml/slo", ssoPages.SLO)
+	r.With(signInLimit).Post("/saml/slo", ssoPages.SLO)
 	r.Post("/logout", auth.Logout)
 	r.Get("/signed-out", auth.SignedOut)
 
@@ -61,6 +67,11 @@ func (s *Server) siteRoutes() http.Handler {
 		r.Use(auth.RequireUser)
 		r.Get("/", meetingPages.Home)
 		r.Get("/meet/{room}", meetingPages.Room)
+		// Where the user is signed in, and signing those sessions out
+		// (internal/users).
+		r.Get("/sessions", auth.SessionsPage)
+		r.Post("/sessions/{id}/end", auth.EndSession)
+		r.Post("/sessions/end-all", auth.EndAllSessions)
 	})
 
 	// Site administration (internal/admin): sign-in, then every page
@@ -91,6 +102,8 @@ func (s *Server) siteRoutes() http.Handler {
 		r.Post("/admin/users", adminPages.AddUser)
 		r.Post("/admin/users/{id}/deactivate", adminPages.DeactivateUser)
 		r.Post("/admin/users/{id}/reactivate", adminPages.ReactivateUser)
+		r.Post("/admin/users/{id}/sessions/end", adminPages.EndUserSessions)
+		r.Post("/admin/users/{id}/sessions/{session}/end", adminPages.EndUserSession)
 		r.Get("/admin/users/{id}/relink", adminPages.RelinkPage)
 		r.Post("/admin/users/{id}/relink", adminPages.RelinkUser)
 		r.Get("/admin/admins", adminPages.AdminsPage)
@@ -108,10 +121,13 @@ func (s *Server) siteRoutes() http.Handler {
 	// browser marks as cross-origin (Sec-Fetch-Site, else Origin vs Host)
 	// without tokens in every form. Sibling sites are "same-site" to the
 	// browser but not same-origin, so one tenant cannot post into another.
-	// The ACS is exempt: the IdP's form posts to it cross-site by design and
-	// it is protected by the SAML checks instead.
+	// The ACS and the Single Logout service are exempt: the IdP's forms
+	// post to them cross-site by design, and they are protected by the SAML
+	// checks instead (a signed message, from the configured IdP, addressed
+	// to this site, answering this site's request or never seen before).
 	csrf := http.NewCrossOriginProtection()
 	csrf.AddInsecureBypassPattern("POST /saml/acs")
+	csrf.AddInsecureBypassPattern("POST /saml/slo")
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		render.Error(w, r, http.StatusForbidden, "Request refused",
 			"This form was sent from another site, so it was not accepted. Go back, reload the page and try again.")

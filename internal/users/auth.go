@@ -23,9 +23,16 @@ type Auth struct {
 	// SP-initiated SAML flow, behind its rate limit); it answers the
 	// request.
 	SignIn http.Handler
+	// SingleLogout, when set, says where a browser goes once sign-out has
+	// ended its session: the identity provider with a LogoutRequest for
+	// that session (the site's Single Logout), or a signed-out page saying
+	// why not. The session has ended whatever it answers.
+	SingleLogout func(r *http.Request, ended session.Session) (target string)
 }
 
 type userKey struct{}
+
+type sessionKey struct{}
 
 // UserFrom returns the signed-in user of a request that passed RequireUser.
 func UserFrom(ctx context.Context) User {
@@ -33,18 +40,25 @@ func UserFrom(ctx context.Context) User {
 	return u
 }
 
+// SessionFrom returns the session of a request that passed RequireUser.
+func SessionFrom(ctx context.Context) session.Session {
+	s, _ := ctx.Value(sessionKey{}).(session.Session)
+	return s
+}
+
 // RequireUser lets signed-in users through. Anyone else is handed to
 // SignIn, which comes back to the page first asked for.
 func (a *Auth) RequireUser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user, ok, err := a.current(w, r)
+		user, sess, ok, err := a.current(w, r)
 		if err != nil {
 			a.Render.ServerError(w, r, err)
 			return
 		}
 		if ok {
 			r = web.MarkSignedIn(r, "/logout")
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, user)))
+			ctx := context.WithValue(context.WithValue(r.Context(), userKey{}, user), sessionKey{}, sess)
+			next.ServeHTTP(w, r.WithContext(ctx))
 			return
 		}
 		if r.Method != http.MethodGet {
@@ -55,23 +69,24 @@ func (a *Auth) RequireUser(next http.Handler) http.Handler {
 	})
 }
 
-// current returns the request's signed-in, active user, or ok false (and
-// the stale cookie cleared). An error is a failure to find out.
-func (a *Auth) current(w http.ResponseWriter, r *http.Request) (User, bool, error) {
+// current returns the request's signed-in, active user and their session,
+// or ok false (and the stale cookie cleared). An error is a failure to find
+// out.
+func (a *Auth) current(w http.ResponseWriter, r *http.Request) (User, session.Session, bool, error) {
 	sess, ok, err := a.Session.Lookup(w, r)
 	if !ok || err != nil {
-		return User{}, false, err
+		return User{}, session.Session{}, false, err
 	}
 	site, _ := web.SiteFrom(r.Context())
 	user, err := a.Users.ByID(r.Context(), site.ID, sess.SubjectID)
 	if errors.Is(err, ErrNotFound) || (err == nil && !user.Active) {
 		a.Session.Clear(w)
-		return User{}, false, nil
+		return User{}, session.Session{}, false, nil
 	}
 	if err != nil {
-		return User{}, false, err
+		return User{}, session.Session{}, false, err
 	}
-	return user, true, nil
+	return user, sess, true, nil
 }
 
 // StartSession gives the browser the session of a user who just signed in.
@@ -79,17 +94,59 @@ func (a *Auth) StartSession(w http.ResponseWriter, r *http.Request, token string
 	a.Session.Start(w, r, token)
 }
 
-// Logout ends the user's session (POST /logout).
+// Logout ends the user's session (POST /logout), first and whatever
+// follows; then, with the site's Single Logout on, the browser goes on to
+// the identity provider to end the session there too.
 func (a *Auth) Logout(w http.ResponseWriter, r *http.Request) {
-	if err := a.Session.End(w, r); err != nil {
+	ended, ok, err := a.Session.Take(w, r)
+	if err != nil {
 		a.Render.ServerError(w, r, err)
 		return
 	}
-	// Not "/": that would sign the user straight back in through the IdP.
-	http.Redirect(w, r, "/signed-out", http.StatusSeeOther)
+	a.signedOut(w, r, ended, ok)
 }
 
-// SignedOut is the page after sign-out (GET /signed-out).
+// signedOut sends a browser whose session has ended to the identity
+// provider (Single Logout) or to the signed-out page. Not "/": that would
+// sign the user straight back in through the identity provider.
+func (a *Auth) signedOut(w http.ResponseWriter, r *http.Request, ended session.Session, ok bool) {
+	target := "/signed-out"
+	if ok && a.SingleLogout != nil {
+		target = a.SingleLogout(r, ended)
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// signedOutNotices say how a sign-out went, on the signed-out page
+// (?slo=…); without one the page says that the identity provider may still
+// have the user signed in.
+var signedOutNotices = web.Notices{
+	// The identity provider confirmed (a valid LogoutResponse).
+	"done": "You have signed out of this site and of your company's identity provider.",
+	// It answered, but the answer was refused or not a success.
+	"failed": "You are signed out of this site, but your company's identity provider did not confirm that it signed you out there. " +
+		"Close your browser to be sure nobody can use its session.",
+	// The identity provider asked this site to sign the user out, and the
+	// site has no logout URL to answer at.
+	"idp": "Your company's identity provider signed you out of this site.",
+	// Single Logout is on but could not be asked for (no logout URL, or
+	// the session is from before Single Logout).
+	"unavailable": "You are signed out of this site. Your company's identity provider could not be asked to sign you out too, " +
+		"so it may still have you signed in: close your browser to be sure.",
+}
+
+type signedOutPage struct {
+	// Notice is how the sign-out went; "" when only this site was signed
+	// out of.
+	Notice string
+	// Confirmed: the identity provider signed the user out too.
+	Confirmed bool
+}
+
+// SignedOut is the page after sign-out (GET /signed-out). It never signs
+// anyone in: signing in again is the person's choice.
 func (a *Auth) SignedOut(w http.ResponseWriter, r *http.Request) {
-	a.Render.Render(w, r, http.StatusOK, "signed_out", nil)
+	slo := r.URL.Query().Get("slo")
+	page := signedOutPage{Notice: signedOutNotices.From(r, "slo"), Confirmed: slo == "done" || slo == "idp"}
+	a.Render.Render(w, r, http.StatusOK, "signed_out", page)
 }
