@@ -32,8 +32,10 @@ func secure(u *url.URL) *url.URL {
 	return &s
 }
 
-func (j localhostJar) SetCookies(u *url.URL, cookies []*http.Cookie) { j.Jar.SetCookies(secure(u), cookies) }
-func (j localhostJar) Cookies(u *url.URL) []*http.Cookie             { return j.Jar.Cookies(secure(u)) }
+func (j localhostJar) SetCookies(u *url.URL, cookies []*http.Cookie) {
+	j.Jar.SetCookies(secure(u), cookies)
+}
+func (j localhostJar) Cookies(u *url.URL) []*http.Cookie { return j.Jar.Cookies(secure(u)) }
 
 // browserFor is a client that sends every request, whatever its
 // *.localhost host, to srv, keeps cookies like a browser, and does not
