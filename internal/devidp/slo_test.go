@@ -59,6 +59,8 @@ var (
 	autoForm     = regexp.MustCompile(`(?s)<form method="post" action="([^"]+)" id="saml-post">(.*?)</form>`)
 	hiddenInput  = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
 	passwordForm = regexp.MustCompile(`name="password"`)
+	// The portal's page between sign-out and the IdP moves on by itself.
+	metaRefresh = regexp.MustCompile(`<meta http-equiv="refresh" content="0;url=([^"]+)">`)
 )
 
 // visit is what a browser shows after following every redirect and
@@ -70,9 +72,9 @@ type visit struct {
 	trail  []string // every URL on the way
 }
 
-// follow sends req and follows redirects and the IdP's auto-submitting
-// forms (/autosubmit.js) as a browser does, until a page that waits for a
-// person.
+// follow sends req and follows redirects, meta refreshes and the IdP's
+// auto-submitting forms (/autosubmit.js) as a browser does, until a page
+// that waits for a person.
 func follow(t *testing.T, client *http.Client, req *http.Request) visit {
 	t.Helper()
 	var v visit
@@ -91,6 +93,10 @@ func follow(t *testing.T, client *http.Client, req *http.Request) visit {
 				t.Fatal(err)
 			}
 			req, _ = http.NewRequest(http.MethodGet, next.String(), nil)
+			continue
+		}
+		if m := metaRefresh.FindStringSubmatch(v.body); m != nil {
+			req = get(t, html.UnescapeString(m[1]))
 			continue
 		}
 		if m := autoForm.FindStringSubmatch(v.body); m != nil {

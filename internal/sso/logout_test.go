@@ -9,10 +9,12 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +79,29 @@ func (p *portal) signedIn(host string, cookie *http.Cookie) bool {
 func (p *portal) signOut(host string, cookie *http.Cookie) *http.Response {
 	p.t.Helper()
 	return p.Serve(portaltest.Request("POST", host, "/logout", url.Values{}, cookie))
+}
+
+// continueLink is the IdP URL of the page between sign-out and the
+// identity provider: its Continue link, where its meta refresh goes too.
+var continueLink = regexp.MustCompile(`<a class="button" id="continue-sign-out" href="([^"]+)">`)
+
+// signOutToIdP signs out with Single Logout on and returns the URL the
+// browser goes on to: the IdP's, with the LogoutRequest. The sign-out
+// answers with a page of the site that moves on by itself (see
+// users.Auth.signedOut: the CSP's form-action covers a form's redirects).
+func (p *portal) signOutToIdP(host string, cookie *http.Cookie) string {
+	p.t.Helper()
+	resp := p.signOut(host, cookie)
+	page := body(p.t, resp)
+	m := continueLink.FindStringSubmatch(page)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		p.t.Fatalf("sign-out: status %d, want the page that goes on to the IdP: %s", resp.StatusCode, page)
+	}
+	target := html.UnescapeString(m[1])
+	if !strings.Contains(page, `<meta http-equiv="refresh" content="0;url=`+html.EscapeString(target)+`">`) {
+		p.t.Errorf("the page does not move on to %s by itself: %s", target, page)
+	}
+	return target
 }
 
 // sloGet delivers an HTTP-Redirect binding message to host's /saml/slo, as
@@ -162,10 +187,9 @@ func TestSignOutWithSingleLogout(t *testing.T) {
 		t.Run(binding, func(t *testing.T) {
 			p := p.forTest(t)
 			cookie := p.signInAs("B.Simon@contoso.com", "_session-"+binding)
-			resp := p.signOut(acmeHost, cookie)
-			location := resp.Header.Get("Location")
-			if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(location, idpSLOURL(p.idp)+"?") {
-				t.Fatalf("sign-out: status %d Location %q, want 303 to the IdP's logout URL", resp.StatusCode, location)
+			location := p.signOutToIdP(acmeHost, cookie)
+			if !strings.HasPrefix(location, idpSLOURL(p.idp)+"?") {
+				t.Fatalf("sign-out goes to %q, want the IdP's logout URL", location)
 			}
 			if p.signedIn(acmeHost, cookie) {
 				t.Fatal("the portal session outlived the sign-out")
@@ -188,6 +212,7 @@ func TestSignOutWithSingleLogout(t *testing.T) {
 				t.Errorf("SessionIndex %v, want the sign-in's", index)
 			}
 			answer := p.idp.LogoutResponse(t, ssotest.Logout{Destination: acmeSLO, InResponseTo: req.SelectAttrValue("ID", "")})
+			var resp *http.Response
 			if binding == "redirect" {
 				resp = p.sloGet(acmeHost, p.idp.RedirectQuery(t, "SAMLResponse", answer, "", p.idp))
 			} else {
@@ -268,8 +293,7 @@ func TestLogoutResponseRefused(t *testing.T) {
 	spCert := p.spCertificate(acmeHost)
 	// startLogout signs B.Simon in and out and returns the LogoutRequest ID.
 	startLogout := func(p *portal) string {
-		resp := p.signOut(acmeHost, p.signInAs("B.Simon@contoso.com", "_s"))
-		req, _ := redirectMessage(p.t, resp.Header.Get("Location"), "SAMLRequest", spCert)
+		req, _ := redirectMessage(p.t, p.signOutToIdP(acmeHost, p.signInAs("B.Simon@contoso.com", "_s")), "SAMLRequest", spCert)
 		return req.SelectAttrValue("ID", "")
 	}
 	cases := []struct {
@@ -308,8 +332,7 @@ func TestLogoutResponseRefused(t *testing.T) {
 				Status: "urn:oasis:names:tc:SAML:2.0:status:Responder"}), "", p.idp))
 		}, sso.ReasonIdPStatus},
 		{"another site's request, answered at this site", func(t *testing.T, p *portal, _ string) *http.Response {
-			resp := p.signOut(globexHost, p.signInAsOn(globexHost, p.otherIdP))
-			req, _ := redirectMessage(t, resp.Header.Get("Location"), "SAMLRequest", p.spCertificate(globexHost))
+			req, _ := redirectMessage(t, p.signOutToIdP(globexHost, p.signInAsOn(globexHost, p.otherIdP)), "SAMLRequest", p.spCertificate(globexHost))
 			return p.sloGet(acmeHost, p.idp.RedirectQuery(t, "SAMLResponse", p.idp.LogoutResponse(t, ssotest.Logout{Destination: acmeSLO, InResponseTo: req.SelectAttrValue("ID", "")}), "", p.idp))
 		}, sso.ReasonUnknownRequest},
 	}
@@ -351,8 +374,7 @@ func (p *portal) signInAsOn(host string, idp *ssotest.IdP) *http.Cookie {
 func TestAzureLogoutResponseIssuer(t *testing.T) {
 	p := newPortal(t)
 	p.withSingleLogout(p.acme, p.idp)
-	resp := p.signOut(acmeHost, p.signInAs("B.Simon@contoso.com", "_s"))
-	req, _ := redirectMessage(t, resp.Header.Get("Location"), "SAMLRequest", p.spCertificate(acmeHost))
+	req, _ := redirectMessage(t, p.signOutToIdP(acmeHost, p.signInAs("B.Simon@contoso.com", "_s")), "SAMLRequest", p.spCertificate(acmeHost))
 	answer := p.idp.LogoutResponse(t, ssotest.Logout{Destination: acmeSLO, InResponseTo: req.SelectAttrValue("ID", ""),
 		Issuer: "https://login.microsoftonline.com/" + p.idp.TenantID + "/"})
 	if resp := p.sloGet(acmeHost, p.idp.RedirectQuery(t, "SAMLResponse", answer, "", p.idp)); resp.Header.Get("Location") != "/signed-out?slo=done" {

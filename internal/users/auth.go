@@ -3,7 +3,10 @@ package users
 import (
 	"context"
 	"errors"
+	"html"
+	"html/template"
 	"net/http"
+	"strings"
 
 	"github.com/meetings-portal/portal/internal/session"
 	"github.com/meetings-portal/portal/internal/web"
@@ -114,7 +117,29 @@ func (a *Auth) signedOut(w http.ResponseWriter, r *http.Request, ended session.S
 	if ok && a.SingleLogout != nil {
 		target = a.SingleLogout(r, ended)
 	}
-	http.Redirect(w, r, target, http.StatusSeeOther)
+	if strings.HasPrefix(target, "/") {
+		http.Redirect(w, r, target, http.StatusSeeOther)
+		return
+	}
+	// To the identity provider through a page of this site, not a redirect
+	// of the sign-out form: the Content-Security-Policy's form-action
+	// 'self' also covers where a form's answer redirects (CSP Level 3), so
+	// browsers would refuse to follow this POST's redirect to another
+	// origin. The page moves on by itself (a meta refresh, allowed under
+	// the policy) and offers a link.
+	a.Render.Render(w, r, http.StatusOK, "signing_out", signingOutPage{
+		Refresh: template.HTML(`<meta http-equiv="refresh" content="0;url=` + html.EscapeString(target) + `">`), Target: target,
+	})
+}
+
+// signingOutPage is the page between sign-out and the identity provider.
+type signingOutPage struct {
+	// Refresh is the meta element that moves on to Target: made here,
+	// whole, because html/template refuses a computed value in a meta
+	// element's content (it cannot tell what the browser makes of it).
+	// Target is the portal's own LogoutRequest URL, never from the request.
+	Refresh template.HTML
+	Target  string
 }
 
 // signedOutNotices say how a sign-out went, on the signed-out page

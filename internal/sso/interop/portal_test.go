@@ -6,10 +6,12 @@ import (
 	"compress/flate"
 	"context"
 	"encoding/base64"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -167,6 +169,10 @@ func inflate(t *testing.T, value string) *etree.Element {
 	return doc.Root()
 }
 
+// continueLink is the IdP URL the page between sign-out and the IdP goes
+// on to.
+var continueLink = regexp.MustCompile(`<a class="button" id="continue-sign-out" href="([^"]+)">`)
+
 // bindingReply is pysaml2's message as a binding carries it.
 type bindingReply struct {
 	URL    string            `json:"url"`
@@ -183,10 +189,14 @@ func TestPySAML2SingleLogoutStartedAtThePortal(t *testing.T) {
 	for _, binding := range []string{"redirect", "post"} {
 		t.Run(binding, func(t *testing.T) {
 			session, sessionIndex := p.signIn(t)
-			out := p.Do("POST", acmeHost, "/logout", url.Values{}, session)
-			loc, err := url.Parse(out.Header.Get("Location"))
-			if out.StatusCode != http.StatusSeeOther || err != nil || !strings.HasPrefix(loc.String(), idpSLOURL+"?") {
-				t.Fatalf("Sign out: status %d Location %q, want pysaml2's SLO URL", out.StatusCode, out.Header.Get("Location"))
+			out, page := p.PostForm(acmeHost, "/logout", url.Values{}, session)
+			m := continueLink.FindStringSubmatch(page)
+			if out.StatusCode != http.StatusOK || m == nil {
+				t.Fatalf("Sign out: status %d, want the page that goes on to pysaml2: %s", out.StatusCode, page)
+			}
+			loc, err := url.Parse(html.UnescapeString(m[1]))
+			if err != nil || !strings.HasPrefix(loc.String(), idpSLOURL+"?") {
+				t.Fatalf("Sign out goes on to %q, want pysaml2's SLO URL", m[1])
 			}
 			if p.signedIn(session) {
 				t.Fatal("the portal session outlived Sign out")
