@@ -10,6 +10,11 @@
 // RSA-SHA256 signatures over exclusive c14n with a single Reference to their
 // parent.
 //
+// An EncryptedAssertion passes Check in one accepted shape only; once the
+// ACS has decrypted it, CheckDecrypted runs every check again on the
+// Response with the plaintext assertion in its place. CheckLogout is the
+// same guard for the LogoutRequests and LogoutResponses of Single Logout.
+//
 // Every refusal is an *Error whose Reason is one of these stable codes,
 // stored in sign-in events and shown to site administrators:
 //
