@@ -16,10 +16,12 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/beevik/etree"
+	"github.com/crewjam/saml"
 
 	"github.com/meetings-portal/portal/internal/portaltest"
 	"github.com/meetings-portal/portal/internal/sites"
@@ -561,5 +563,71 @@ func TestLogoutEndsSessionsInEveryProcess(t *testing.T) {
 	b.signOut(acmeHost, cookie)
 	if a.signedIn(acmeHost, cookie) {
 		t.Error("signing out at process B left the session alive at process A")
+	}
+}
+
+// TestLogoutBoundsIssueInstantItself proves the portal's own IssueInstant
+// bound on logout messages (logout.go, checkInstant): with crewjam's
+// MaxIssueDelay raised, as a library default change or a forgotten
+// SetClockSkew would, a LogoutRequest or LogoutResponse issued longer ago
+// than MaxIssueAge plus the clock skew is still refused.
+func TestLogoutBoundsIssueInstantItself(t *testing.T) {
+	p := newPortal(t)
+	p.withSingleLogout(p.acme, p.idp)
+	libraryDelay := saml.MaxIssueDelay
+	saml.MaxIssueDelay = 24 * time.Hour
+	t.Cleanup(func() { saml.MaxIssueDelay = libraryDelay })
+	old := time.Now().Add(-(sso.MaxIssueAge + saml.MaxClockSkew + 30*time.Second))
+
+	victim := p.signInAs("B.Simon@contoso.com", "_s1")
+	resp := p.sloGet(acmeHost, p.idp.RedirectQuery(t, "SAMLRequest", p.idp.LogoutRequest(t, ssotest.Logout{Destination: acmeSLO, Now: old}), "", p.idp))
+	if resp.StatusCode != http.StatusForbidden || !p.signedIn(acmeHost, victim) {
+		t.Errorf("an old LogoutRequest: status %d", resp.StatusCode)
+	}
+	if e := p.lastEvent(p.acme); e.Reason != sso.ReasonExpired {
+		t.Errorf("event %+v, want expired", e)
+	}
+
+	req, _ := redirectMessage(t, p.signOutToIdP(acmeHost, victim), "SAMLRequest", p.spCertificate(acmeHost))
+	answer := p.idp.LogoutResponse(t, ssotest.Logout{Destination: acmeSLO, InResponseTo: req.SelectAttrValue("ID", ""), Now: old})
+	resp = p.sloGet(acmeHost, p.idp.RedirectQuery(t, "SAMLResponse", answer, "", p.idp))
+	if resp.Header.Get("Location") != "/signed-out?slo=failed" {
+		t.Errorf("an old LogoutResponse: Location %q", resp.Header.Get("Location"))
+	}
+	if e := p.lastEvent(p.acme); e.Reason != sso.ReasonExpired {
+		t.Errorf("event %+v, want expired", e)
+	}
+}
+
+// TestLogoutResponseAnswersOnce: the same answer delivered several times at
+// once (reloads, two processes) confirms the sign-out once; the others are
+// refused as already answered.
+func TestLogoutResponseAnswersOnce(t *testing.T) {
+	p := newPortal(t)
+	p.withSingleLogout(p.acme, p.idp)
+	req, _ := redirectMessage(t, p.signOutToIdP(acmeHost, p.signInAs("B.Simon@contoso.com", "_s1")), "SAMLRequest", p.spCertificate(acmeHost))
+	query := p.idp.RedirectQuery(t, "SAMLResponse", p.idp.LogoutResponse(t, ssotest.Logout{Destination: acmeSLO, InResponseTo: req.SelectAttrValue("ID", "")}), "", p.idp)
+	const deliveries = 16
+	locations := make(chan string, deliveries)
+	var start sync.WaitGroup
+	start.Add(1)
+	var done sync.WaitGroup
+	for range deliveries {
+		done.Go(func() {
+			start.Wait()
+			locations <- p.sloGet(acmeHost, query).Header.Get("Location")
+		})
+	}
+	start.Done()
+	done.Wait()
+	close(locations)
+	confirmed := 0
+	for l := range locations {
+		if l == "/signed-out?slo=done" {
+			confirmed++
+		}
+	}
+	if confirmed != 1 {
+		t.Errorf("%d of %d deliveries confirmed the sign-out, want exactly 1", confirmed, deliveries)
 	}
 }
