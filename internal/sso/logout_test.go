@@ -631,3 +631,18 @@ func TestLogoutResponseAnswersOnce(t *testing.T) {
 		t.Errorf("%d of %d deliveries confirmed the sign-out, want exactly 1", confirmed, deliveries)
 	}
 }
+
+// TestIdPLogoutWithoutALogoutURLToAnswer: a site that knows no IdP logout
+// URL still honours the IdP's LogoutRequest, and, having nowhere to send
+// the answer, shows the signed-out page.
+func TestIdPLogoutWithoutALogoutURLToAnswer(t *testing.T) {
+	p := newPortal(t)
+	victim := p.signInAs("B.Simon@contoso.com", "_s1")
+	resp := p.sloGet(acmeHost, p.idp.RedirectQuery(t, "SAMLRequest", p.idp.LogoutRequest(t, ssotest.Logout{Destination: acmeSLO}), "", p.idp))
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/signed-out?slo=idp" || p.signedIn(acmeHost, victim) {
+		t.Fatalf("status %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if _, page := p.Get(acmeHost, "/signed-out?slo=idp"); !strings.Contains(page, "Your company&#39;s identity provider signed you out of this site.") {
+		t.Errorf("page: %s", page)
+	}
+}
