@@ -16,20 +16,7 @@ const demoPassword = "demo users' password"
 
 func TestUserSignsInThroughTheDevelopmentIdPAndLandsOnTheDeepLink(t *testing.T) {
 	env := browsertest.New(t)
-	idp := env.StartDevIdP(demoPassword)
-	svc := env.App.SSO
-	ctx := context.Background()
-	site := env.CreateSite("acme")
-	metadata, err := idp.MetadataXML()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.ImportMetadata(ctx, site.ID, metadata, ""); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.UpdateSettings(ctx, site.ID, func(s *sso.Settings) error { s.Enabled = true; return nil }); err != nil {
-		t.Fatal(err)
-	}
+	trustDevIdP(t, env, func(s *sso.Settings) { s.Enabled = true })
 
 	// A deep link: the user lands there after signing in at the IdP.
 	if err := chromedp.Do(env.Ctx,
@@ -102,20 +89,7 @@ func TestUserSignsInThroughTheDevelopmentIdPAndLandsOnTheDeepLink(t *testing.T) 
 // password instead of signing straight back in.
 func TestSingleLogoutThroughTheDevelopmentIdP(t *testing.T) {
 	env := browsertest.New(t)
-	idp := env.StartDevIdP(demoPassword)
-	svc := env.App.SSO
-	ctx := context.Background()
-	site := env.CreateSite("acme")
-	metadata, err := idp.MetadataXML()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.ImportMetadata(ctx, site.ID, metadata, ""); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.UpdateSettings(ctx, site.ID, func(s *sso.Settings) error { s.Enabled, s.SLOEnabled = true, true; return nil }); err != nil {
-		t.Fatal(err)
-	}
+	trustDevIdP(t, env, func(s *sso.Settings) { s.Enabled, s.SLOEnabled = true, true })
 
 	if err := chromedp.Do(env.Ctx,
 		chromedp.Navigate(env.SiteURL("acme")+"/"),
@@ -162,4 +136,23 @@ func TestSingleLogoutThroughTheDevelopmentIdP(t *testing.T) {
 		t.Fatalf("opening the site again shows %s, want the IdP's sign-in form", location)
 	}
 	env.Screenshot("slo-3-idp-asks-again")
+}
+
+// trustDevIdP starts the development IdP and creates site acme trusting
+// it, with its settings changed by set.
+func trustDevIdP(t *testing.T, env *browsertest.Env, set func(*sso.Settings)) {
+	t.Helper()
+	idp := env.StartDevIdP(demoPassword)
+	ctx := context.Background()
+	site := env.CreateSite("acme")
+	metadata, err := idp.MetadataXML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.SSO.ImportMetadata(ctx, site.ID, metadata, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.SSO.UpdateSettings(ctx, site.ID, func(s *sso.Settings) error { set(s); return nil }); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1,11 +1,8 @@
 package sso_test
 
 import (
-	"bytes"
-	"compress/flate"
 	"context"
 	"crypto/x509"
-	"encoding/base64"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -215,19 +212,7 @@ func (p *portal) authnRequest(resp *http.Response) (*etree.Element, string) {
 		p.t.Fatal(err)
 	}
 	q := loc.Query()
-	raw, err := base64.StdEncoding.DecodeString(q.Get("SAMLRequest"))
-	if err != nil {
-		p.t.Fatalf("SAMLRequest: %v", err)
-	}
-	xmlBytes, err := io.ReadAll(flate.NewReader(bytes.NewReader(raw)))
-	if err != nil {
-		p.t.Fatalf("inflate SAMLRequest: %v", err)
-	}
-	doc := etree.NewDocument()
-	if err := doc.ReadFromBytes(xmlBytes); err != nil {
-		p.t.Fatal(err)
-	}
-	return doc.Root(), q.Get("RelayState")
+	return ssotest.Inflate(p.t, q.Get("SAMLRequest")), q.Get("RelayState")
 }
 
 // azure returns Azure-shaped options for a response to acme.

@@ -3,11 +3,9 @@ package interop
 import (
 	"bytes"
 	"cmp"
-	"compress/flate"
 	"context"
 	"encoding/base64"
 	"html"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -20,6 +18,7 @@ import (
 	"github.com/meetings-portal/portal/internal/portaltest"
 	"github.com/meetings-portal/portal/internal/sites"
 	"github.com/meetings-portal/portal/internal/sso"
+	"github.com/meetings-portal/portal/internal/sso/ssotest"
 	"github.com/meetings-portal/portal/internal/sso/xmlguard"
 )
 
@@ -111,7 +110,7 @@ func (p *portalWithPySAML2) signIn(t *testing.T) (*http.Cookie, string) {
 		t.Fatalf("GET /: status %d Location %q, want the pysaml2 IdP", start.StatusCode, start.Header.Get("Location"))
 	}
 	binding := portaltest.Cookie(start, sso.BindingCookie)
-	authn := inflate(t, loc.Query().Get("SAMLRequest"))
+	authn := ssotest.Inflate(t, loc.Query().Get("SAMLRequest"))
 	req := p.request("response")
 	req.NameID, req.Attributes, req.SignAssertion = userNameID, userAttributes, true
 	req.InResponseTo = authn.SelectAttrValue("ID", "")
@@ -149,24 +148,6 @@ func (p *portalWithPySAML2) lastEvent(t *testing.T) sso.Event {
 		t.Fatalf("no event: %v", err)
 	}
 	return events[0]
-}
-
-// inflate decodes an HTTP-Redirect binding message.
-func inflate(t *testing.T, value string) *etree.Element {
-	t.Helper()
-	deflated, err := base64.StdEncoding.DecodeString(value)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := io.ReadAll(flate.NewReader(bytes.NewReader(deflated)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := etree.NewDocument()
-	if err := doc.ReadFromBytes(raw); err != nil {
-		t.Fatal(err)
-	}
-	return doc.Root()
 }
 
 // continueLink is the IdP URL the page between sign-out and the IdP goes

@@ -19,6 +19,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"math/big"
 	"net/url"
 	"sort"
@@ -564,4 +565,24 @@ func (idp *IdP) SignMessage(t testing.TB, doc *etree.Document, signer *IdP) *etr
 	}
 	signer.sign(t, doc.Root(), Options{})
 	return doc
+}
+
+// Inflate decodes the SAML message of an HTTP-Redirect binding query
+// parameter (saml-bindings-2.0-os §3.4.4: base64 of the deflated XML) and
+// returns its root.
+func Inflate(t testing.TB, value string) *etree.Element {
+	t.Helper()
+	deflated, err := base64.StdEncoding.DecodeString(value)
+	if err != nil {
+		t.Fatalf("ssotest: the redirect message is not base64: %v", err)
+	}
+	raw, err := io.ReadAll(flate.NewReader(bytes.NewReader(deflated)))
+	if err != nil {
+		t.Fatalf("ssotest: the redirect message is not deflated: %v", err)
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(raw); err != nil {
+		t.Fatalf("ssotest: the redirect message is not XML: %v", err)
+	}
+	return doc.Root()
 }
