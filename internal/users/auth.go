@@ -164,14 +164,11 @@ type signedOutPage struct {
 	// Notice is how the sign-out went; "" when only this site was signed
 	// out of.
 	Notice string
-	// Confirmed: the identity provider signed the user out too.
-	Confirmed bool
 }
 
 // SignedOut is the page after sign-out (GET /signed-out). It never signs
 // anyone in: signing in again is the person's choice.
 func (a *Auth) SignedOut(w http.ResponseWriter, r *http.Request) {
-	slo := r.URL.Query().Get("slo")
-	page := signedOutPage{Notice: signedOutNotices.From(r, "slo"), Confirmed: slo == "done" || slo == "idp"}
+	page := signedOutPage{Notice: signedOutNotices.From(r, "slo")}
 	a.Render.Render(w, r, http.StatusOK, "signed_out", page)
 }
