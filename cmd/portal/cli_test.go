@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -154,6 +155,23 @@ func TestSSOCommands(t *testing.T) {
 			t.Errorf("sso set output shows %s %q, want %q:\n%s", label, shown[label], want, out)
 		}
 	}
+	// Single Logout needs the IdP's logout URL: Azure's metadata has one.
+	out, errOut, code = tc.run(nil, "sso", "set", "--site", "acme", "--slo=true", "--require-encryption=true")
+	if code != 0 {
+		t.Fatalf("sso set --slo: %d %q", code, errOut)
+	}
+	for _, want := range []string{`(?m)^Single Logout +on$`, `(?m)^Require encrypted assertions +on$`, `(?m)^SP Single Logout URL +http://acme\.localhost:8080/saml/slo$`,
+		`(?m)^IdP SLO URL \(Logout URL\) +https://login\.microsoftonline\.com/`} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("sso set --slo output lacks %q:\n%s", want, out)
+		}
+	}
+	if shown, _, _ := tc.run(nil, "sso", "show", "--site", "acme"); !regexp.MustCompile(`(?m)^Single Logout +on$`).MatchString(shown) {
+		t.Errorf("sso show after --slo=true:\n%s", shown)
+	}
+	if _, errOut, code := tc.run(nil, "sso", "set", "--site", "acme", "--slo=false", "--require-encryption=false"); code != 0 {
+		t.Fatalf("sso set --slo=false: %d %q", code, errOut)
+	}
 	if _, errOut, code := tc.run(nil, "sso", "set", "--site", "acme", "--authn-context", "not a uri"); code != 2 {
 		t.Fatalf("bad authn context: %d %q", code, errOut)
 	}
@@ -166,7 +184,7 @@ func TestSSOCommands(t *testing.T) {
 	}
 	var audited int
 	if err := tc.pool().QueryRow(context.Background(), `SELECT count(*) FROM admin_audit WHERE actor = 'command line'
-AND action IN ('sso.import-metadata', 'sso.save-options')`).Scan(&audited); err != nil || audited != 2 {
+AND action IN ('sso.import-metadata', 'sso.save-options')`).Scan(&audited); err != nil || audited != 4 {
 		t.Fatalf("audit entries of the command line: %d, %v", audited, err)
 	}
 	out, _, code = tc.run(nil, "user", "list", "--site", "acme")

@@ -15,7 +15,8 @@ import (
 const demoSite = "acme"
 
 // startDevIdP starts the development identity provider (serve --dev-idp)
-// and points the demo site at it unless the site already has an IdP.
+// and points the demo site at it, Single Logout on, unless the site
+// already has an IdP.
 func (c *cli) startDevIdP(ctx context.Context, portal *env) error {
 	log := portal.Log
 	password := c.getenv("PORTAL_DEV_IDP_PASSWORD")
@@ -53,7 +54,9 @@ func (c *cli) startDevIdP(ctx context.Context, portal *env) error {
 		return fmt.Errorf("configure %s against the development IdP: %w", demoSite, err)
 	}
 	if _, err := portal.SSO.UpdateSettings(ctx, site.ID, func(set *sso.Settings) error {
-		set.Enabled, set.AutoCreate = true, true
+		// Single Logout on: signing out of the demo site signs out of the
+		// development IdP too, which then asks for the password again.
+		set.Enabled, set.AutoCreate, set.SLOEnabled = true, true, true
 		return nil
 	}); err != nil {
 		return err

@@ -143,7 +143,7 @@ func (c *cli) ssoExport(ctx context.Context, args []string) error {
 }
 
 func (c *cli) ssoSet(ctx context.Context, args []string) error {
-	var enabled, autoCreate, autoUpdate, idpInitiated bool
+	var enabled, autoCreate, autoUpdate, idpInitiated, slo, requireEncryption bool
 	var authnContext string
 	siteName, fs, err := c.siteFlag("set", args, func(fs *flag.FlagSet) {
 		fs.BoolVar(&enabled, "enabled", false, "single sign-on on or off (=true|false)")
@@ -151,6 +151,8 @@ func (c *cli) ssoSet(ctx context.Context, args []string) error {
 		fs.BoolVar(&autoUpdate, "auto-update", false, "Auto Account Update (=true|false)")
 		fs.BoolVar(&idpInitiated, "idp-initiated", false, "allow IdP-initiated sign-in, the Azure My Apps tile (=true|false)")
 		fs.StringVar(&authnContext, "authn-context", "", `AuthnContextClassRef values, "URI;URI" ("" for none)`)
+		fs.BoolVar(&slo, "slo", false, "Single Logout: sign-out also signs out at the IdP's logout URL (=true|false)")
+		fs.BoolVar(&requireEncryption, "require-encryption", false, "refuse assertions that are not encrypted to the site's SP key (=true|false)")
 	})
 	if err != nil {
 		return err
@@ -169,6 +171,10 @@ func (c *cli) ssoSet(ctx context.Context, args []string) error {
 				set.IdPInitiated = idpInitiated
 			case "authn-context":
 				set.AuthnContext = sso.SplitAuthnContext(authnContext)
+			case "slo":
+				set.SLOEnabled = slo
+			case "require-encryption":
+				set.RequireEncryption = requireEncryption
 			}
 		})
 		return nil
@@ -191,7 +197,7 @@ func (c *cli) ssoSet(ctx context.Context, args []string) error {
 // input name sso.FieldErrors uses.
 var ssoFlags = map[string]string{
 	"enabled": "--enabled", "auto_create": "--auto-create", "auto_update": "--auto-update",
-	"profile": "--idp-initiated", "authn_context": "--authn-context",
+	"profile": "--idp-initiated", "authn_context": "--authn-context", "slo_enabled": "--slo",
 }
 
 // fieldErrorsForFlags says what is wrong in terms of the command's flags.
@@ -236,7 +242,9 @@ var shownSettings = []settingLine{
 	{"idp_initiated", "IdP-initiated sign-in (SSO Profile)", one(func(s sso.Settings) string { return onOff(s.IdPInitiated) })},
 	{"idp_entity_id", "IdP entity ID", one(func(s sso.Settings) string { return orNone(s.IdPEntityID) })},
 	{"idp_sso_url", "IdP SSO URL", one(func(s sso.Settings) string { return orNone(s.SSOURL) })},
-	{"idp_slo_url", "IdP SLO URL", one(func(s sso.Settings) string { return orNone(s.SLOURL) })},
+	{"idp_slo_url", "IdP SLO URL (Logout URL)", one(func(s sso.Settings) string { return orNone(s.SLOURL) })},
+	{"slo_enabled", "Single Logout", one(func(s sso.Settings) string { return onOff(s.SLOEnabled) })},
+	{"require_encrypted_assertions", "Require encrypted assertions", one(func(s sso.Settings) string { return onOff(s.RequireEncryption) })},
 	{"certificates", "IdP signing certificate", func(s sso.Settings) []string {
 		var out []string
 		for _, cert := range s.Certificates {
@@ -322,6 +330,7 @@ func (c *cli) printSettings(ctx context.Context, env *env, site sites.Site) erro
 	fmt.Fprintf(tw, "SP entity ID (Identifier)\t%s\n", env.SSO.EntityID(site.Name))
 	fmt.Fprintf(tw, "ACS URL (Reply URL)\t%s\n", env.SSO.ACSURL(site.Name))
 	fmt.Fprintf(tw, "sign-on URL\t%s\n", env.Hosts.SignOnURL(site.Name))
+	fmt.Fprintf(tw, "SP Single Logout URL\t%s\n", env.SSO.SLOURL(site.Name))
 	for _, cert := range spCerts {
 		fmt.Fprintf(tw, "SP certificate (%s)\tvalid until %s, SHA-256 %s\n", cert.State, cert.NotAfter.Format("2006-01-02"), cert.SHA256)
 	}

@@ -171,7 +171,8 @@ func (h *Handler) SignIn(w http.ResponseWriter, r *http.Request) {
 		h.Render.ServerError(w, r, err)
 		return
 	}
-	token, err := h.Sessions.Create(ctx, nil, site.ID, session.Admin, admin.ID, session.AdminPolicy)
+	token, err := h.Sessions.CreateFrom(ctx, nil, site.ID, session.Admin, admin.ID, session.AdminPolicy,
+		session.Origin{UserAgent: r.UserAgent(), ClientIP: web.ClientFrom(ctx).IP})
 	if err != nil {
 		h.Render.ServerError(w, r, err)
 		return

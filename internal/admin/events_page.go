@@ -25,15 +25,28 @@ func (e eventRow) FlowLabel() string {
 		return "SP-initiated"
 	case sso.FlowIdP:
 		return "IdP-initiated"
+	case sso.FlowLogoutSP:
+		return "Single Logout from this site"
+	case sso.FlowLogoutIdP:
+		return "Single Logout from the IdP"
 	default:
 		return "Unknown"
 	}
+}
+
+// logout reports whether the event is a Single Logout message, whose
+// success is a sign-out.
+func (e eventRow) logout() bool {
+	return e.Flow == sso.FlowLogoutSP || e.Flow == sso.FlowLogoutIdP
 }
 
 // ResultLabel is the result in words.
 func (e eventRow) ResultLabel() string {
 	switch e.Result {
 	case sso.ResultSuccess:
+		if e.logout() {
+			return "Signed out"
+		}
 		return "Signed in"
 	case sso.ResultRefused:
 		return "Refused"

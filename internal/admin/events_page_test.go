@@ -200,3 +200,17 @@ func TestEventsPageEscapesWhatTheIdPSent(t *testing.T) {
 		}
 	}
 }
+
+// TestEventsPageNamesSingleLogout: the events of Single Logout read as
+// sign-outs, with their own flows.
+func TestEventsPageNamesSingleLogout(t *testing.T) {
+	p := newPortal(t)
+	p.record(sso.Event{SiteID: p.acme.ID, Reference: "AAAA-BBBB-CCCC", Flow: sso.FlowLogoutIdP, Result: sso.ResultSuccess, NameID: "b.simon@contoso.com"})
+	p.record(sso.Event{SiteID: p.acme.ID, Reference: "DDDD-EEEE-FFFF", Flow: sso.FlowLogoutSP, Result: sso.ResultRefused, Reason: sso.ReasonSignatureInvalid})
+	_, body := p.adminGet("/admin/events")
+	for _, want := range []string{"Single Logout from the IdP", "Signed out", "Single Logout from this site", "signature-invalid"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the events page does not show %q", want)
+		}
+	}
+}

@@ -37,7 +37,11 @@ type optionsForm struct {
 	Attendee      bool
 	DefaultTarget string
 	ErrorPageURL  string
-	Enabled       bool
+	// SingleLogout and RequireEncryption are sso.Settings' SLOEnabled and
+	// RequireEncryption.
+	SingleLogout      bool
+	RequireEncryption bool
+	Enabled           bool
 
 	version // of the settings the page was built from
 }
@@ -55,6 +59,7 @@ func optionsFormFrom(set sso.Settings) optionsForm {
 		MFAContexts: strings.Join(set.MFAContexts, ";"), SignRequests: set.SignRequests,
 		AutoCreate: set.AutoCreate, AutoUpdate: set.AutoUpdate, Attendee: set.NewUserRole == "attendee",
 		DefaultTarget: set.DefaultTarget, ErrorPageURL: set.ErrorPageURL, Enabled: set.Enabled,
+		SingleLogout: set.SLOEnabled, RequireEncryption: set.RequireEncryption,
 	}
 }
 
@@ -72,18 +77,20 @@ func newOptionsForm(r *http.Request) optionsForm {
 func optionsFormFromValues(v url.Values) optionsForm {
 	checked := func(name string) bool { return v.Get(name) == "on" }
 	return optionsForm{
-		Profile:       v.Get("profile"),
-		NameIDFormat:  v.Get("nameid_format"),
-		AuthnContext:  v.Get("authn_context"),
-		RequireMFA:    checked("require_mfa"),
-		MFAContexts:   v.Get("mfa_contexts"),
-		SignRequests:  checked("sign_requests"),
-		AutoCreate:    checked("auto_create"),
-		AutoUpdate:    checked("auto_update"),
-		Attendee:      checked("attendee"),
-		DefaultTarget: strings.TrimSpace(v.Get("default_target")),
-		ErrorPageURL:  strings.TrimSpace(v.Get("error_page_url")),
-		Enabled:       checked("enabled"),
+		Profile:           v.Get("profile"),
+		NameIDFormat:      v.Get("nameid_format"),
+		AuthnContext:      v.Get("authn_context"),
+		RequireMFA:        checked("require_mfa"),
+		MFAContexts:       v.Get("mfa_contexts"),
+		SignRequests:      checked("sign_requests"),
+		AutoCreate:        checked("auto_create"),
+		AutoUpdate:        checked("auto_update"),
+		Attendee:          checked("attendee"),
+		DefaultTarget:     strings.TrimSpace(v.Get("default_target")),
+		ErrorPageURL:      strings.TrimSpace(v.Get("error_page_url")),
+		SingleLogout:      checked("slo_enabled"),
+		RequireEncryption: checked("require_encryption"),
+		Enabled:           checked("enabled"),
 	}
 }
 
@@ -101,6 +108,7 @@ func (f optionsForm) values() url.Values {
 		"require_mfa": {on(f.RequireMFA)}, "mfa_contexts": {f.MFAContexts}, "sign_requests": {on(f.SignRequests)},
 		"auto_create": {on(f.AutoCreate)}, "auto_update": {on(f.AutoUpdate)}, "attendee": {on(f.Attendee)},
 		"default_target": {f.DefaultTarget}, "error_page_url": {f.ErrorPageURL}, "enabled": {on(f.Enabled)},
+		"slo_enabled": {on(f.SingleLogout)}, "require_encryption": {on(f.RequireEncryption)},
 	}
 }
 
@@ -153,6 +161,8 @@ func (f optionsForm) Merge(set *sso.Settings) {
 	}
 	set.DefaultTarget = f.DefaultTarget
 	set.ErrorPageURL = f.ErrorPageURL
+	set.SLOEnabled = f.SingleLogout
+	set.RequireEncryption = f.RequireEncryption
 }
 
 // manualForm is the identity provider typed in by hand, for an IdP that

@@ -13,9 +13,9 @@ import (
 // savedOptions is every option the SSO page's Save writes, for comparing
 // settings before and after.
 func savedOptions(s sso.Settings) string {
-	return fmt.Sprintf("enabled=%t auto_create=%t auto_update=%t idp_initiated=%t authn_context=%q nameid=%s sign_requests=%t role=%s default_target=%q error_page=%q require_mfa=%t mfa_contexts=%q",
+	return fmt.Sprintf("enabled=%t auto_create=%t auto_update=%t idp_initiated=%t authn_context=%q nameid=%s sign_requests=%t role=%s default_target=%q error_page=%q require_mfa=%t mfa_contexts=%q slo=%t require_encryption=%t",
 		s.Enabled, s.AutoCreate, s.AutoUpdate, s.IdPInitiated, s.AuthnContext, s.NameIDFormat, s.SignRequests,
-		s.NewUserRole, s.DefaultTarget, s.ErrorPageURL, s.RequireMFA, s.MFAContexts)
+		s.NewUserRole, s.DefaultTarget, s.ErrorPageURL, s.RequireMFA, s.MFAContexts, s.SLOEnabled, s.RequireEncryption)
 }
 
 // TestSSOSaveChangesExactlyTheOneOptionChanged does what an admin does: open
@@ -58,6 +58,11 @@ func TestSSOSaveChangesExactlyTheOneOptionChanged(t *testing.T) {
 			"Customer SSO error page URL: (empty) → https://help.acme.example/sso"},
 		{"SSO enabled", func(v url.Values) { v.Set("enabled", "on") }, func(s *sso.Settings) { s.Enabled = true },
 			"SSO enabled: off → on"},
+		// Azure's metadata has a logout URL (SingleLogoutService).
+		{"Single Logout", func(v url.Values) { v.Set("slo_enabled", "on") }, func(s *sso.Settings) { s.SLOEnabled = true },
+			"Single Logout: off → on"},
+		{"Require encrypted assertions", func(v url.Values) { v.Set("require_encryption", "on") }, func(s *sso.Settings) { s.RequireEncryption = true },
+			"Require encrypted assertions: off → on"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -123,7 +128,7 @@ func TestSSOSaveRoundTripsEveryEmptyValue(t *testing.T) {
 	}
 	// Every switch off at once, every list empty: still a valid Save.
 	form := p.optionsForm()
-	for _, box := range []string{"require_mfa", "sign_requests", "auto_create", "auto_update", "attendee", "enabled"} {
+	for _, box := range []string{"require_mfa", "sign_requests", "auto_create", "auto_update", "attendee", "enabled", "slo_enabled", "require_encryption"} {
 		form.Del(box)
 	}
 	for _, text := range []string{"authn_context", "mfa_contexts", "default_target", "error_page_url"} {
@@ -131,8 +136,37 @@ func TestSSOSaveRoundTripsEveryEmptyValue(t *testing.T) {
 	}
 	p.post(acmeHost, "/admin/sso", form, "/admin/sso?done=saved", p.acmeAdmin)
 	want := `enabled=false auto_create=false auto_update=false idp_initiated=true authn_context=[] nameid=` + sso.NameIDEmail +
-		` sign_requests=false role=host default_target="/" error_page="" require_mfa=false mfa_contexts=[]`
+		` sign_requests=false role=host default_target="/" error_page="" require_mfa=false mfa_contexts=[] slo=false require_encryption=false`
 	if got := savedOptions(p.settings()); got != want {
 		t.Errorf("everything off and empty:\n %s\nwant\n %s", got, want)
+	}
+}
+
+// TestSingleLogoutNeedsTheIdPsLogoutURL: Single Logout cannot be turned on
+// for an identity provider with no logout URL; the page says where to get
+// one and keeps what was typed.
+func TestSingleLogoutNeedsTheIdPsLogoutURL(t *testing.T) {
+	p := newPortal(t)
+	form := p.optionsForm()
+	form.Set("slo_enabled", "on")
+	form.Set("default_target", "/meet/welcome")
+	resp, body := p.adminPost("/admin/sso", form)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "has no logout URL (SLO URL) yet") ||
+		!strings.Contains(body, `id="slo_enabled" name="slo_enabled" checked`) || !strings.Contains(body, `value="/meet/welcome"`) {
+		t.Fatalf("status %d: %s", resp.StatusCode, pageError(body))
+	}
+	if p.settings().SLOEnabled || p.settings().DefaultTarget != "/" {
+		t.Fatal("a refused Save changed the settings")
+	}
+	// With Azure's metadata, which names the logout URL, it saves, and the
+	// page shows the URL beside the switch.
+	p.importFile(fixture(t, "azure-federation-metadata.xml"))
+	form = p.optionsForm()
+	form.Set("slo_enabled", "on")
+	p.post(acmeHost, "/admin/sso", form, "/admin/sso?done=saved", p.acmeAdmin)
+	_, body = p.adminGet("/admin/sso")
+	if !p.settings().SLOEnabled || !strings.Contains(body, `<span class="mono" id="idp-logout-url">https://login.microsoftonline.com/`) ||
+		!strings.Contains(body, `id="sp_slo_url" value="http://acme.localhost:8080/saml/slo"`) {
+		t.Errorf("after saving Single Logout on: %v", p.settings().SLOEnabled)
 	}
 }

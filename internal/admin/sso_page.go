@@ -434,7 +434,7 @@ func (h *Handler) spDetails(r *http.Request, site sites.Site) (spDetails, error)
 		return spDetails{}, err
 	}
 	d := spDetails{
-		EntityID: h.SSO.EntityID(site.Name), ACSURL: h.SSO.ACSURL(site.Name), SignOnURL: h.Hosts.SignOnURL(site.Name),
+		EntityID: h.SSO.EntityID(site.Name), ACSURL: h.SSO.ACSURL(site.Name), SLOURL: h.SSO.SLOURL(site.Name), SignOnURL: h.Hosts.SignOnURL(site.Name),
 		ExportName: site.Name + "-sp-metadata.xml", Certificates: certs,
 	}
 	for _, c := range certs {

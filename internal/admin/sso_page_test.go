@@ -532,11 +532,14 @@ func TestSSOPagesAreOnlyForAdminsOfThisSite(t *testing.T) {
 	}
 }
 
-// publishedCertificates lists the certificates /saml/metadata publishes.
+// publishedCertificates lists the certificates /saml/metadata publishes,
+// each once (a key is published for signing and for encryption).
 func (p *portal) publishedCertificates() []string {
 	var out []string
 	for _, m := range regexp.MustCompile(`<(?:\w+:)?X509Certificate[^>]*>([^<]+)</`).FindAllStringSubmatch(p.spMetadata(), -1) {
-		out = append(out, m[1])
+		if !slices.Contains(out, m[1]) {
+			out = append(out, m[1])
+		}
 	}
 	return out
 }

@@ -39,6 +39,8 @@ var stateLabels = []struct{ key, label string }{
 	{"attendee", "Create new accounts as attendees"},
 	{"default_target", "Default target page after sign-in"},
 	{"error_page_url", "Customer SSO error page URL"},
+	{"slo_enabled", "Single Logout"},
+	{"require_encryption", "Require encrypted assertions"},
 	{"enabled", "SSO enabled"},
 	{"entity_id", "IdP entity ID"},
 	{"sso_url", "IdP SSO URL"},
@@ -49,7 +51,7 @@ var stateLabels = []struct{ key, label string }{
 
 // checkboxes are the settings shown as a tick.
 var checkboxes = map[string]bool{"require_mfa": true, "sign_requests": true, "auto_create": true,
-	"auto_update": true, "attendee": true, "enabled": true}
+	"auto_update": true, "attendee": true, "enabled": true, "slo_enabled": true, "require_encryption": true}
 
 // pageState is a site's SSO configuration as the page shows it, by input
 // name: the options as the options form posts them, and the identity

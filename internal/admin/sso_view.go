@@ -52,11 +52,11 @@ var nameIDChoices = []choice{
 // spDetails are this site's service-provider values, shown read-only beside
 // Export for the admin to compare with what Azure shows.
 type spDetails struct {
-	EntityID, ACSURL, SignOnURL string
-	ExportName                  string
-	Certificates                []sso.SPCertificate
-	ActiveExpires               time.Time
-	HasNext                     bool
+	EntityID, ACSURL, SLOURL, SignOnURL string
+	ExportName                          string
+	Certificates                        []sso.SPCertificate
+	ActiveExpires                       time.Time
+	HasNext                             bool
 	// Newest is the newest SP key listed: Create next carries it, so that
 	// the same press sent twice makes one key.
 	Newest int64

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/meetings-portal/portal/internal/identifier"
+	"github.com/meetings-portal/portal/internal/session"
 	"github.com/meetings-portal/portal/internal/sso"
 	"github.com/meetings-portal/portal/internal/users"
 	"github.com/meetings-portal/portal/internal/web"
@@ -46,12 +47,17 @@ var (
 			return s.Relink(ctx, siteID, id)
 		},
 	}
-	userChanges = map[string]userChange{"deactivate": userDeactivate, "reactivate": userReactivate, "relink": userRelink}
+	userChanges = map[string]userChange{"deactivate": userDeactivate, "reactivate": userReactivate, "relink": userRelink,
+		"end-sessions": {name: "end-sessions", banner: "%s is signed out everywhere: every session of the account has ended."},
+		"end-session":  {name: "end-session", banner: "The session of %s has ended: that browser is signed out."},
+	}
 )
 
 type usersPage struct {
-	Users  []users.User
-	Banner string
+	Users []users.User
+	// Sessions are each account's live sessions, by account id.
+	Sessions map[int64][]session.Session
+	Banner   string
 	// The Add user form: what was typed, and what is wrong with it, by
 	// input name.
 	Add       users.NewAccount
@@ -76,6 +82,10 @@ func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, status int
 		return
 	}
 	page.Users = list
+	if page.Sessions, err = h.Sessions.ListSite(r.Context(), site.ID, session.User, session.UserPolicy); err != nil {
+		h.Render.ServerError(w, r, err)
+		return
+	}
 	// The banner is built here from a known action and an account of this
 	// site, never from text in the URL.
 	if change, ok := userChanges[r.URL.Query().Get("done")]; ok {
@@ -176,13 +186,8 @@ func compare(account, refused string) comparison {
 // next person who signs in with its uid: the admin must see whom.
 func (h *Handler) RelinkPage(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
-	user, err := h.userInURL(r)
-	if errors.Is(err, users.ErrNotFound) {
-		h.Render.NotFound(w, r)
-		return
-	}
-	if err != nil {
-		h.Render.ServerError(w, r, err)
+	user, ok := h.userPage(w, r)
+	if !ok {
 		return
 	}
 	page := relinkPage{User: user}
@@ -212,6 +217,21 @@ func (h *Handler) userInURL(r *http.Request) (users.User, error) {
 	return h.Users.ByID(r.Context(), site.ID, id)
 }
 
+// userPage is the account {id} of the URL, or ok false once the request
+// has been answered: 404 for no such account on this site.
+func (h *Handler) userPage(w http.ResponseWriter, r *http.Request) (users.User, bool) {
+	user, err := h.userInURL(r)
+	if errors.Is(err, users.ErrNotFound) {
+		h.Render.NotFound(w, r)
+		return users.User{}, false
+	}
+	if err != nil {
+		h.Render.ServerError(w, r, err)
+		return users.User{}, false
+	}
+	return user, true
+}
+
 func (h *Handler) changeUser(w http.ResponseWriter, r *http.Request, change userChange) {
 	site, _ := web.SiteFrom(r.Context())
 	user, err := h.userInURL(r)
@@ -232,4 +252,48 @@ func (h *Handler) changeUser(w http.ResponseWriter, r *http.Request, change user
 		h.record(r, "user."+change.name, fmt.Sprintf("%s (id %d)", user.UID, user.ID))
 	}
 	http.Redirect(w, r, "/admin/users?done="+change.name+"&id="+strconv.FormatInt(user.ID, 10), http.StatusSeeOther)
+}
+
+// EndUserSessions signs an account out everywhere (POST
+// /admin/users/{id}/sessions/end): every session of it ends at once, in
+// every portal process, and the audit entry is written with the change.
+func (h *Handler) EndUserSessions(w http.ResponseWriter, r *http.Request) {
+	h.endSessions(w, r, 0, "end-sessions")
+}
+
+// EndUserSession ends one session of an account (POST
+// /admin/users/{id}/sessions/{session}/end).
+func (h *Handler) EndUserSession(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(chi.URLParam(r, "session"), 10, 64)
+	if err != nil || id <= 0 {
+		h.Render.NotFound(w, r)
+		return
+	}
+	h.endSessions(w, r, id, "end-session")
+}
+
+// endSessions ends the session id of the account in the URL, or all of
+// them (id 0), with its audit entry in the same transaction: pressed
+// twice, the second press ends nothing and records nothing.
+func (h *Handler) endSessions(w http.ResponseWriter, r *http.Request, id int64, action string) {
+	site, _ := web.SiteFrom(r.Context())
+	user, ok := h.userPage(w, r)
+	if !ok {
+		return
+	}
+	_, err := h.Sessions.End(r.Context(), site.ID, session.User, user.ID, id, func(ctx context.Context, tx pgx.Tx, ended int64) error {
+		if ended == 0 {
+			return nil
+		}
+		detail := fmt.Sprintf("%s (id %d): %d session(s) ended", user.UID, user.ID, ended)
+		if id != 0 {
+			detail = fmt.Sprintf("%s (id %d): session %d ended", user.UID, user.ID, id)
+		}
+		return h.Audit.RecordIn(ctx, tx, site.ID, h.actor(r), "user."+action, detail)
+	})
+	if err != nil {
+		h.Render.ServerError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/users?done="+action+"&id="+strconv.FormatInt(user.ID, 10), http.StatusSeeOther)
 }

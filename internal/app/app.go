@@ -192,6 +192,7 @@ func (a *App) Housekeeping() *housekeeping.Runner {
 		Jobs: []housekeeping.Job{
 			{Name: "sessions", Run: a.Sessions.DeleteExpired},
 			{Name: "pending-requests", Run: a.SSO.DeleteExpiredRequests},
+			{Name: "logout-requests", Run: a.SSO.DeleteExpiredLogoutRequests},
 			{Name: "replay-cache", Run: a.SSO.DeleteExpiredReplays},
 			{Name: "metadata-drafts", Run: a.SSO.DeleteExpiredDrafts},
 			{Name: "admin-signin-failures", Run: a.AdminLockouts.DeleteForgotten},

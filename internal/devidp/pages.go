@@ -139,6 +139,7 @@ Open a site, for example <a href="http://acme.localhost:8080/">http://acme.local
 or use a tile below to sign in from here (IdP-initiated, like the Azure My Apps tile).</p>
 {{if .}}<ul class="tiles">{{range .}}<li><a class="tile" href="/start?sp={{.}}">{{.}}</a></li>{{end}}</ul>
 {{else}}<p class="hint">Sites appear here once they have sent a sign-in request to this IdP; or open <code>/start?sp=</code> followed by a site's entity ID (its <code>/saml/metadata</code> URL).</p>{{end}}
+<p><a href="/logout" id="idp-sign-out">Sign out</a> of this identity provider and of every site signed in through it (IdP-initiated Single Logout).</p>
 {{end}}`
 
 // pages holds the parsed templates; each is the layout with one page.

@@ -46,6 +46,9 @@ type Handler struct {
 	// SignIn sends a visitor to the site's identity provider, to come back
 	// to the address they asked for (users.Auth.SignIn).
 	SignIn http.Handler
+	// SignedInOn lists the user's sessions, for Preferences
+	// (users.Auth.SignedInOn).
+	SignedInOn func(*http.Request) (users.SignedInOn, error)
 	// KeepAlive is how often an event stream sends a comment (for proxies
 	// that buffer) and records the viewer's heartbeat; 0 means 15 s.
 	KeepAlive time.Duration
@@ -60,6 +63,7 @@ var notices = web.Notices{
 	"cancelled":            "The meeting is cancelled. Invitees get a cancellation.",
 	"occurrence-cancelled": "This occurrence is cancelled. Invitees get a cancellation; the rest of the series stays.",
 	"preferences":          "Your preferences are saved.",
+	users.SessionEnded:     "That session has ended: the browser it was in is signed out.",
 }
 
 // requestSite is the site of the request as the domain takes it.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/meetings-portal/portal/internal/users"
 	"github.com/meetings-portal/portal/internal/web"
 )
 
@@ -87,6 +88,7 @@ type preferencesPage struct {
 	GuestsAllowed bool
 	Error         string
 	Notice        string
+	SignedInOn    users.SignedInOn
 }
 
 func (h *Handler) renderPreferences(w http.ResponseWriter, r *http.Request, status int, zone string, chosen bool, page preferencesPage) {
@@ -97,6 +99,10 @@ func (h *Handler) renderPreferences(w http.ResponseWriter, r *http.Request, stat
 		return
 	}
 	page.Name, page.Email, page.Chosen = u.DisplayName(), u.Email, chosen
+	if page.SignedInOn, err = h.SignedInOn(r); err != nil {
+		h.Render.ServerError(w, r, err)
+		return
+	}
 	page.RoomURL, page.GuestsAllowed = room.URL(h.requestSite(r)), room.GuestsAllowed
 	for _, z := range TimeZones() {
 		page.Zones = append(page.Zones, choice{Value: z, Label: strings.ReplaceAll(z, "_", " "), Selected: z == zone})

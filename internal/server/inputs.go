@@ -44,8 +44,8 @@ var inputRules = web.InputRules{
 		"proposal": {Max: 64},
 		"newest":   {Max: 20},
 	},
-	// The ACS reads its form itself: a response it cannot read is a
-	// refusal it records and explains, and a SAML response is far longer
-	// than any field.
-	Exempt: []string{"POST /saml/acs"},
+	// The ACS and the Single Logout service read their input themselves: a
+	// message they cannot read is a refusal they record and explain, and a
+	// SAML message is far longer than any field.
+	Exempt: []string{"POST /saml/acs", "GET /saml/slo", "POST /saml/slo"},
 }

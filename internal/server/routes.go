@@ -26,6 +26,7 @@ func (s *Server) siteRoutes() http.Handler {
 		Store: a.Sessions, Cookies: cookies, Name: users.SessionCookie, Kind: session.User, Policy: session.UserPolicy,
 	}}
 	ssoPages.Auth = auth
+	auth.SingleLogout = ssoPages.SingleLogout
 	adminPages := &admin.Handler{
 		Sites: a.Sites, Lockouts: a.AdminLockouts, Metrics: a.Metrics, Sessions: a.Sessions, Users: a.Users, SSO: a.SSO, Audit: a.Audit, Hosts: a.Hosts,
 		Render: render, Log: a.Log, FetchMetadata: a.FetchMetadata, Now: a.Now, Meetings: a.Meetings, Outbox: a.Outbox,
@@ -52,6 +53,7 @@ func (s *Server) siteRoutes() http.Handler {
 	adminSignInLimit := render.RateLimit(a.AdminSignInRate, time.Minute, "Please wait a minute before trying again.")
 	auth.SignIn = starts.Limit(http.HandlerFunc(ssoPages.StartSignIn))
 	meetingPages.SignIn = auth.SignIn
+	meetingPages.SignedInOn = auth.SignedInOn
 	// Joining as a guest writes a lobby row without signing in.
 	guestLimit := render.RateLimit(a.SignInRate, time.Minute,
 		"Too many guests joined from your network in the last minute. Please wait a minute and try again.")
@@ -65,6 +67,11 @@ func (s *Server) siteRoutes() http.Handler {
 	// Single sign-on (internal/sso) and sign-out (internal/users).
 	r.Get("/saml/metadata", ssoPages.Metadata)
 	r.Post("/saml/acs", ssoPages.ACS)
+	// Single Logout: the IdP's answer to a sign-out that started here, or
+	// its request to sign a user out (HTTP-Redirect or HTTP-POST). Anyone
+	// can send one, so each is charged to the ACS's budget.
+	r.With(ssoPages.Budget.Limit).Get("/saml/slo", ssoPages.SLO)
+	r.With(ssoPages.Budget.Limit).Post("/saml/slo", ssoPages.SLO)
 	r.Post("/logout", auth.Logout)
 	r.Get("/signed-out", auth.SignedOut)
 
@@ -76,6 +83,11 @@ func (s *Server) siteRoutes() http.Handler {
 		r.Get("/", meetingPages.Home)
 		r.Get("/preferences", meetingPages.Preferences)
 		r.Post("/preferences", meetingPages.SavePreferences)
+		// Where the user is signed in, and signing those sessions out
+		// (internal/users; listed on Preferences).
+		r.Get("/sessions", auth.SessionsPage)
+		r.Post("/sessions/{id}/end", auth.EndSession)
+		r.Post("/sessions/end-all", auth.EndAllSessions)
 		r.Get("/meetings/new", meetingPages.NewMeeting)
 		r.Post("/meetings/new", meetingPages.Schedule)
 		r.Get("/meetings/past", meetingPages.Past)
@@ -138,6 +150,8 @@ func (s *Server) siteRoutes() http.Handler {
 		r.Post("/admin/users", adminPages.AddUser)
 		r.Post("/admin/users/{id}/deactivate", adminPages.DeactivateUser)
 		r.Post("/admin/users/{id}/reactivate", adminPages.ReactivateUser)
+		r.Post("/admin/users/{id}/sessions/end", adminPages.EndUserSessions)
+		r.Post("/admin/users/{id}/sessions/{session}/end", adminPages.EndUserSession)
 		r.Get("/admin/users/{id}/relink", adminPages.RelinkPage)
 		r.Post("/admin/users/{id}/relink", adminPages.RelinkUser)
 		r.Get("/admin/admins", adminPages.AdminsPage)
@@ -161,10 +175,13 @@ func (s *Server) siteRoutes() http.Handler {
 	// browser marks as cross-origin (Sec-Fetch-Site, else Origin vs Host)
 	// without tokens in every form. Sibling sites are "same-site" to the
 	// browser but not same-origin, so one tenant cannot post into another.
-	// The ACS is exempt: the IdP's form posts to it cross-site by design and
-	// it is protected by the SAML checks instead.
+	// The ACS and the Single Logout service are exempt: the IdP's forms
+	// post to them cross-site by design, and they are protected by the SAML
+	// checks instead (a signed message, from the configured IdP, addressed
+	// to this site, answering this site's request or never seen before).
 	csrf := http.NewCrossOriginProtection()
 	csrf.AddInsecureBypassPattern("POST /saml/acs")
+	csrf.AddInsecureBypassPattern("POST /saml/slo")
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		render.Error(w, r, http.StatusForbidden, "Request refused",
 			"This form was sent from another site, so it was not accepted. Go back, reload the page and try again.")

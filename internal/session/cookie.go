@@ -51,14 +51,20 @@ func (c Cookie) Start(w http.ResponseWriter, r *http.Request, token string) {
 
 // End ends the request's session (sign-out) and clears the cookie.
 func (c Cookie) End(w http.ResponseWriter, r *http.Request) error {
-	if token := c.Cookies.Get(r, c.Name); token != "" {
-		site, _ := web.SiteFrom(r.Context())
-		if err := c.Store.Delete(r.Context(), site.ID, c.Kind, token); err != nil {
-			return err
-		}
+	_, _, err := c.Take(w, r)
+	return err
+}
+
+// Take is End, returning the session that ended (ok false when the request
+// had none).
+func (c Cookie) Take(w http.ResponseWriter, r *http.Request) (sess Session, ok bool, err error) {
+	site, _ := web.SiteFrom(r.Context())
+	sess, ok, err = c.Store.Take(r.Context(), site.ID, c.Kind, c.Cookies.Get(r, c.Name))
+	if err != nil {
+		return Session{}, false, err
 	}
 	c.Clear(w)
-	return nil
+	return sess, ok, nil
 }
 
 // Clear removes the cookie from the browser.

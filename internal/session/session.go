@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -44,11 +45,41 @@ var ErrNotFound = errors.New("session not found or expired")
 
 // Session is a live session.
 type Session struct {
-	SiteID    int64
-	Kind      Kind
-	SubjectID int64
-	CreatedAt time.Time
+	SiteID    int64     `db:"site_id"`
+	ID        int64     `db:"id"`
+	Kind      Kind      `db:"kind"`
+	SubjectID int64     `db:"subject_id"`
+	CreatedAt time.Time `db:"created_at"`
+	// LastSeenAt moves at most once a minute (touchEvery).
+	LastSeenAt time.Time `db:"last_seen_at"`
+	ExpiresAt  time.Time `db:"expires_at"`
+	Origin
 }
+
+// Origin is what a session records of the sign-in that started it.
+type Origin struct {
+	// UserAgent and ClientIP are the browser and address it signed in
+	// from, shown to its user ("Signed in on") and to the site's admins.
+	UserAgent string `db:"user_agent"`
+	ClientIP  string `db:"client_ip"`
+	// The identity provider's names for the sign-in, empty for a session
+	// that did not come from SAML: the NameID exactly as the assertion gave
+	// it, with its format and qualifiers, and the AuthnStatement's
+	// SessionIndex. A LogoutRequest names the session with them, both ways
+	// (saml-core §3.7.1).
+	NameID          string `db:"name_id"`
+	NameIDFormat    string `db:"name_id_format"`
+	NameQualifier   string `db:"name_qualifier"`
+	SPNameQualifier string `db:"sp_name_qualifier"`
+	SessionIndex    string `db:"session_index"`
+}
+
+// maxUserAgent bounds the User-Agent kept: more than any real browser's.
+const maxUserAgent = 512
+
+// sessionColumns are the columns of a Session.
+const sessionColumns = `site_id, id, kind, subject_id, created_at, last_seen_at, expires_at,
+  user_agent, client_ip, name_id, name_id_format, name_qualifier, sp_name_qualifier, session_index`
 
 // Store reads and writes sessions.
 type Store struct {
@@ -76,12 +107,19 @@ func hashToken(token string) []byte {
 }
 
 const insertSession = `
-INSERT INTO sessions (site_id, token_hash, kind, subject_id, created_at, last_seen_at, expires_at)
-VALUES ($1, $2, $3, $4, $5, $5, $6)`
+INSERT INTO sessions (site_id, token_hash, kind, subject_id, created_at, last_seen_at, expires_at,
+  user_agent, client_ip, name_id, name_id_format, name_qualifier, sp_name_qualifier, session_index)
+VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
 
-// Create starts a session and returns its token. Callers replace any token
-// the browser brought, so a planted token never becomes a session (fixation).
+// Create starts a session that records no origin and returns its token.
 func (s *Store) Create(ctx context.Context, q Querier, siteID int64, kind Kind, subjectID int64, p Policy) (string, error) {
+	return s.CreateFrom(ctx, q, siteID, kind, subjectID, p, Origin{})
+}
+
+// CreateFrom starts a session that records origin and returns its token.
+// Callers replace any token the browser brought, so a planted token never
+// becomes a session (fixation).
+func (s *Store) CreateFrom(ctx context.Context, q Querier, siteID int64, kind Kind, subjectID int64, p Policy, origin Origin) (string, error) {
 	token, err := NewToken()
 	if err != nil {
 		return "", err
@@ -90,7 +128,13 @@ func (s *Store) Create(ctx context.Context, q Querier, siteID int64, kind Kind, 
 	if q == nil {
 		q = s.pool
 	}
-	if _, err := q.Exec(ctx, insertSession, siteID, hashToken(token), kind, subjectID, now, now.Add(p.Absolute)); err != nil {
+	// Whatever the browser sent becomes a bounded, valid string: pages show it.
+	ua := strings.ToValidUTF8(origin.UserAgent, "")
+	if len(ua) > maxUserAgent {
+		ua = strings.ToValidUTF8(ua[:maxUserAgent], "")
+	}
+	if _, err := q.Exec(ctx, insertSession, siteID, hashToken(token), kind, subjectID, now, now.Add(p.Absolute),
+		ua, origin.ClientIP, origin.NameID, origin.NameIDFormat, origin.NameQualifier, origin.SPNameQualifier, origin.SessionIndex); err != nil {
 		return "", fmt.Errorf("create %s session: %w", kind, err)
 	}
 	return token, nil
@@ -111,7 +155,7 @@ UPDATE sessions
 SET last_seen_at = CASE WHEN last_seen_at < $5 - $6::interval THEN $5 ELSE last_seen_at END
 WHERE site_id = $1 AND token_hash = $2 AND kind = $3
   AND expires_at > $5 AND last_seen_at > $5 - $4::interval
-RETURNING site_id, kind, subject_id, created_at`
+RETURNING ` + sessionColumns
 
 // Lookup returns the live session for token on siteID and records the
 // activity. An expired session is ErrNotFound.
@@ -119,9 +163,7 @@ func (s *Store) Lookup(ctx context.Context, siteID int64, kind Kind, token strin
 	if token == "" {
 		return Session{}, ErrNotFound
 	}
-	var sess Session
-	err := s.pool.QueryRow(ctx, lookupSession, siteID, hashToken(token), kind, p.Idle, s.now(), touchEvery).
-		Scan(&sess.SiteID, &sess.Kind, &sess.SubjectID, &sess.CreatedAt)
+	sess, err := collectOne(s.pool.Query(ctx, lookupSession, siteID, hashToken(token), kind, p.Idle, s.now(), touchEvery))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Session{}, ErrNotFound
 	}
@@ -160,4 +202,130 @@ DELETE FROM sessions WHERE ctid IN (
 		return 0, fmt.Errorf("delete expired sessions: %w", err)
 	}
 	return tag.RowsAffected(), nil
+}
+
+func collectOne(rows pgx.Rows, err error) (Session, error) {
+	if err != nil {
+		return Session{}, err
+	}
+	return pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Session])
+}
+
+// Take ends the session of token (sign-out) and returns what it was, so
+// that the sign-out can go on to the identity provider with the session's
+// NameID and SessionIndex. ok is false when no session matched: it had
+// ended already, or never existed.
+func (s *Store) Take(ctx context.Context, siteID int64, kind Kind, token string) (sess Session, ok bool, err error) {
+	if token == "" {
+		return Session{}, false, nil
+	}
+	sess, err = collectOne(s.pool.Query(ctx, `DELETE FROM sessions WHERE site_id = $1 AND token_hash = $2 AND kind = $3
+RETURNING `+sessionColumns, siteID, hashToken(token), kind))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Session{}, false, nil
+	}
+	if err != nil {
+		return Session{}, false, fmt.Errorf("end %s session: %w", kind, err)
+	}
+	return sess, true, nil
+}
+
+// live is the condition of a session that Lookup would still accept under
+// policy ($3 the idle limit, $4 now).
+const live = `expires_at > $4 AND last_seen_at > $4 - $3::interval`
+
+// List returns the live sessions of one account, the newest first: what
+// its user sees under "Signed in on".
+func (s *Store) List(ctx context.Context, siteID int64, kind Kind, subjectID int64, p Policy) ([]Session, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+sessionColumns+` FROM sessions
+WHERE site_id = $1 AND kind = $2 AND subject_id = $5 AND `+live+`
+ORDER BY created_at DESC, id DESC`, siteID, kind, p.Idle, s.now(), subjectID)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions of %s %d: %w", kind, subjectID, err)
+	}
+	list, err := pgx.CollectRows(rows, pgx.RowToStructByName[Session])
+	if err != nil {
+		return nil, fmt.Errorf("list sessions of %s %d: %w", kind, subjectID, err)
+	}
+	return list, nil
+}
+
+// ListSite returns the live sessions of one kind on a site by account, the
+// newest first: what the admin's Users page shows.
+func (s *Store) ListSite(ctx context.Context, siteID int64, kind Kind, p Policy) (map[int64][]Session, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+sessionColumns+` FROM sessions
+WHERE site_id = $1 AND kind = $2 AND `+live+`
+ORDER BY created_at DESC, id DESC`, siteID, kind, p.Idle, s.now())
+	if err != nil {
+		return nil, fmt.Errorf("list %s sessions: %w", kind, err)
+	}
+	list, err := pgx.CollectRows(rows, pgx.RowToStructByName[Session])
+	if err != nil {
+		return nil, fmt.Errorf("list %s sessions: %w", kind, err)
+	}
+	bySubject := map[int64][]Session{}
+	for _, sess := range list {
+		bySubject[sess.SubjectID] = append(bySubject[sess.SubjectID], sess)
+	}
+	return bySubject, nil
+}
+
+// End ends sessions of one account in one transaction: the session id, or
+// every one when id is 0. inTx, when not nil, runs in the same transaction
+// with the number ended, so that an audit entry is written with the change
+// or not at all. It reports how many sessions ended: pressed twice, the
+// second press ends none.
+func (s *Store) End(ctx context.Context, siteID int64, kind Kind, subjectID, id int64, inTx func(ctx context.Context, tx pgx.Tx, ended int64) error) (int64, error) {
+	var ended int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM sessions WHERE site_id = $1 AND kind = $2 AND subject_id = $3 AND ($4 = 0 OR id = $4)`,
+			siteID, kind, subjectID, id)
+		if err != nil {
+			return fmt.Errorf("end sessions of %s %d: %w", kind, subjectID, err)
+		}
+		ended = tag.RowsAffected()
+		if inTx != nil {
+			return inTx(ctx, tx, ended)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return ended, nil
+}
+
+// unspecifiedFormat is the NameID format that says nothing, as if none
+// were given (saml-core §8.3.1).
+const unspecifiedFormat = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
+
+// EndNamed ends, inside the caller's transaction, the user sessions of a
+// site that an identity provider's LogoutRequest names (saml-core §3.7.3.2):
+// those whose NameID is nameID (and whose format is format, when both say
+// one other than unspecified) and, when sessionIndexes are given, whose SessionIndex is one of
+// them; with none given, every session of the accounts those NameIDs
+// belong to, including the sessions that recorded no NameID. It returns
+// the accounts it found and how many sessions ended.
+func EndNamed(ctx context.Context, tx pgx.Tx, siteID int64, nameID, format string, sessionIndexes []string) (subjects []int64, ended int64, err error) {
+	rows, err := tx.Query(ctx, `SELECT DISTINCT subject_id FROM sessions
+WHERE site_id = $1 AND kind = 'user' AND name_id = $2 AND ($3 IN ('', $4) OR name_id_format IN ('', $3, $4))
+ORDER BY subject_id`, siteID, nameID, format, unspecifiedFormat)
+	if err != nil {
+		return nil, 0, fmt.Errorf("find the sessions of NameID %s: %w", nameID, err)
+	}
+	subjects, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil || len(subjects) == 0 {
+		return nil, 0, err
+	}
+	var tag pgconn.CommandTag
+	if len(sessionIndexes) == 0 {
+		tag, err = tx.Exec(ctx, `DELETE FROM sessions WHERE site_id = $1 AND kind = 'user' AND subject_id = ANY($2)`, siteID, subjects)
+	} else {
+		tag, err = tx.Exec(ctx, `DELETE FROM sessions WHERE site_id = $1 AND kind = 'user' AND subject_id = ANY($2)
+AND name_id = $3 AND session_index = ANY($4)`, siteID, subjects, nameID, sessionIndexes)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("end the sessions of NameID %s: %w", nameID, err)
+	}
+	return subjects, tag.RowsAffected(), nil
 }

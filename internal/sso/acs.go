@@ -25,6 +25,9 @@ const (
 	FlowSP      Flow = "sp"      // the user opened the site; we sent an AuthnRequest
 	FlowIdP     Flow = "idp"     // unsolicited: the Azure My Apps tile
 	FlowUnknown Flow = "unknown" // refused before the response could tell
+	// Single Logout (logout.go), recorded with the sign-in events.
+	FlowLogoutSP  Flow = "slo-sp"  // the IdP's answer to a sign-out on this site
+	FlowLogoutIdP Flow = "slo-idp" // a LogoutRequest from the IdP
 )
 
 // Assertion is what an accepted response says, reduced to what the portal
@@ -34,9 +37,12 @@ type Assertion struct {
 	Issuer       string
 	NameID       string
 	NameIDFormat string
-	Attributes   map[string][]string
-	AuthnContext []string
-	SessionIndex string
+	// The NameID's qualifiers as received, for the LogoutRequest that
+	// names this sign-in (saml-core §2.2.2, §3.7.1).
+	NameQualifier, SPNameQualifier string
+	Attributes                     map[string][]string
+	AuthnContext                   []string
+	SessionIndex                   string
 	// ReturnPath is where to send the user: the path of the pending request,
 	// or a safe IdP-initiated RelayState, or "/".
 	ReturnPath string
@@ -169,6 +175,21 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 		return result, explained(refuse(ReasonUnsolicited, "the response answers no sign-in request (IdP-initiated) and this site allows only SP-initiated sign-in"))
 	}
 
+	if header.encrypted {
+		// decrypt.go: decrypted, then checked as a plain response is.
+		if p.keys, err = s.spKeys(ctx, site); err != nil {
+			return result, err
+		}
+		if decoded, err = s.openEncrypted(p, decoded, possibleIDs); err != nil {
+			return result, explained(err)
+		}
+		if result.Test {
+			result.Received = decoded
+		}
+	} else if p.settings.RequireEncryption {
+		return result, explained(refuse(ReasonNotEncrypted, "the assertion is not encrypted, and this site requires encrypted assertions"))
+	}
+
 	replays := &replayCache{ctx: ctx, pool: s.pool, siteID: site.ID}
 	p.sp.ReplayCache = replays
 	verified, err := p.sp.ParseXMLResponse(decoded, possibleIDs, p.sp.AcsURL)
@@ -192,7 +213,8 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 		Settings:   p.settings,
 	}
 	if verified.Subject != nil && verified.Subject.NameID != nil {
-		a.NameID, a.NameIDFormat = verified.Subject.NameID.Value, verified.Subject.NameID.Format
+		id := verified.Subject.NameID
+		a.NameID, a.NameIDFormat, a.NameQualifier, a.SPNameQualifier = id.Value, id.Format, id.NameQualifier, id.SPNameQualifier
 	}
 	if a.Identity, err = users.IdentityFrom(a.NameID, a.Attributes); err != nil {
 		return result, explained(claimRefusal(err))
@@ -268,23 +290,28 @@ func orNone(s string) string {
 // SetClockSkew sets to the same bound; checking here keeps the bound even if
 // that global were left at the library's default or changed.
 func (s *Service) checkIssueInstants(h responseHeader, a *saml.Assertion) error {
+	if err := s.checkInstant("response", h.issueInstant); err != nil {
+		return err
+	}
+	return s.checkInstant("assertion", a.IssueInstant)
+}
+
+// checkInstant bounds the age of one message's IssueInstant (what names
+// it): at most MaxIssueAge plus the clock skew old, at most the clock skew
+// ahead.
+func (s *Service) checkInstant(what string, instant time.Time) error {
 	now := s.now()
 	limit := MaxIssueAge + saml.MaxClockSkew
-	for _, c := range []struct {
-		what    string
-		instant time.Time
-	}{{"response", h.issueInstant}, {"assertion", a.IssueInstant}} {
-		if c.instant.IsZero() {
-			return refuse(ReasonMissingElement, "the %s has no IssueInstant", c.what)
-		}
-		if age := now.Sub(c.instant); age > limit {
-			return refuse(ReasonExpired, "the %s was issued at %s, %s ago; at most %s is accepted",
-				c.what, c.instant.UTC().Format(time.RFC3339), age.Round(time.Second), limit)
-		}
-		if c.instant.Sub(now) > saml.MaxClockSkew {
-			return refuse(ReasonNotYetValid, "the %s is dated %s, %s in the future: the clocks differ",
-				c.what, c.instant.UTC().Format(time.RFC3339), c.instant.Sub(now).Round(time.Second))
-		}
+	if instant.IsZero() {
+		return refuse(ReasonMissingElement, "the %s has no IssueInstant", what)
+	}
+	if age := now.Sub(instant); age > limit {
+		return refuse(ReasonExpired, "the %s was issued at %s, %s ago; at most %s is accepted",
+			what, instant.UTC().Format(time.RFC3339), age.Round(time.Second), limit)
+	}
+	if instant.Sub(now) > saml.MaxClockSkew {
+		return refuse(ReasonNotYetValid, "the %s is dated %s, %s in the future: the clocks differ",
+			what, instant.UTC().Format(time.RFC3339), instant.Sub(now).Round(time.Second))
 	}
 	return nil
 }
@@ -292,6 +319,8 @@ func (s *Service) checkIssueInstants(h responseHeader, a *saml.Assertion) error 
 // responseHeader is what is read from the unverified Response to route it:
 // never trusted for anything that signs someone in.
 type responseHeader struct {
+	// encrypted: the assertion is an EncryptedAssertion.
+	encrypted     bool
 	issuer        string
 	inResponseTo  string
 	issueInstant  time.Time
@@ -320,7 +349,7 @@ func readHeader(decoded []byte) (responseHeader, error) {
 	if root == nil || root.Tag != "Response" || root.NamespaceURI() != xmlguard.ProtocolNS {
 		return responseHeader{}, refuse(ReasonMalformed, "the root element is not a SAML 2.0 Response")
 	}
-	h := responseHeader{inResponseTo: root.SelectAttrValue("InResponseTo", "")}
+	h := responseHeader{inResponseTo: root.SelectAttrValue("InResponseTo", ""), encrypted: xmlguard.EncryptedAssertion(root) != nil}
 	if issuer := xmlguard.Child(root, nameIssuer); issuer != nil {
 		h.issuer = strings.TrimSpace(issuer.Text())
 	}
@@ -418,7 +447,7 @@ var structural = map[string]bool{
 	xmlguard.ReasonAssertionCount: true, xmlguard.ReasonSignaturePlacement: true, xmlguard.ReasonSignatureMalformed: true,
 	xmlguard.ReasonSignatureTransform: true, xmlguard.ReasonSHA1: true, xmlguard.ReasonSignatureReference: true,
 	xmlguard.ReasonKeyInfo: true, xmlguard.ReasonUnsigned: true, xmlguard.ReasonEncrypted: true,
-	xmlguard.ReasonUnexpectedElement: true,
+	xmlguard.ReasonEncryptionMalformed: true, xmlguard.ReasonEncryptionAlgorithm: true, xmlguard.ReasonUnexpectedElement: true,
 }
 
 // isIdPFailure reports whether a response xmlguard refused is an IdP

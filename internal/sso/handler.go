@@ -11,6 +11,7 @@ import (
 
 	"github.com/meetings-portal/portal/internal/identifier"
 	"github.com/meetings-portal/portal/internal/metrics"
+	"github.com/meetings-portal/portal/internal/session"
 	"github.com/meetings-portal/portal/internal/users"
 	"github.com/meetings-portal/portal/internal/web"
 )
@@ -125,6 +126,10 @@ func (h *Handler) ACS(w http.ResponseWriter, r *http.Request) {
 		var err error
 		user, token, err = h.Users.SignInTx(ctx, tx, site.ID, a.Identity, users.Policy{
 			AutoCreate: a.Settings.AutoCreate, AutoUpdate: a.Settings.AutoUpdate, Role: a.Settings.NewUserRole,
+		}, session.Origin{
+			UserAgent: r.UserAgent(), ClientIP: web.ClientFrom(ctx).IP,
+			NameID: a.NameID, NameIDFormat: a.NameIDFormat, NameQualifier: a.NameQualifier,
+			SPNameQualifier: a.SPNameQualifier, SessionIndex: a.SessionIndex,
 		})
 		return user.ID, err
 	})

@@ -49,6 +49,8 @@ type portal struct {
 	// browser holds the cookies of the one browser the helpers act as:
 	// what a sign-in start sets, the ACS post sends back.
 	browser *browser
+	// victim is the session a test expects to survive.
+	victim *http.Cookie
 }
 
 // browser is the sign-in binding cookie (sso.BindingCookie) of one browser
@@ -169,13 +171,19 @@ func (p *portal) postACSFrom(b *browser, host, samlResponse, relayState string) 
 	if relayState != "" {
 		form.Set("RelayState", relayState)
 	}
-	req := httptest.NewRequest("POST", "http://"+host+"/saml/acs", strings.NewReader(form.Encode()))
+	return p.serveIn(b, idpPost(host, "/saml/acs", form))
+}
+
+// idpPost is form posted to host's path by the IdP's auto-submitting page:
+// cross-site, from Azure's origin.
+func idpPost(host, path string, form url.Values) *http.Request {
+	req := httptest.NewRequest("POST", "http://"+host+path, strings.NewReader(form.Encode()))
 	req.Host = host
 	req.RemoteAddr = "192.0.2.10:40000"
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	req.Header.Set("Origin", "https://login.microsoftonline.com")
-	return p.serveIn(b, req)
+	return req
 }
 
 // startSignIn opens a user page unauthenticated and returns the AuthnRequest

@@ -113,12 +113,43 @@ func TestMetadataDescribesTheSiteSP(t *testing.T) {
 	if len(formats) != 1 || formats[0] != emailNameID {
 		t.Errorf("NameIDFormat %q, want only emailAddress", formats)
 	}
-	// The portal asks for signed, not encrypted, assertions: no encryption
-	// key is advertised.
+	// The SP key signs, and decrypts what the IdP encrypts to it: one
+	// KeyDescriptor for each use, the same certificate, and for encryption
+	// the algorithms accepted (AES-GCM first), never RSA 1.5.
+	var uses []string
 	for _, kd := range sp.FindElements("./KeyDescriptor") {
-		if use := kd.SelectAttrValue("use", ""); use != "signing" {
-			t.Errorf("KeyDescriptor use=%q, want only signing", use)
-		}
+		uses = append(uses, kd.SelectAttrValue("use", ""))
+	}
+	if strings.Join(uses, " ") != "signing encryption" {
+		t.Errorf("KeyDescriptor uses %q, want signing then encryption", uses)
+	}
+	encryption := sp.FindElement("./KeyDescriptor[@use='encryption']")
+	var methods []string
+	for _, m := range encryption.FindElements("./EncryptionMethod") {
+		methods = append(methods, m.SelectAttrValue("Algorithm", ""))
+	}
+	wantMethods := []string{
+		"http://www.w3.org/2009/xmlenc11#aes128-gcm", "http://www.w3.org/2009/xmlenc11#aes256-gcm",
+		"http://www.w3.org/2001/04/xmlenc#aes128-cbc", "http://www.w3.org/2001/04/xmlenc#aes256-cbc",
+		"http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p", "http://www.w3.org/2009/xmlenc11#rsa-oaep",
+	}
+	if strings.Join(methods, " ") != strings.Join(wantMethods, " ") {
+		t.Errorf("encryption methods\n %q\nwant\n %q", methods, wantMethods)
+	}
+	if got := strings.Join(strings.Fields(encryption.FindElement(".//X509Certificate").Text()), ""); got != base64.StdEncoding.EncodeToString(certs[0].Raw) {
+		t.Errorf("the encryption certificate is not the signing one")
+	}
+	// Single Logout at /saml/slo, with the two bindings an IdP may use.
+	var slo []string
+	for _, e := range sp.FindElements("./SingleLogoutService") {
+		slo = append(slo, e.SelectAttrValue("Binding", "")+" "+e.SelectAttrValue("Location", ""))
+	}
+	wantSLO := []string{
+		"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect http://acme.localhost:8080/saml/slo",
+		"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST http://acme.localhost:8080/saml/slo",
+	}
+	if strings.Join(slo, "|") != strings.Join(wantSLO, "|") {
+		t.Errorf("SingleLogoutService %q, want %q", slo, wantSLO)
 	}
 	if len(certs) != 1 {
 		t.Fatalf("%d signing certificates, want 1", len(certs))

@@ -12,6 +12,7 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/meetings-portal/portal/internal/sites"
+	"github.com/meetings-portal/portal/internal/sso/xmlguard"
 )
 
 // provider is one site's crewjam ServiceProvider, built per request from the
@@ -23,9 +24,9 @@ type provider struct {
 	keys     []spKey
 }
 
-// withKeys loads (and opens) the SP keys, which only signing and the
-// metadata need. The ACS verifies and never decrypts (xmlguard refuses
-// encrypted content), so it skips that query and the private-key work.
+// withKeys loads (and opens) the SP keys, which signing, decrypting and the
+// metadata need. The ACS loads them only for an encrypted assertion
+// (spKeys), so that a plain one costs no private-key work.
 func (s *Service) provider(ctx context.Context, site sites.Site, withKeys bool) (*provider, error) {
 	set, err := s.Settings(ctx, site.ID)
 	if err != nil {
@@ -39,6 +40,7 @@ func (s *Service) provider(ctx context.Context, site sites.Site, withKeys bool) 
 	}
 	metadataURL, _ := url.Parse(s.EntityID(site.Name))
 	acsURL, _ := url.Parse(s.ACSURL(site.Name))
+	sloURL, _ := url.Parse(s.SLOURL(site.Name))
 	sp := &saml.ServiceProvider{
 		EntityID:          s.EntityID(site.Name),
 		MetadataURL:       *metadataURL,
@@ -49,6 +51,17 @@ func (s *Service) provider(ctx context.Context, site sites.Site, withKeys bool) 
 		// Only HTTP-POST: advertising HTTP-Artifact would invite IdPs to
 		// make the SP call out to them.
 		AssertionConsumerServiceBindings: []string{saml.HTTPPostBinding},
+		// Single Logout at /saml/slo, both bindings an IdP may answer or
+		// ask with; the portal itself sends with HTTP-Redirect, the only
+		// binding Azure AD accepts for logout.
+		SloURL:         *sloURL,
+		LogoutBindings: []string{saml.HTTPRedirectBinding, saml.HTTPPostBinding},
+		// Logout messages are always signed, whatever the site says of
+		// AuthnRequests: the Single Logout profile requires it on the
+		// front-channel bindings (saml-profiles §4.4.3.1, §4.4.3.4), and an
+		// unsigned LogoutRequest would let any page sign a user out at the
+		// IdP.
+		LogoutSignatureMethod: dsig.RSASHA256SignatureMethod,
 		// An exported metadata file must not expire two days after download.
 		MetadataOmitValidUntil: true,
 		RejectSHA1Signatures:   true,
@@ -82,13 +95,21 @@ func idpDescriptor(set Settings) *saml.EntityDescriptor {
 			}}},
 		})
 	}
+	var slo []saml.Endpoint
+	if set.SLOURL != "" {
+		// The portal sends its logout messages with HTTP-Redirect only.
+		slo = []saml.Endpoint{{Binding: saml.HTTPRedirectBinding, Location: set.SLOURL}}
+	}
 	return &saml.EntityDescriptor{
 		EntityID: set.IdPEntityID,
 		IDPSSODescriptors: []saml.IDPSSODescriptor{{
-			SSODescriptor: saml.SSODescriptor{RoleDescriptor: saml.RoleDescriptor{
-				ProtocolSupportEnumeration: "urn:oasis:names:tc:SAML:2.0:protocol",
-				KeyDescriptors:             keyDescriptors,
-			}},
+			SSODescriptor: saml.SSODescriptor{
+				RoleDescriptor: saml.RoleDescriptor{
+					ProtocolSupportEnumeration: "urn:oasis:names:tc:SAML:2.0:protocol",
+					KeyDescriptors:             keyDescriptors,
+				},
+				SingleLogoutServices: slo,
+			},
 			SingleSignOnServices: []saml.Endpoint{{Binding: saml.HTTPRedirectBinding, Location: set.SSOURL}},
 		}},
 	}
@@ -109,28 +130,36 @@ func (s *Service) Metadata(ctx context.Context, site sites.Site) ([]byte, error)
 	return append([]byte(xml.Header), append(out, '\n')...), nil
 }
 
-// descriptor is crewjam's SP metadata with two changes: no encryption key is
-// advertised (the portal asks for signed, not encrypted, assertions), and a
-// "next" certificate, during an SP certificate rollover, is published beside
-// the active one so the IdP trusts both before the switch.
+// encryptionMethods are what the SP metadata offers an IdP that encrypts
+// assertions, in order of preference: AES-GCM first (authenticated; CBC is
+// malleable, saml-core errata E93, and is accepted only inside a signed
+// Response, see decrypt.go), then AES-CBC for IdPs without GCM; RSA-OAEP key
+// transport in its XML Encryption 1.0 and 1.1 forms. RSA 1.5 is not offered,
+// and refused (Bleichenbacher's padding oracle).
+var encryptionMethods = []saml.EncryptionMethod{
+	{Algorithm: xmlguard.AES128GCM}, {Algorithm: xmlguard.AES256GCM},
+	{Algorithm: xmlguard.AES128CBC}, {Algorithm: xmlguard.AES256CBC},
+	{Algorithm: xmlguard.RSAOAEPMGF1P}, {Algorithm: xmlguard.RSAOAEP},
+}
+
+// descriptor is crewjam's SP metadata with the keys the portal publishes:
+// every SP key pair the site holds, the active one first, both for signing
+// and for encryption. During an SP certificate rollover the "next" key is
+// published beside the active one, so the IdP trusts its signatures and may
+// encrypt to it before the switch; after it, the "previous" one stays until
+// an admin removes it. Every key published decrypts (decrypt.go).
 func (p *provider) descriptor() *saml.EntityDescriptor {
 	desc := p.sp.Metadata()
 	sso := &desc.SPSSODescriptors[0]
-	var kept []saml.KeyDescriptor
-	for _, kd := range sso.KeyDescriptors {
-		if kd.Use == "signing" {
-			kept = append(kept, kd)
-		}
+	var signing, encryption []saml.KeyDescriptor
+	for _, k := range p.keys {
+		info := saml.KeyInfo{X509Data: saml.X509Data{X509Certificates: []saml.X509Certificate{
+			{Data: base64.StdEncoding.EncodeToString(k.cert.Raw)},
+		}}}
+		signing = append(signing, saml.KeyDescriptor{Use: "signing", KeyInfo: info})
+		encryption = append(encryption, saml.KeyDescriptor{Use: "encryption", KeyInfo: info, EncryptionMethods: encryptionMethods})
 	}
-	for _, k := range p.keys[1:] {
-		kept = append(kept, saml.KeyDescriptor{
-			Use: "signing",
-			KeyInfo: saml.KeyInfo{X509Data: saml.X509Data{X509Certificates: []saml.X509Certificate{
-				{Data: base64.StdEncoding.EncodeToString(k.cert.Raw)},
-			}}},
-		})
-	}
-	sso.KeyDescriptors = kept
+	sso.KeyDescriptors = append(signing, encryption...)
 	return desc
 }
 

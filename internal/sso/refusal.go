@@ -55,6 +55,10 @@ const (
 	// browser started (login CSRF), or whose binding cookie did not come
 	// back.
 	ReasonBrowserMismatch = "browser-mismatch"
+	// Encrypted assertions (decrypt.go).
+	ReasonUndecryptable      = "decryption-failed"
+	ReasonUnauthenticatedCBC = "encrypted-cbc-unsigned"
+	ReasonNotEncrypted       = "assertion-not-encrypted"
 )
 
 // genericUserMessage is what a refused user reads when the reason is the
@@ -156,6 +160,23 @@ var reasons = map[string]reason{
 	}},
 	ReasonRequestUsed: {hint: usedOnceHint},
 	ReasonReplayed:    {hint: usedOnceHint},
+	ReasonUndecryptable: {hint: func(hintFacts) string {
+		return "The assertion is encrypted to a key this site does not hold, or it was damaged or altered on the way. " +
+			"Give the identity provider this site's current SP certificate for encryption (export the SP metadata; in Azure: Token encryption › Import certificate). " +
+			"The certificates the SP metadata publishes are the ones that decrypt."
+	}},
+	ReasonUnauthenticatedCBC: {hint: func(hintFacts) string {
+		return "The identity provider encrypts the assertion with AES-CBC, which cannot be checked before it is decrypted, and does not sign the Response. " +
+			"Have it sign the response too (in Azure: Signing Option › Sign SAML response and assertion), or encrypt with AES-GCM."
+	}},
+	ReasonNotEncrypted: {hint: func(hintFacts) string {
+		return "This site requires encrypted assertions and the identity provider sent one in the clear. " +
+			"Turn on token encryption in the identity provider with this site's SP certificate, or turn off Require encrypted assertions."
+	}},
+	xmlguard.ReasonEncryptionAlgorithm: {hint: func(hintFacts) string {
+		return "The identity provider encrypts with an algorithm this site refuses. Accepted: AES-128 or AES-256 in GCM (preferred) or CBC mode, " +
+			"with RSA-OAEP key transport; RSA 1.5 key transport and 3DES are refused."
+	}},
 	ReasonUnsolicited: {hint: func(hintFacts) string {
 		return "The IdP started this sign-in (IdP-initiated, such as the Azure My Apps tile), and this site allows only SP-initiated sign-in. Allow IdP-initiated sign-in, or set the Sign on URL in Azure to the site's sign-on URL."
 	}},

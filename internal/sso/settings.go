@@ -53,10 +53,16 @@ type Settings struct {
 	DefaultTarget string `db:"default_target"`
 	// ErrorPageURL, when set, receives refused users instead of the
 	// portal's error page, with ?reference=…&reason=….
-	ErrorPageURL string    `db:"error_page_url"`
-	RequireMFA   bool      `db:"require_mfa"`
-	MFAContexts  []string  `db:"mfa_contexts"`
-	UpdatedAt    time.Time `db:"updated_at"`
+	ErrorPageURL string   `db:"error_page_url"`
+	RequireMFA   bool     `db:"require_mfa"`
+	MFAContexts  []string `db:"mfa_contexts"`
+	// SLOEnabled is Single Logout: signing out of the site also signs out
+	// at the identity provider (SLOURL), with a LogoutRequest.
+	SLOEnabled bool `db:"slo_enabled"`
+	// RequireEncryption refuses assertions that are not encrypted to the
+	// site's SP key (Azure's token encryption).
+	RequireEncryption bool      `db:"require_encrypted_assertions"`
+	UpdatedAt         time.Time `db:"updated_at"`
 	// Revision counts the changes to what the SSO Configuration page shows
 	// (options, identity provider, its certificates, metadata URL): a form
 	// carries the revision it was built from, so that a save on top of
@@ -338,6 +344,9 @@ func (s Settings) Validate() FieldErrors {
 	if err := validateAuthnContexts(s.MFAContexts); err != nil {
 		errs["mfa_contexts"] = err.Error()
 	}
+	if s.SLOEnabled && s.SLOURL == "" {
+		errs["slo_enabled"] = "The identity provider has no logout URL (SLO URL) yet: import metadata that lists one, or enter it under Manual configuration (Azure: the Logout URL), then turn on Single Logout."
+	}
 	if s.Enabled && !s.Configured() {
 		errs["enabled"] = "No identity provider is set up yet: import its metadata first (or enter it by hand), then enable SSO."
 	}
@@ -350,7 +359,8 @@ func (s Settings) Validate() FieldErrors {
 const updateSettings = `
 UPDATE sso_settings SET enabled = $2, auto_create = $3, auto_update = $4, idp_initiated = $5,
   authn_context = $6, nameid_format = $7, sign_requests = $8, new_user_role = $9, default_target = $10,
-  error_page_url = $11, require_mfa = $12, mfa_contexts = $13, updated_at = $14, revision = revision + 1
+  error_page_url = $11, require_mfa = $12, mfa_contexts = $13, updated_at = $14, slo_enabled = $15,
+  require_encrypted_assertions = $16, revision = revision + 1
 WHERE site_id = $1
 RETURNING revision`
 
@@ -383,7 +393,7 @@ func (s *Service) UpdateSettings(ctx context.Context, siteID int64, change func(
 		set.UpdatedAt = s.now()
 		err = tx.QueryRow(ctx, updateSettings, siteID, set.Enabled, set.AutoCreate, set.AutoUpdate, set.IdPInitiated,
 			set.AuthnContext, set.NameIDFormat, set.SignRequests, set.NewUserRole, set.DefaultTarget,
-			set.ErrorPageURL, set.RequireMFA, set.MFAContexts, set.UpdatedAt).Scan(&set.Revision)
+			set.ErrorPageURL, set.RequireMFA, set.MFAContexts, set.UpdatedAt, set.SLOEnabled, set.RequireEncryption).Scan(&set.Revision)
 		if err != nil {
 			return fmt.Errorf("update SSO settings: %w", err)
 		}
@@ -425,7 +435,7 @@ func (s Settings) sameOptions(o Settings) bool {
 		s.IdPInitiated == o.IdPInitiated && slices.Equal(s.AuthnContext, o.AuthnContext) &&
 		s.NameIDFormat == o.NameIDFormat && s.SignRequests == o.SignRequests && s.NewUserRole == o.NewUserRole &&
 		s.DefaultTarget == o.DefaultTarget && s.ErrorPageURL == o.ErrorPageURL && s.RequireMFA == o.RequireMFA &&
-		slices.Equal(s.MFAContexts, o.MFAContexts)
+		slices.Equal(s.MFAContexts, o.MFAContexts) && s.SLOEnabled == o.SLOEnabled && s.RequireEncryption == o.RequireEncryption
 }
 
 // SplitAuthnContext reads an AuthnContextClassRef list as typed: URIs

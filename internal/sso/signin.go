@@ -157,10 +157,16 @@ WHERE site_id = $1 AND request_id = $2 AND consumed_at IS NULL AND expires_at > 
 // DeleteExpiredRequests removes at most limit pending requests past their
 // expiry (answered or not), for the housekeeping job.
 func (s *Service) DeleteExpiredRequests(ctx context.Context, limit int) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM pending_requests WHERE ctid IN (
-  SELECT ctid FROM pending_requests WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, s.now(), limit)
+	return s.deleteExpired(ctx, "pending_requests", limit)
+}
+
+// deleteExpired removes at most limit rows of table (pending_requests or
+// logout_requests: a constant, never input) past their expires_at.
+func (s *Service) deleteExpired(ctx context.Context, table string, limit int) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM `+table+` WHERE ctid IN (
+  SELECT ctid FROM `+table+` WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, s.now(), limit)
 	if err != nil {
-		return 0, fmt.Errorf("delete expired pending requests: %w", err)
+		return 0, fmt.Errorf("delete expired %s: %w", table, err)
 	}
 	return tag.RowsAffected(), nil
 }

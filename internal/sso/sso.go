@@ -89,3 +89,8 @@ func (s *Service) EntityID(siteName string) string {
 func (s *Service) ACSURL(siteName string) string {
 	return s.hosts.SiteURL(siteName) + "/saml/acs"
 }
+
+// SLOURL is a site's Single Logout service URL (the Logout URL in Azure).
+func (s *Service) SLOURL(siteName string) string {
+	return s.hosts.SiteURL(siteName) + "/saml/slo"
+}

@@ -131,16 +131,16 @@ UPDATE users SET
 WHERE site_id = $1 AND id = $2
 RETURNING ` + userColumns
 
-// SignIn finds or creates the account for id and starts a user session, in
-// one transaction: two first sign-ins of one new user at the same moment
-// give one account and two sessions. It returns the account and the session
-// token.
+// SignIn finds or creates the account for id and starts a user session
+// that records no origin, in one transaction: two first sign-ins of one new
+// user at the same moment give one account and two sessions. It returns the
+// account and the session token.
 func (s *Store) SignIn(ctx context.Context, siteID int64, id Identity, p Policy) (User, string, error) {
 	var user User
 	var token string
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
-		user, token, err = s.SignInTx(ctx, tx, siteID, id, p)
+		user, token, err = s.SignInTx(ctx, tx, siteID, id, p, session.Origin{})
 		return err
 	})
 	if err != nil {
@@ -152,8 +152,10 @@ func (s *Store) SignIn(ctx context.Context, siteID int64, id Identity, p Policy)
 // SignInTx is SignIn inside the caller's transaction, so that the sign-in
 // commits (or not) with whatever else the caller writes: the ACS commits the
 // assertion's replay entry, the answered request, the account, the session
-// and the success event together. On an error the caller rolls back.
-func (s *Store) SignInTx(ctx context.Context, tx pgx.Tx, siteID int64, id Identity, p Policy) (User, string, error) {
+// and the success event together. On an error the caller rolls back. The
+// session records origin: the browser, and the identity provider's names for
+// the sign-in that Single Logout uses.
+func (s *Store) SignInTx(ctx context.Context, tx pgx.Tx, siteID int64, id Identity, p Policy, origin session.Origin) (User, string, error) {
 	if id.UID == "" {
 		return User{}, "", &MissingAttributesError{Names: []string{"uid"}}
 	}
@@ -197,7 +199,7 @@ func (s *Store) SignInTx(ctx context.Context, tx pgx.Tx, siteID int64, id Identi
 	if err != nil {
 		return User{}, "", fmt.Errorf("update account %s: %w", id.UID, err)
 	}
-	token, err := s.sessions.Create(ctx, tx, siteID, session.User, user.ID, session.UserPolicy)
+	token, err := s.sessions.CreateFrom(ctx, tx, siteID, session.User, user.ID, session.UserPolicy, origin)
 	if err != nil {
 		return User{}, "", err
 	}

@@ -36,6 +36,7 @@ const (
 
 	idpEntityID = "https://idp.pysaml2.example/idp"
 	idpSSOURL   = "https://idp.pysaml2.example/sso/redirect"
+	idpSLOURL   = "https://idp.pysaml2.example/slo"
 
 	// The site acme as PORTAL_BASE_URL=http://localhost:8080 serves it.
 	spEntityID = "http://acme.localhost:8080/saml/metadata"
@@ -131,6 +132,16 @@ type idpRequest struct {
 	RelayState     *string `json:"relay_state,omitempty"`
 	SigAlg         string  `json:"sig_alg,omitempty"`
 	Signature      string  `json:"signature,omitempty"`
+	// Single Logout and encryption (see the script's docstring).
+	SLOURL          string   `json:"slo_url,omitempty"`
+	Encrypt         bool     `json:"encrypt,omitempty"`
+	ContentCipher   string   `json:"content_cipher,omitempty"`
+	KeyTransport    string   `json:"key_transport,omitempty"`
+	EncryptCertFile string   `json:"encrypt_cert_file,omitempty"`
+	Binding         string   `json:"binding,omitempty"`
+	SessionIndexes  []string `json:"session_indexes,omitempty"`
+	Destination     string   `json:"destination,omitempty"`
+	SAMLResponse    string   `json:"saml_response,omitempty"`
 }
 
 // runIdP runs the pysaml2 script once and decodes its JSON reply into out.
@@ -175,13 +186,7 @@ func newPySAMLIdP(t *testing.T) pysamlIdP {
 	var reply struct {
 		Metadata string `json:"metadata"`
 	}
-	runIdP(t, idpRequest{
-		Command:     "metadata",
-		IdPEntityID: idpEntityID,
-		SSOURL:      idpSSOURL,
-		KeyFile:     idp.keys.keyFile,
-		CertFile:    idp.keys.certFile,
-	}, &reply)
+	runIdP(t, idp.request("metadata"), &reply)
 	idp.metadata = []byte(reply.Metadata)
 	return idp
 }
@@ -191,6 +196,7 @@ func (idp pysamlIdP) request(command string) idpRequest {
 		Command:     command,
 		IdPEntityID: idpEntityID,
 		SSOURL:      idpSSOURL,
+		SLOURL:      idpSLOURL,
 		KeyFile:     idp.keys.keyFile,
 		CertFile:    idp.keys.certFile,
 	}

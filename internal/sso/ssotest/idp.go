@@ -9,10 +9,12 @@ package ssotest
 
 import (
 	"bytes"
+	"cmp"
 	"compress/flate"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
@@ -25,6 +27,7 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+	"github.com/crewjam/saml/xmlenc"
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/meetings-portal/portal/internal/sso/xmlguard"
@@ -190,8 +193,19 @@ type Options struct {
 	// EditAssertion, if set, changes the Assertion before it is signed.
 	EditAssertion func(assertion *etree.Element)
 	// EditResponse, if set, changes the Response after the Assertion is
-	// signed and before the Response is.
+	// signed (and encrypted) and before the Response is.
 	EditResponse func(response *etree.Element)
+
+	// EncryptTo, if set, encrypts the Assertion, once signed, to this SP
+	// certificate, as Azure's token encryption does: an EncryptedAssertion
+	// whose EncryptedData holds the key, wrapped with RSA-OAEP (MGF1 with
+	// SHA-1, SHA-256 digest), in its KeyInfo.
+	EncryptTo *x509.Certificate
+	// Cipher is the content encryption; nil means AES-256-GCM.
+	Cipher xmlenc.BlockCipher
+	// KeyTransport replaces RSA-OAEP-MGF1P: xmlenc.PKCS1v15() for RSA 1.5,
+	// xmlenc.OAEP_SHA256() for XML Encryption 1.1's RSA-OAEP.
+	KeyTransport *xmlenc.RSA
 }
 
 // AzureClaims returns the claims Azure AD sends by default for a user whose
@@ -298,6 +312,11 @@ func (idp *IdP) Response(t testing.TB, o Options) *etree.Document {
 	if o.Signing == SignAssertion || o.Signing == SignBoth {
 		signer.sign(t, assertion, o)
 	}
+	if o.EncryptTo != nil {
+		encrypted := Encrypt(t, assertion, o)
+		response.InsertChildAt(assertion.Index(), encrypted)
+		response.RemoveChild(assertion)
+	}
 	if o.EditResponse != nil {
 		o.EditResponse(response)
 	}
@@ -305,6 +324,35 @@ func (idp *IdP) Response(t testing.TB, o Options) *etree.Document {
 		signer.sign(t, response, o)
 	}
 	return doc
+}
+
+// Encrypt returns the EncryptedAssertion of assertion (self-contained: it
+// declares its own namespaces) encrypted as o says.
+func Encrypt(t testing.TB, assertion *etree.Element, o Options) *etree.Element {
+	t.Helper()
+	doc := etree.NewDocument()
+	doc.SetRoot(assertion.Copy())
+	plaintext, err := doc.WriteToBytes()
+	if err != nil {
+		t.Fatalf("ssotest: serialising the assertion: %v", err)
+	}
+	transport := xmlenc.OAEP()
+	if o.KeyTransport != nil {
+		transport = *o.KeyTransport
+	}
+	transport.BlockCipher = xmlenc.AES256GCM
+	if o.Cipher != nil {
+		transport.BlockCipher = o.Cipher
+	}
+	data, err := transport.Encrypt(o.EncryptTo, plaintext, nil)
+	if err != nil {
+		t.Fatalf("ssotest: encrypting the assertion: %v", err)
+	}
+	data.CreateAttr("Type", "http://www.w3.org/2001/04/xmlenc#Element")
+	encrypted := etree.NewElement("saml:EncryptedAssertion")
+	encrypted.CreateAttr("xmlns:saml", AssertionNS)
+	encrypted.AddChild(data)
+	return encrypted
 }
 
 // sign adds an enveloped signature to el, placed right after its Issuer
@@ -418,17 +466,135 @@ func AuthnRequest(t testing.TB, location string) (*etree.Element, string) {
 	if err != nil {
 		t.Fatalf("ssotest: redirect %q: %v", location, err)
 	}
-	raw, err := base64.StdEncoding.DecodeString(loc.Query().Get("SAMLRequest"))
-	if err != nil {
-		t.Fatalf("ssotest: SAMLRequest: %v", err)
+	return Inflate(t, loc.Query().Get("SAMLRequest")), loc.Query().Get("RelayState")
+}
+
+// Logout shapes one LogoutRequest or LogoutResponse of the IdP. Zero
+// values give Azure AD's.
+type Logout struct {
+	ID          string // default a fresh one
+	Destination string // the SP's single logout URL
+	Issuer      string // default the IdP's entity ID
+	Now         time.Time
+	// LogoutRequest: whom to sign out.
+	NameID         string // default DefaultNameID
+	NameIDFormat   string // default emailAddress
+	SessionIndexes []string
+	// LogoutResponse: the request it answers and its status.
+	InResponseTo string
+	Status       string // default Success
+	// SignWith signs with another key (for forgeries); nil means the IdP's.
+	SignWith *IdP
+}
+
+// LogoutRequest builds a LogoutRequest (saml-core §3.7.1), unsigned: the
+// binding signs it (RedirectQuery, PostForm).
+func (idp *IdP) LogoutRequest(t testing.TB, o Logout) *etree.Document {
+	t.Helper()
+	doc, root := idp.logoutMessage(t, "samlp:LogoutRequest", o)
+	nameID := root.CreateElement("NameID")
+	nameID.CreateAttr("xmlns", AssertionNS)
+	nameID.CreateAttr("Format", cmp.Or(o.NameIDFormat, NameIDEmailAddress))
+	nameID.SetText(cmp.Or(o.NameID, DefaultNameID))
+	for _, index := range o.SessionIndexes {
+		root.CreateElement("samlp:SessionIndex").SetText(index)
 	}
-	xml, err := io.ReadAll(flate.NewReader(bytes.NewReader(raw)))
-	if err != nil {
-		t.Fatalf("ssotest: inflate SAMLRequest: %v", err)
+	return doc
+}
+
+// LogoutResponse builds a LogoutResponse (saml-core §3.7.2) to
+// o.InResponseTo, unsigned.
+func (idp *IdP) LogoutResponse(t testing.TB, o Logout) *etree.Document {
+	t.Helper()
+	doc, root := idp.logoutMessage(t, "samlp:LogoutResponse", o)
+	if o.InResponseTo != "" {
+		root.CreateAttr("InResponseTo", o.InResponseTo)
+	}
+	root.CreateElement("samlp:Status").CreateElement("samlp:StatusCode").CreateAttr("Value", cmp.Or(o.Status, StatusSuccess))
+	return doc
+}
+
+func (idp *IdP) logoutMessage(t testing.TB, tag string, o Logout) (*etree.Document, *etree.Element) {
+	t.Helper()
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
 	}
 	doc := etree.NewDocument()
-	if err := doc.ReadFromBytes(xml); err != nil {
-		t.Fatalf("ssotest: AuthnRequest: %v", err)
+	root := doc.CreateElement(tag)
+	root.CreateAttr("xmlns:samlp", ProtocolNS)
+	root.CreateAttr("ID", cmp.Or(o.ID, "_"+NewGUID(t)))
+	root.CreateAttr("Version", "2.0")
+	root.CreateAttr("IssueInstant", instant(now))
+	root.CreateAttr("Destination", o.Destination)
+	issuer := root.CreateElement("Issuer")
+	issuer.CreateAttr("xmlns", AssertionNS)
+	issuer.SetText(cmp.Or(o.Issuer, idp.EntityID))
+	return doc, root
+}
+
+// RedirectQuery is the query string that sends doc with the HTTP-Redirect
+// binding (saml-bindings-2.0-os §3.4.4): param (SAMLRequest or
+// SAMLResponse) deflated and base64-encoded, relayState, and, when signed,
+// SigAlg and Signature, RSA-SHA256 over the query string as sent (§3.4.4.1)
+// with the IdP's key (or signer's).
+func (idp *IdP) RedirectQuery(t testing.TB, param string, doc *etree.Document, relayState string, signer *IdP) string {
+	t.Helper()
+	xml := Bytes(t, doc)
+	var deflated bytes.Buffer
+	w, err := flate.NewWriter(&deflated, flate.BestCompression)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return doc.Root(), loc.Query().Get("RelayState")
+	if _, err := w.Write(xml); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	query := param + "=" + url.QueryEscape(base64.StdEncoding.EncodeToString(deflated.Bytes()))
+	if relayState != "" {
+		query += "&RelayState=" + url.QueryEscape(relayState)
+	}
+	if signer == nil {
+		return query
+	}
+	query += "&SigAlg=" + url.QueryEscape(dsig.RSASHA256SignatureMethod)
+	digest := sha256.Sum256([]byte(query))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, signer.Key, crypto.SHA256, digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return query + "&Signature=" + url.QueryEscape(base64.StdEncoding.EncodeToString(sig))
+}
+
+// SignMessage adds the enveloped signature of the HTTP-POST binding to a
+// logout message, after its Issuer, with the IdP's key (or signer's).
+func (idp *IdP) SignMessage(t testing.TB, doc *etree.Document, signer *IdP) *etree.Document {
+	t.Helper()
+	if signer == nil {
+		signer = idp
+	}
+	signer.sign(t, doc.Root(), Options{})
+	return doc
+}
+
+// Inflate decodes the SAML message of an HTTP-Redirect binding query
+// parameter (saml-bindings-2.0-os §3.4.4: base64 of the deflated XML) and
+// returns its root.
+func Inflate(t testing.TB, value string) *etree.Element {
+	t.Helper()
+	deflated, err := base64.StdEncoding.DecodeString(value)
+	if err != nil {
+		t.Fatalf("ssotest: the redirect message is not base64: %v", err)
+	}
+	raw, err := io.ReadAll(flate.NewReader(bytes.NewReader(deflated)))
+	if err != nil {
+		t.Fatalf("ssotest: the redirect message is not deflated: %v", err)
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(raw); err != nil {
+		t.Fatalf("ssotest: the redirect message is not XML: %v", err)
+	}
+	return doc.Root()
 }

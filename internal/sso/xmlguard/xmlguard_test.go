@@ -47,10 +47,10 @@ func TestDecodeRefuses(t *testing.T) {
 			return encode(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"><!ENTITY x "y"></samlp:Response>`)
 		}, xmlguard.ReasonDoctype},
 		{"LowercaseDoctype", func(*testing.T) string { return encode(`<!doctype x><x/>`) }, xmlguard.ReasonDoctype},
-		{"EncryptedAssertion", func(*testing.T) string {
+		{"EncryptedAssertionWithoutItsParts", func(*testing.T) string {
 			return encode(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r">` +
 				`<saml:EncryptedAssertion><xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#"/></saml:EncryptedAssertion></samlp:Response>`)
-		}, xmlguard.ReasonEncrypted},
+		}, xmlguard.ReasonEncryptionMalformed},
 		{"EncryptedIDInASignedAssertion", func(t *testing.T) string {
 			doc := f.idp.Response(t, ssotest.Options{ACS: acsURL, Audience: spEntityID, Now: f.now, EditAssertion: func(a *etree.Element) {
 				subject := a.FindElement("./Subject")
