@@ -11,7 +11,6 @@ import (
 	"github.com/beevik/etree"
 	"github.com/crewjam/saml"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/meetings-portal/portal/internal/sites"
 	"github.com/meetings-portal/portal/internal/sso/xmlguard"
@@ -96,7 +95,7 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 
 	// The portal's own structural checks come first: nothing that fails
 	// them reaches the signature code.
-	decoded, err := xmlguard.Decode(samlResponse)
+	decoded, root, err := xmlguard.DecodeParsed(samlResponse)
 	if err != nil {
 		h, guard, ok := guardedHeader(samlResponse)
 		if !ok {
@@ -115,7 +114,8 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 		}
 		return result, classify(err)
 	}
-	header, err := readHeader(decoded)
+	// The tree the checks parsed, read again rather than parsed again.
+	header, err := headerOf(root)
 	if err != nil {
 		return result, err
 	}
@@ -190,7 +190,7 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 		return result, explained(refuse(ReasonNotEncrypted, "the assertion is not encrypted, and this site requires encrypted assertions"))
 	}
 
-	replays := &replayCache{ctx: ctx, pool: s.pool, siteID: site.ID}
+	replays := &replayCache{}
 	p.sp.ReplayCache = replays
 	verified, err := p.sp.ParseXMLResponse(decoded, possibleIDs, p.sp.AcsURL)
 	if err != nil {
@@ -345,7 +345,11 @@ func readHeader(decoded []byte) (responseHeader, error) {
 	if err := doc.ReadFromBytes(decoded); err != nil {
 		return responseHeader{}, refuse(ReasonMalformed, "%v", err)
 	}
-	root := doc.Root()
+	return headerOf(doc.Root())
+}
+
+// headerOf is readHeader of a document already parsed.
+func headerOf(root *etree.Element) (responseHeader, error) {
 	if root == nil || root.Tag != "Response" || root.NamespaceURI() != xmlguard.ProtocolNS {
 		return responseHeader{}, refuse(ReasonMalformed, "the root element is not a SAML 2.0 Response")
 	}
@@ -466,18 +470,16 @@ type storageError struct{ err error }
 func (e *storageError) Error() string { return e.err.Error() }
 func (e *storageError) Unwrap() error { return e.err }
 
-// replayCache is crewjam's AssertionReplayCache over PostgreSQL, for one
-// site and one response: an assertion ID is accepted once, whichever portal
-// process it reaches. crewjam asks it only once every other check has
-// passed; it answers from what is stored and keeps the entry in seen, which
-// Complete writes in the transaction that signs the user in, so that an
-// assertion is burnt exactly when its sign-in commits (and a concurrent
-// replay that got this far too loses there, on the primary key).
+// replayCache is crewjam's AssertionReplayCache for one response: crewjam
+// asks it only once every other check has passed, and it keeps the
+// assertion's ID for Complete, which writes it in the transaction that
+// signs the user in. The primary key (site, assertion ID) refuses a replay
+// there — whichever portal process it reaches, and whether the first use
+// committed long ago or is committing at the same moment — so no separate
+// lookup is made first: an assertion is burnt exactly when its sign-in
+// commits.
 type replayCache struct {
-	ctx    context.Context
-	pool   *pgxpool.Pool
-	siteID int64
-	seen   replayEntry
+	seen replayEntry
 }
 
 // replayEntry is an assertion to record as used until expiresAt.
@@ -487,15 +489,6 @@ type replayEntry struct {
 }
 
 func (c *replayCache) Consume(assertionID string, expiresAt time.Time) error {
-	var used bool
-	err := c.pool.QueryRow(c.ctx, `SELECT EXISTS (SELECT 1 FROM assertion_replay WHERE site_id = $1 AND assertion_id = $2)`,
-		c.siteID, assertionID).Scan(&used)
-	if err != nil {
-		return &storageError{fmt.Errorf("look up assertion %s in the replay cache: %w", assertionID, err)}
-	}
-	if used {
-		return saml.ErrAssertionReplayed
-	}
 	c.seen = replayEntry{assertionID: assertionID, expiresAt: expiresAt}
 	return nil
 }
@@ -512,7 +505,9 @@ VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, siteID, e.assertionID, e.expiresAt)
 		return fmt.Errorf("record assertion %s in the replay cache: %w", e.assertionID, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return refuse(ReasonReplayed, "the assertion %s was already used", e.assertionID)
+		refusal := refuse(ReasonReplayed, "the assertion %s was already used", e.assertionID)
+		refusal.Detail = reasons[ReasonReplayed].hint(hintFacts{}) + " (" + refusal.Detail + ")"
+		return refusal
 	}
 	return nil
 }

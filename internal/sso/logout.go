@@ -198,7 +198,7 @@ func (s *Service) ConsumeLogoutRequest(ctx context.Context, site sites.Site, r *
 		lr.NameID = strings.TrimSpace(nameID.Text())
 	}
 	p.sp.IDPMetadata.EntityID = acceptedIssuer(p.settings.IdPEntityID, unverifiedIssuer(root))
-	replays := &replayCache{ctx: ctx, pool: s.pool, siteID: site.ID}
+	replays := &replayCache{}
 	p.sp.ReplayCache = replays
 	req, err := p.sp.ValidateLogoutRequest(r)
 	if err != nil {

@@ -223,9 +223,17 @@ func refuse(reason, format string, args ...any) *Error {
 // line breaks/whitespace), and returns the decoded XML after all structural
 // checks pass.
 func Decode(formValue string) ([]byte, error) {
+	doc, _, err := DecodeParsed(formValue)
+	return doc, err
+}
+
+// DecodeParsed is Decode that also returns the document's root element as
+// the checks parsed it: for the reads that route the response before its
+// signature is checked, which need not parse it again.
+func DecodeParsed(formValue string) ([]byte, *etree.Element, error) {
 	// Cap before decoding, so that a huge POST costs no more than reading it.
 	if len(formValue) > maxEncodedBytes {
-		return nil, refuse(ReasonTooLarge, "encoded form value is %d bytes", len(formValue))
+		return nil, nil, refuse(ReasonTooLarge, "encoded form value is %d bytes", len(formValue))
 	}
 	compact := strings.Map(func(r rune) rune {
 		switch r {
@@ -235,25 +243,27 @@ func Decode(formValue string) ([]byte, error) {
 		return r
 	}, formValue)
 	if compact == "" {
-		return nil, refuse(ReasonMalformedBase64, "empty form value")
+		return nil, nil, refuse(ReasonMalformedBase64, "empty form value")
 	}
 	// saml-bindings-2.0-os §3.5.4: the HTTP-POST value is plain base64
 	// (RFC 2045 alphabet, padded); nothing else is accepted.
 	doc, err := base64.StdEncoding.Strict().DecodeString(compact)
 	if err != nil {
-		return nil, refuse(ReasonMalformedBase64, "%v", err)
+		return nil, nil, refuse(ReasonMalformedBase64, "%v", err)
 	}
-	if err := Check(doc); err != nil {
-		return nil, err
+	root, err := check(doc, true)
+	if err != nil {
+		return nil, nil, err
 	}
-	return doc, nil
+	return doc, root, nil
 }
 
 // Check runs the structural checks on already-decoded XML (Decode calls
 // it). The Response's one assertion may be an EncryptedAssertion of the one
 // accepted shape; its content is checked by CheckDecrypted once decrypted.
 func Check(doc []byte) error {
-	return check(doc, true)
+	_, err := check(doc, true)
+	return err
 }
 
 // CheckDecrypted runs every check of Check on a Response whose
@@ -263,21 +273,22 @@ func Check(doc []byte) error {
 // schema order, its one signature and its one Reference) is checked as a
 // plain one is.
 func CheckDecrypted(doc []byte) error {
-	return check(doc, false)
+	_, err := check(doc, false)
+	return err
 }
 
-func check(doc []byte, allowEncrypted bool) error {
+func check(doc []byte, allowEncrypted bool) (*etree.Element, error) {
 	tree, err := parse(doc)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	root := tree.Root()
 	if root == nil || root.Tag != "Response" || root.NamespaceURI() != ProtocolNS {
-		return refuse(ReasonNotSAMLResponse, "root element is not {%s}Response", ProtocolNS)
+		return nil, refuse(ReasonNotSAMLResponse, "root element is not {%s}Response", ProtocolNS)
 	}
 	assertion, err := theAssertion(root)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	encrypted := assertion.Tag == "EncryptedAssertion"
 	// Only the assertion may be encrypted, and only once: decrypted content
@@ -287,14 +298,14 @@ func check(doc []byte, allowEncrypted bool) error {
 	var mayBeEncrypted *etree.Element
 	if encrypted && allowEncrypted {
 		if err := checkEncryptedAssertion(assertion); err != nil {
-			return err
+			return nil, err
 		}
 		mayBeEncrypted = assertion
 	}
 	for _, name := range []Name{{XEncNS, "EncryptedData"}, {XEncNS, "EncryptedKey"}, {AssertionNS, "EncryptedAssertion"}} {
 		for _, el := range Descendants(root, name) {
 			if el != mayBeEncrypted && !isWithin(el, mayBeEncrypted) {
-				return refuse(ReasonEncrypted, "%s is encrypted; this service provider decrypts only the assertion, once", el.Parent().FullTag())
+				return nil, refuse(ReasonEncrypted, "%s is encrypted; this service provider decrypts only the assertion, once", el.Parent().FullTag())
 			}
 		}
 	}
@@ -305,10 +316,10 @@ func check(doc []byte, allowEncrypted bool) error {
 		// An encrypted assertion's own signature is inside the ciphertext,
 		// checked once decrypted; outside it only the Response is signed.
 		if parent != root && (parent != assertion || encrypted) {
-			return refuse(ReasonSignaturePlacement, "ds:Signature inside %s", parent.FullTag())
+			return nil, refuse(ReasonSignaturePlacement, "ds:Signature inside %s", parent.FullTag())
 		}
 		if err := checkSignature(sig, ids); err != nil {
-			return err
+			return nil, err
 		}
 		signed = true
 	}
@@ -317,15 +328,17 @@ func check(doc []byte, allowEncrypted bool) error {
 		// event a clear reason instead of a generic signature failure. An
 		// encrypted assertion must be signed inside: CheckDecrypted says
 		// so once it is decrypted.
-		return refuse(ReasonUnsigned, "neither the Response nor the Assertion carries a ds:Signature")
+		return nil, refuse(ReasonUnsigned, "neither the Response nor the Assertion carries a ds:Signature")
 	}
 	if err := checkChildren(root, responseContent); err != nil {
-		return err
+		return nil, err
 	}
-	if encrypted {
-		return nil
+	if !encrypted {
+		if err := checkChildren(assertion, assertionContent); err != nil {
+			return nil, err
+		}
 	}
-	return checkChildren(assertion, assertionContent)
+	return root, nil
 }
 
 // parse runs the checks every SAML message gets before it is parsed into a
