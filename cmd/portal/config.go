@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/meetings-portal/portal/internal/app"
 	"github.com/meetings-portal/portal/internal/database"
 	"github.com/meetings-portal/portal/internal/mail"
@@ -26,12 +27,17 @@ import (
 // config is the portal's configuration: environment variables, each also a
 // flag of serve.
 type config struct {
-	DatabaseURL    string
-	Addr           string
-	BaseURL        string
-	MetricsAddr    string
-	TrustedProxies string
-	ClockSkew      time.Duration
+	DatabaseURL string
+	// DirectDatabaseURL reaches PostgreSQL itself when DATABASE_URL goes
+	// through a transaction-pooling proxy (PORTAL_DIRECT_DATABASE_URL):
+	// for LISTEN, the housekeeping lock and migrations. "" means
+	// DATABASE_URL.
+	DirectDatabaseURL string
+	Addr              string
+	BaseURL           string
+	MetricsAddr       string
+	TrustedProxies    string
+	ClockSkew         time.Duration
 	// EventRetention is how long sign-in events are kept
 	// (PORTAL_EVENT_RETENTION); the housekeeping job deletes older ones.
 	EventRetention time.Duration
@@ -104,6 +110,7 @@ func (c *cli) loadConfig(fs *flag.FlagSet) (cfg *config, validate func() error) 
 		fs = flag.NewFlagSet("", flag.ContinueOnError)
 	}
 	fs.StringVar(&cfg.DatabaseURL, "database-url", c.env("DATABASE_URL", defaultDatabaseURL), "PostgreSQL URL (DATABASE_URL)")
+	fs.StringVar(&cfg.DirectDatabaseURL, "direct-database-url", c.env("PORTAL_DIRECT_DATABASE_URL", ""), "PostgreSQL itself when DATABASE_URL goes through PgBouncer in transaction mode: for LISTEN, locks and migrations (PORTAL_DIRECT_DATABASE_URL)")
 	fs.StringVar(&cfg.Addr, "addr", c.envSet("PORTAL_ADDR", ":8080"), "listen address (PORTAL_ADDR)")
 	fs.StringVar(&cfg.BaseURL, "base-url", c.env("PORTAL_BASE_URL", "http://localhost:8080"), "base URL; site NAME is served at NAME.<base host> (PORTAL_BASE_URL)")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", c.envSet("PORTAL_METRICS_ADDR", "127.0.0.1:9090"), "where /metrics is served (PORTAL_METRICS_ADDR)")
@@ -146,6 +153,9 @@ func (c *cli) loadConfig(fs *flag.FlagSet) (cfg *config, validate func() error) 
 		}
 		if _, err := database.PoolConfig(cfg.DatabaseURL); err != nil {
 			return badInputf("DATABASE_URL: %v", err)
+		}
+		if _, err := database.PoolConfig(cfg.directURL()); err != nil {
+			return badInputf("PORTAL_DIRECT_DATABASE_URL: %v", err)
 		}
 		if _, err := sites.ParseBaseURL(cfg.BaseURL); err != nil {
 			return badInput(err)
@@ -307,6 +317,15 @@ func (cfg *config) secretBox(log *slog.Logger) (*seal.Box, error) {
 	return seal.New(key)
 }
 
+// directURL reaches PostgreSQL itself (not through a transaction-pooling
+// proxy): PORTAL_DIRECT_DATABASE_URL, else DATABASE_URL.
+func (cfg *config) directURL() string {
+	if cfg.DirectDatabaseURL != "" {
+		return cfg.DirectDatabaseURL
+	}
+	return cfg.DatabaseURL
+}
+
 // appConfig is the configuration as the portal is built from it.
 func (cfg *config) appConfig(log *slog.Logger) (app.Config, error) {
 	hosts, err := sites.ParseBaseURL(cfg.BaseURL)
@@ -329,8 +348,16 @@ func (cfg *config) appConfig(log *slog.Logger) (app.Config, error) {
 	if err != nil {
 		return app.Config{}, err
 	}
+	var direct *pgx.ConnConfig
+	if cfg.DirectDatabaseURL != "" {
+		poolConfig, err := database.PoolConfig(cfg.DirectDatabaseURL)
+		if err != nil {
+			return app.Config{}, badInputf("PORTAL_DIRECT_DATABASE_URL: %v", err)
+		}
+		direct = poolConfig.ConnConfig
+	}
 	return app.Config{
-		Hosts: hosts, TrustedProxies: proxies, Box: box, Log: log,
+		Hosts: hosts, TrustedProxies: proxies, Box: box, Log: log, Direct: direct,
 		MetadataAllowPrivate: cfg.MetadataAllowPrivate, EventRetention: cfg.EventRetention,
 		SMTP: smtp, MailFrom: from, SignInRate: cfg.SignInRate, AdminSignInRate: cfg.AdminSignInRate, Media: mediaConfig,
 	}, nil

@@ -44,11 +44,11 @@ func (c *cli) migrate(ctx context.Context, args []string) error {
 	}
 	if args[0] == "up" {
 		// A fresh machine has no portal database yet: make it.
-		if err := database.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+		if err := database.EnsureDatabase(ctx, cfg.directURL()); err != nil {
 			return err
 		}
 	}
-	g, err := database.NewMigrator(cfg.DatabaseURL)
+	g, err := database.NewMigrator(cfg.directURL())
 	if err != nil {
 		return err
 	}

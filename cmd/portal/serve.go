@@ -235,7 +235,7 @@ func (c *cli) prepare(ctx context.Context, cfg *config, portal *env, front *serv
 		}
 	} else {
 		front.NotReady(server.ReasonMigrating)
-		if err := database.Migrate(cfg.DatabaseURL); err != nil {
+		if err := database.Migrate(cfg.directURL()); err != nil {
 			return nil, err
 		}
 	}

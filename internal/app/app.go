@@ -68,6 +68,12 @@ type Config struct {
 	// MailFrom is the From of every e-mail (PORTAL_MAIL_FROM); nil means
 	// "Meetings <meetings@<base host>>".
 	MailFrom *netmail.Address
+	// Direct reaches PostgreSQL itself, not through a transaction-pooling
+	// proxy such as PgBouncer (PORTAL_DIRECT_DATABASE_URL): for what needs
+	// a session of its own — LISTEN (the configuration cache, live
+	// meetings, mail), the housekeeping lock, migrations. nil means the
+	// pool's server.
+	Direct *pgx.ConnConfig
 	// RequestTimeout is how long a request may take before its database
 	// calls give up and it answers 503; 0 means 10 seconds.
 	RequestTimeout time.Duration
@@ -158,7 +164,7 @@ func New(pool *pgxpool.Pool, cfg Config) *App {
 		Metrics:       metrics.New(),
 		Outbox:        mail.NewOutbox(pool, cfg.Now, cfg.SMTP != nil),
 		Lobby:         meetings.NewLobby(pool, cfg.Now),
-		Watcher:       meetings.NewWatcher(pool, cfg.Log),
+		Watcher:       meetings.NewWatcher(direct(pool, cfg), cfg.Log),
 	}
 	a.Meetings = meetings.NewStore(pool, a.Outbox, cfg.Now)
 	a.Media = meetings.NewMedia(pool, a.Lobby, a.Watcher, cfg.Media, cfg.Log)
@@ -188,6 +194,7 @@ func (a *App) CreateSite(ctx context.Context, name, adminEmail, adminPassword st
 // refreshes IdP metadata URLs.
 func (a *App) Housekeeping() *housekeeping.Runner {
 	return &housekeeping.Runner{
+		Lock: direct(a.Pool, a.Config),
 		Pool: a.Pool, Interval: 5 * time.Minute, BatchSize: 1000, Log: a.Log,
 		Jobs: []housekeeping.Job{
 			{Name: "sessions", Run: a.Sessions.DeleteExpired},
@@ -225,7 +232,7 @@ func (a *App) MailWorker() *mail.Worker {
 	if a.SMTP == nil {
 		return nil
 	}
-	return &mail.Worker{Pool: a.Pool, Sender: &mail.SMTPSender{Config: *a.SMTP}, From: a.MailFrom, Now: a.Now, Log: a.Log}
+	return &mail.Worker{Pool: a.Pool, Listen: direct(a.Pool, a.Config), Sender: &mail.SMTPSender{Config: *a.SMTP}, From: a.MailFrom, Now: a.Now, Log: a.Log}
 }
 
 // StartDevIdP builds the development identity provider (serve --dev-idp),
@@ -272,7 +279,7 @@ func (a *App) WatchConfig(ctx context.Context) {
 		}
 	}
 	listener := pgnotify.Listener{
-		Config: a.Pool.Config().ConnConfig.Copy(), Channels: []string{configChannel}, Log: a.Log,
+		Config: direct(a.Pool, a.Config), Channels: []string{configChannel}, Log: a.Log,
 		Connected:    func() { caches(true) },
 		Disconnected: func() { caches(false) },
 		Notified: func(n *pgconn.Notification) {
@@ -302,4 +309,13 @@ func (a *App) WatchConfig(ctx context.Context) {
 	}()
 	listener.Run(ctx)
 	caches(false)
+}
+
+// direct is a connection configuration straight to PostgreSQL: Direct, else
+// the pool's.
+func direct(pool *pgxpool.Pool, cfg Config) *pgx.ConnConfig {
+	if cfg.Direct != nil {
+		return cfg.Direct.Copy()
+	}
+	return pool.Config().ConnConfig.Copy()
 }

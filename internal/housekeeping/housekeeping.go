@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -43,7 +44,10 @@ const lockKey = 0x706f7274616c // "portal"
 
 // Runner runs jobs every Interval, BatchSize rows per job per round.
 type Runner struct {
-	Pool      *pgxpool.Pool
+	Pool *pgxpool.Pool
+	// Lock is where the round's lock is taken: straight to PostgreSQL;
+	// nil means the pool's server.
+	Lock      *pgx.ConnConfig
 	Jobs      []Job
 	Interval  time.Duration
 	BatchSize int
@@ -72,11 +76,18 @@ func (r *Runner) Run(ctx context.Context) {
 // Round runs every job once if no other process holds the lock, and reports
 // whether it ran.
 func (r *Runner) Round(ctx context.Context) (bool, error) {
-	conn, err := r.Pool.Acquire(ctx)
+	// The lock is a session's: it is taken on a connection of its own,
+	// straight to PostgreSQL (a transaction-pooling proxy would hand the
+	// session to someone else between statements).
+	config := r.Lock
+	if config == nil {
+		config = r.Pool.Config().ConnConfig
+	}
+	conn, err := pgx.ConnectConfig(ctx, config.Copy())
 	if err != nil {
 		return false, fmt.Errorf("housekeeping: %w", err)
 	}
-	defer conn.Release()
+	defer conn.Close(context.WithoutCancel(ctx))
 	var locked bool
 	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, lockKey).Scan(&locked); err != nil {
 		return false, fmt.Errorf("housekeeping lock: %w", err)

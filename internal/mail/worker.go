@@ -18,7 +18,11 @@ import (
 // message twice at once, and a message claimed by a process that died is
 // taken again when its lease runs out.
 type Worker struct {
-	Pool   *pgxpool.Pool
+	Pool *pgxpool.Pool
+	// Listen is where the worker LISTENs for new mail: straight to
+	// PostgreSQL, not through a transaction-pooling proxy; nil means the
+	// pool's server.
+	Listen *pgx.ConnConfig
 	Sender Sender
 	From   *mail.Address // PORTAL_MAIL_FROM
 	Now    func() time.Time
@@ -71,6 +75,14 @@ func (w *Worker) Backoff(failures int) time.Duration {
 	return min(d, w.maxRetry())
 }
 
+// listenConfig is where the worker listens: Listen, else the pool's server.
+func (w *Worker) listenConfig() *pgx.ConnConfig {
+	if w.Listen != nil {
+		return w.Listen.Copy()
+	}
+	return w.Pool.Config().ConnConfig.Copy()
+}
+
 // Run sends due messages until ctx ends, woken by Enqueue's NOTIFY and
 // otherwise every Poll. It listens on a connection of its own rather than
 // one of the pool's, which serve requests.
@@ -83,7 +95,7 @@ func (w *Worker) Run(ctx context.Context) {
 		}
 	}
 	listener := pgnotify.Listener{
-		Config: w.Pool.Config().ConnConfig.Copy(), Channels: []string{wakeChannel}, Log: w.Log, Retry: 5 * time.Second,
+		Config: w.listenConfig(), Channels: []string{wakeChannel}, Log: w.Log, Retry: 5 * time.Second,
 		// A message queued while nobody listened is found by the send
 		// that follows the reconnection (or the next Poll).
 		Connected: nudge,

@@ -22,7 +22,7 @@ import (
 // it listens.
 func startWatcher(t *testing.T, pool *pgxpool.Pool) *Watcher {
 	t.Helper()
-	w := NewWatcher(pool, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w := NewWatcher(pool.Config().ConnConfig.Copy(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

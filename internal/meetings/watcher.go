@@ -10,7 +10,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/meetings-portal/portal/internal/pgnotify"
 )
 
@@ -80,10 +79,12 @@ type Watcher struct {
 	done  chan struct{}
 }
 
-// NewWatcher returns a Watcher on the pool's database; call Run.
-func NewWatcher(pool *pgxpool.Pool, log *slog.Logger) *Watcher {
+// NewWatcher returns a Watcher that listens on a connection made with
+// config (straight to PostgreSQL: LISTEN needs a session of its own); call
+// Run.
+func NewWatcher(config *pgx.ConnConfig, log *slog.Logger) *Watcher {
 	return &Watcher{
-		config: pool.Config().ConnConfig.Copy(), log: log,
+		config: config, log: log,
 		subs: map[Topic]map[chan struct{}]struct{}{}, ready: make(chan struct{}), done: make(chan struct{}),
 	}
 }
