@@ -61,18 +61,7 @@ func TestLoad(t *testing.T) {
 		build(t, filepath.Join(bin, "minimalsp"), "./minimalsp")
 	}
 	dbURL, idp := loadDatabase(t)
-
-	port := freePort(t)
-	baseURL := fmt.Sprintf("http://localhost:%d", port)
-	hosts, _ := sites.ParseBaseURL(baseURL)
-	portal := start(t, filepath.Join(bin, "portal"), []string{"serve", "--no-migrate"},
-		"DATABASE_URL="+dbURL,
-		fmt.Sprintf("PORTAL_ADDR=127.0.0.1:%d", port),
-		"PORTAL_BASE_URL="+baseURL,
-		fmt.Sprintf("PORTAL_METRICS_ADDR=127.0.0.1:%d", freePort(t)),
-		"PORTAL_TRUSTED_PROXIES=127.0.0.1/32",
-		"PORTAL_SECRET_KEY="+hex.EncodeToString(secretKey))
-	waitReady(t, fmt.Sprintf("http://127.0.0.1:%d/readyz", port))
+	portal, port, hosts := startPortal(t, filepath.Join(bin, "portal"), dbURL)
 
 	// The same responses go to crewjam's ParseResponse alone, then to the
 	// portal: both verify exactly the same documents.
@@ -110,6 +99,27 @@ func TestLoad(t *testing.T) {
 		t.Errorf("portal: %d of %d signed in, %d transport errors, statuses %v; its log ends:\n%s",
 			got.OK, len(requests), got.Errors, got.ByStatus, logTail(portal))
 	}
+}
+
+// startPortal runs the portal binary on dbURL, trusting the load
+// generator as its load balancer, and waits until it is ready.
+func startPortal(t *testing.T, bin, dbURL string) (*exec.Cmd, int, sites.Hosts) {
+	t.Helper()
+	port := freePort(t)
+	baseURL := fmt.Sprintf("http://localhost:%d", port)
+	hosts, err := sites.ParseBaseURL(baseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	portal := start(t, bin, []string{"serve", "--no-migrate"},
+		"DATABASE_URL="+dbURL,
+		fmt.Sprintf("PORTAL_ADDR=127.0.0.1:%d", port),
+		"PORTAL_BASE_URL="+baseURL,
+		fmt.Sprintf("PORTAL_METRICS_ADDR=127.0.0.1:%d", freePort(t)),
+		"PORTAL_TRUSTED_PROXIES=127.0.0.1/32",
+		"PORTAL_SECRET_KEY="+hex.EncodeToString(secretKey))
+	waitReady(t, fmt.Sprintf("http://127.0.0.1:%d/readyz", port))
+	return portal, port, hosts
 }
 
 func rateLabel(r float64) string {
