@@ -94,7 +94,7 @@ func TestPages(t *testing.T) {
 	half := Run(context.Background(), interleaved, Load{URL: server, Clients: *clientsFlag, Rate: peak.PerSecond() / 2})
 	fmt.Fprintf(report, "\nevery page mixed, %d clients, closed loop: %.0f requests/s, p50 %s, p99 %s, portal CPU %s a request, peak RSS %.0f MiB, %v\n",
 		*clientsFlag, peak.PerSecond(), ms(peak.Percentile(50)), ms(peak.Percentile(99)),
-		((after.CPU-before.CPU)/time.Duration(max(peak.OK, 1))).Round(time.Microsecond), float64(after.PeakRSS)/(1<<20), peak.ByStatus)
+		((after.CPU - before.CPU) / time.Duration(max(peak.OK, 1))).Round(time.Microsecond), float64(after.PeakRSS)/(1<<20), peak.ByStatus)
 	fmt.Fprintf(report, "every page mixed at half that rate (%.0f/s, open loop): p50 %s, p95 %s, p99 %s, %v\n",
 		peak.PerSecond()/2, ms(half.Percentile(50)), ms(half.Percentile(95)), ms(half.Percentile(99)), half.ByStatus)
 	t.Logf("%d sites, %d users each, %d events; site %s; %d requests of each page\n%s",
