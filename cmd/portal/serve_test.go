@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -105,8 +106,9 @@ func (s *servingPortal) waitFor(path string, status int, saying string, limit ti
 // forwarder is PostgreSQL coming up at an address of its own: it forwards
 // to the test server once started.
 type forwarder struct {
-	addr string
-	ln   net.Listener
+	addr     string
+	ln       net.Listener
+	accepted atomic.Int64 // connections forwarded
 }
 
 // freeAddr is a loopback address nothing listens on (yet).
@@ -132,6 +134,7 @@ func (f *forwarder) start(t *testing.T, target string) {
 			if err != nil {
 				return
 			}
+			f.accepted.Add(1)
 			up, err := net.Dial("tcp", target)
 			if err != nil {
 				c.Close()
@@ -254,6 +257,7 @@ func TestEmptyOrMalformedListenAddressesAreConfigurationErrors(t *testing.T) {
 		{"same address twice", nil, []string{"--addr", "127.0.0.1:8181", "--metrics-addr", "127.0.0.1:8181"}, "an address of its own"},
 		{"bad grace", map[string]string{"PORTAL_SHUTDOWN_GRACE": "soon"}, nil, "PORTAL_SHUTDOWN_GRACE"},
 		{"bad database URL", map[string]string{"DATABASE_URL": "postgres://%zz"}, nil, "DATABASE_URL"},
+		{"bad direct database URL", map[string]string{"PORTAL_DIRECT_DATABASE_URL": "postgres://%zz"}, nil, "PORTAL_DIRECT_DATABASE_URL"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -262,5 +266,34 @@ func TestEmptyOrMalformedListenAddressesAreConfigurationErrors(t *testing.T) {
 				t.Fatalf("status %d, %q; want 2 and %q", code, errOut, c.want)
 			}
 		})
+	}
+}
+
+// TestServeListensAndMigratesThroughTheDirectDatabaseURL: with DATABASE_URL
+// on a transaction-pooling proxy, what needs a session of its own (the
+// migrations at start, the LISTEN connections) goes to
+// PORTAL_DIRECT_DATABASE_URL — here a stand-in that counts connections.
+func TestServeListensAndMigratesThroughTheDirectDatabaseURL(t *testing.T) {
+	tc := newTestCLI(t)
+	cfg, err := pgx.ParseConfig(tc.env["DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct := &forwarder{addr: freeAddr(t)}
+	direct.start(t, net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))))
+	host, port, _ := net.SplitHostPort(direct.addr)
+	directURL := "postgres://" + cfg.User + "@" + net.JoinHostPort(host, port) + "/" + cfg.Database + "?sslmode=disable"
+
+	s := tc.startServe(map[string]string{"PORTAL_DIRECT_DATABASE_URL": directURL})
+	s.waitFor("/readyz", http.StatusOK, "ready", 15*time.Second)
+	// The configuration cache, the meetings' watcher: each LISTENs on a
+	// connection of its own to the direct address, and the migrations ran
+	// there before them.
+	deadline := time.Now().Add(5 * time.Second)
+	for direct.accepted.Load() < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections reached PORTAL_DIRECT_DATABASE_URL, want the migrations' and two LISTENs at least", direct.accepted.Load())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
