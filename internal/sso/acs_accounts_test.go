@@ -82,7 +82,7 @@ func TestJITAccounts(t *testing.T) {
 			t.Fatalf("no account with uid carol.diaz@contoso.com")
 		}
 		if u.Email != "carol@contoso.com" || u.FirstName != "Carol" || u.LastName != "Díaz" ||
-			u.ObjectID != "0a1b2c3d-0000-4000-8000-000000000001" || u.CreatedBy != "jit" || !u.Active {
+			u.ObjectID != "0a1b2c3d-0000-4000-8000-000000000001" || u.CreatedBy != "jit" || !u.Active || u.LastSignInAt == nil {
 			t.Errorf("account %+v", u)
 		}
 		if _, ok := p.account("someone-else@contoso.com"); ok {

@@ -114,8 +114,8 @@ const userColumns = `site_id, id, uid, email, first_name, last_name, object_id, 
 const selectForSignIn = `SELECT ` + userColumns + ` FROM users WHERE site_id = $1 AND uid = $2 FOR UPDATE`
 
 const insertJIT = `
-INSERT INTO users (site_id, uid, email, first_name, last_name, object_id, role, created_by, created_at, updated_at, uid_skeleton)
-VALUES ($1, $2, $3, $4, $5, $6, $7, 'jit', $8, $8, $9)
+INSERT INTO users (site_id, uid, email, first_name, last_name, object_id, role, created_by, created_at, updated_at, last_sign_in_at, uid_skeleton)
+VALUES ($1, $2, $3, $4, $5, $6, $7, 'jit', $8, $8, $8, $9)
 ON CONFLICT (site_id, uid) DO NOTHING
 RETURNING ` + userColumns
 
@@ -168,6 +168,7 @@ func (s *Store) SignInTx(ctx context.Context, tx pgx.Tx, siteID int64, id Identi
 	if errors.Is(err, pgx.ErrNoRows) {
 		existing, err = s.sameOrLookAlike(ctx, tx, siteID, id.UID, skeleton)
 	}
+	created := false
 	if errors.Is(err, pgx.ErrNoRows) {
 		if !p.AutoCreate {
 			return User{}, "", ErrNoAccount
@@ -176,6 +177,7 @@ func (s *Store) SignInTx(ctx context.Context, tx pgx.Tx, siteID int64, id Identi
 			return User{}, "", &MissingAttributesError{Names: missing}
 		}
 		existing, err = collectOne(tx.Query(ctx, insertJIT, siteID, id.UID, id.Email, id.FirstName, id.LastName, id.ObjectID, p.Role, now, skeleton))
+		created = err == nil
 		if errors.Is(err, pgx.ErrNoRows) {
 			// Another sign-in created it between our SELECT and INSERT;
 			// the INSERT waited for that transaction, so it is visible now.
@@ -195,9 +197,12 @@ func (s *Store) SignInTx(ctx context.Context, tx pgx.Tx, siteID int64, id Identi
 	if existing.ObjectID != "" && id.ObjectID != "" && existing.ObjectID != id.ObjectID {
 		return User{}, "", &ConflictError{Err: ErrIdentityChanged, Account: existing}
 	}
-	user, err := collectOne(tx.Query(ctx, updateOnSignIn, siteID, existing.ID, p.AutoUpdate, id.Email, id.FirstName, id.LastName, id.ObjectID, now, skeleton))
-	if err != nil {
-		return User{}, "", fmt.Errorf("update account %s: %w", id.UID, err)
+	user := existing
+	// An account just created holds the claims already: no update.
+	if !created {
+		if user, err = collectOne(tx.Query(ctx, updateOnSignIn, siteID, existing.ID, p.AutoUpdate, id.Email, id.FirstName, id.LastName, id.ObjectID, now, skeleton)); err != nil {
+			return User{}, "", fmt.Errorf("update account %s: %w", id.UID, err)
+		}
 	}
 	token, err := s.sessions.CreateFrom(ctx, tx, siteID, session.User, user.ID, session.UserPolicy, origin)
 	if err != nil {
