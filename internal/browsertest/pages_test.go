@@ -113,6 +113,19 @@ func TestEveryPageIsAccessible(t *testing.T) {
 	p.open(user, "meeting-edit", acme+"/meetings/"+number+"/edit", "#topic")
 	p.open(user, "meeting-cancel", acme+"/meetings/"+number+"/cancel", "main h1")
 	p.open(user, "past-meetings", acme+"/meetings/past", "main h1")
+	// A weekly meeting: editing it first asks which occurrences.
+	if err := chromedp.Do(user,
+		chromedp.Navigate(acme+"/meetings/new"),
+		chromedp.WaitVisible(chromedp.ID("topic")),
+		chromedp.SendKeys(chromedp.ID("topic"), "Weekly sync"),
+		chromedp.SetValue(chromedp.ID("recurrence"), "weekly"),
+		chromedp.SetValue(chromedp.ID("recurrence_count"), "4"),
+		chromedp.Click(chromedp.ID("schedule-submit")),
+	); err != nil {
+		t.Fatalf("schedule a weekly meeting: %v", err)
+	}
+	weekly := scheduled(t, user)
+	p.open(user, "meeting-edit-scope", acme+"/meetings/"+weekly+"/edit", `input[name="scope"]`)
 	// The host starts it; a guest opens the join link and waits in the lobby.
 	if err := chromedp.Do(user, chromedp.Navigate(acme+"/meetings/"+number), chromedp.WaitVisible(chromedp.ID("start")),
 		chromedp.Click(chromedp.ID("start"))); err != nil {
@@ -121,6 +134,10 @@ func TestEveryPageIsAccessible(t *testing.T) {
 	waitForText(t, user, "#live-status", "You are in the meeting.")
 	p.check(user, "meeting-live", "#live-status")
 	p.open(guest, "join", acme+"/j/"+number, "#sign-in")
+	p.open(guest, "join-unknown-meeting", acme+"/j/100000000", "main h1")
+	// A site without single sign-on says so to its visitors.
+	env.CreateSite("globex")
+	p.open(guest, "sso-unavailable", env.SiteURL("globex")+"/", "main h1")
 
 	// An admin: every page of the administration.
 	signInAdmin(t, admin, acme, portaltest.AdminEmail("acme"))
@@ -157,7 +174,7 @@ func TestEveryPageIsAccessible(t *testing.T) {
 	p.open(admin, "admin-meetings-settings", acme+"/admin/meetings/settings", "main h1")
 	p.open(admin, "admin-mail", acme+"/admin/mail", "main h1")
 
-	if len(p.seen) < 29 {
+	if len(p.seen) < 32 {
 		t.Errorf("only %d pages checked", len(p.seen))
 	}
 	if v := env.CSPViolations(); len(v) != 0 {
