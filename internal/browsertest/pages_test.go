@@ -144,6 +144,11 @@ func TestEveryPageIsAccessible(t *testing.T) {
 	p.check(admin, "admin-home", "nav.admin")
 	skipLinkLeadsToMain(t, admin)
 	p.open(admin, "admin-sso", acme+"/admin/sso", "main h1")
+	// docs/AZURE.md's first step shows the values the admin gives Azure.
+	if err := chromedp.Do(admin, chromedp.Evaluate[chromedp.Void](`(document.getElementById("sp-heading") || document.body).scrollIntoView()`)); err != nil {
+		t.Fatal(err)
+	}
+	env.DocScreenshot(admin, "admin-sso-sp-values")
 	metadata, err := os.ReadFile(filepath.Join(fixtureDir, "azure-federation-metadata.xml"))
 	if err != nil {
 		t.Fatal(err)
