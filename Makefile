@@ -11,7 +11,7 @@ TEST_TIMEOUT ?= 12m
 
 all: build
 
-## run: build, migrate, create the demo site acme, and serve with the development IdP
+## run: build, migrate, create the demo site acme, and serve with the development IdP; ends with a box of addresses and passwords
 run:
 	./scripts/dev-run.sh
 

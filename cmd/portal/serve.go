@@ -19,9 +19,14 @@ import (
 	"golang.org/x/net/netutil"
 )
 
-// logger is the portal's log: JSON lines on standard error.
-func (c *cli) logger() *slog.Logger {
-	return slog.New(web.LogHandler{Handler: slog.NewJSONHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelInfo})})
+// logger is the portal's log on standard error: JSON lines, or short text
+// lines with PORTAL_LOG_FORMAT=text.
+func (c *cli) logger(cfg *config) (*slog.Logger, error) {
+	log, err := web.NewLogger(c.stderr, cfg.LogFormat)
+	if err != nil {
+		return nil, badInputf("PORTAL_LOG_FORMAT: %v", err)
+	}
+	return log, nil
 }
 
 // shutdownTimeout bounds how long requests in flight may take to finish
@@ -53,8 +58,11 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	if err := cfg.checkAddresses(); err != nil {
 		return err
 	}
-	log := c.logger()
-	appConfig, err := cfg.appConfig(log)
+	log, err := c.logger(cfg)
+	if err != nil {
+		return err
+	}
+	appConfig, err := cfg.appConfig(log, true)
 	if err != nil {
 		return err
 	}
