@@ -61,6 +61,10 @@ type config struct {
 	// and private addresses (PORTAL_METADATA_ALLOW_PRIVATE=1), for IdPs on
 	// an internal network and for development.
 	MetadataAllowPrivate bool
+	// Pprof serves Go's profiler at /debug/pprof/ on the metrics address
+	// (PORTAL_PPROF=1), for measuring; off by default, as it tells how
+	// the process is built and costs CPU while a profile is taken.
+	Pprof bool
 	// SMTPURL is where invitations are sent (PORTAL_SMTP_URL); "" keeps
 	// them for the development mail page.
 	SMTPURL string
@@ -135,6 +139,7 @@ func (c *cli) loadConfig(fs *flag.FlagSet) (cfg *config, validate func() error) 
 	fs.StringVar(&cfg.InternalURL, "internal-url", c.env("PORTAL_INTERNAL_URL", ""), "http://host:port other portal processes reach this one at, default this machine's address and the --addr port (PORTAL_INTERNAL_URL)")
 	fs.StringVar(&cfg.LogFormat, "log-format", c.env("PORTAL_LOG_FORMAT", "json"), "json (one object a line) or text (short lines for a terminal) (PORTAL_LOG_FORMAT)")
 	cfg.MetadataAllowPrivate = c.getenv("PORTAL_METADATA_ALLOW_PRIVATE") == "1"
+	cfg.Pprof = c.getenv("PORTAL_PPROF") == "1"
 	validate = func() error {
 		d, err := time.ParseDuration(skew)
 		if err != nil || d < 0 || d > time.Hour {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -140,6 +141,10 @@ wait:
 			}
 			mux := http.NewServeMux()
 			mux.Handle("GET /metrics", portal.Metrics.Handler())
+			if cfg.Pprof {
+				mux.HandleFunc("/debug/pprof/", pprof.Index)
+				mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+			}
 			var h http.Handler = mux
 			metricsHandler.Store(&h)
 			go portal.Housekeeping().Run(ctx)

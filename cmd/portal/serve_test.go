@@ -303,3 +303,30 @@ func TestServeListensAndMigratesThroughTheDirectDatabaseURL(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestPprofIsOnlyOnTheMetricsAddressAndOnlyWhenAsked: PORTAL_PPROF=1 serves
+// the profiler beside /metrics; never on the site hosts, and not without it.
+func TestPprofIsOnlyOnTheMetricsAddressAndOnlyWhenAsked(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		tc := newTestCLI(t)
+		env := map[string]string{}
+		if on {
+			env["PORTAL_PPROF"] = "1"
+		}
+		s := tc.startServe(env)
+		s.waitFor("/readyz", http.StatusOK, "ready", 15*time.Second)
+		resp, err := client.Get("http://" + s.metrics + "/debug/pprof/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if want := map[bool]int{false: http.StatusNotFound, true: http.StatusOK}[on]; resp.StatusCode != want {
+			t.Errorf("PORTAL_PPROF %v: /debug/pprof/ on the metrics address answered %d, want %d", on, resp.StatusCode, want)
+		}
+		for _, host := range []string{"localhost:8080", "acme.localhost:8080"} {
+			if status, _ := s.get(host, "/debug/pprof/"); status == http.StatusOK {
+				t.Errorf("PORTAL_PPROF %v: /debug/pprof/ answered 200 on %s", on, host)
+			}
+		}
+	}
+}

@@ -52,7 +52,7 @@ func TestPages(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "portal")
 	build(t, bin, "../../cmd/portal")
 	dbURL, idp := loadDatabase(t)
-	portal, port, hosts := startPortal(t, bin, dbURL)
+	portal, port, _, hosts := startPortal(t, bin, dbURL)
 	site := SiteName(0)
 	siteURL := hosts.SiteURL(site)
 	host := strings.TrimPrefix(siteURL, "http://")
