@@ -43,7 +43,27 @@ type optionsForm struct {
 	RequireEncryption bool
 	Enabled           bool
 
+	// Section is which form of the page was posted (formSections): a Save
+	// changes that form's settings and leaves every other one as it is.
+	Section string
+
 	version // of the settings the page was built from
+}
+
+// The forms of the SSO Configuration page that save settings, each
+// named by its hidden "section" input.
+const (
+	sectionOptions = "options" // 3. Sign-in options
+	sectionStatus  = "status"  // 4. Status: SSO on or off
+)
+
+// formSections are the inputs each settings form of the page owns. A form
+// posts only its own inputs, so a Save reads and writes exactly those:
+// the admin who saves one section never resets another they did not see.
+var formSections = map[string][]string{
+	sectionOptions: {"profile", "nameid_format", "authn_context", "require_mfa", "mfa_contexts", "sign_requests",
+		"auto_create", "auto_update", "attendee", "default_target", "error_page_url", "slo_enabled", "require_encryption"},
+	sectionStatus: {"enabled"},
 }
 
 // optionsFormFrom shows the saved settings in the form (withVersion adds
@@ -69,6 +89,7 @@ func optionsFormFrom(set sso.Settings) optionsForm {
 func newOptionsForm(r *http.Request) optionsForm {
 	f := optionsFormFromValues(postForm(r))
 	f.Protocol = r.PostFormValue("protocol")
+	f.Section = r.PostFormValue("section")
 	f.version = formVersion(r)
 	return f
 }
@@ -112,6 +133,16 @@ func (f optionsForm) values() url.Values {
 	}
 }
 
+// AuthnContextLines and MFAContextLines are the lists as the page's
+// text areas show them: one URI per line (SplitAuthnContext reads lines
+// and the semicolons of the Webex page alike).
+func (f optionsForm) AuthnContextLines() string { return asLines(f.AuthnContext) }
+func (f optionsForm) MFAContextLines() string   { return asLines(f.MFAContexts) }
+
+func asLines(list string) string {
+	return strings.Join(sso.SplitAuthnContext(list), "\n")
+}
+
 // withVersion is f showing that it was built from set.
 func (f optionsForm) withVersion(set sso.Settings) optionsForm {
 	f.version = versionOf(set)
@@ -126,10 +157,18 @@ func postForm(r *http.Request) url.Values {
 	return r.PostForm
 }
 
-// Validate checks what only the form has: its two selects. The settings'
-// values are checked by sso.Settings.Validate when they are saved.
+// Validate checks what only the form has: which section it is, and the
+// options section's two selects. The settings' values are checked by
+// sso.Settings.Validate when they are saved.
 func (f optionsForm) Validate() sso.FieldErrors {
 	errs := sso.FieldErrors{}
+	if _, ok := formSections[f.Section]; !ok {
+		errs["section"] = "This form is out of date: reload the page and make the change again."
+		return errs
+	}
+	if f.Section != sectionOptions {
+		return nil
+	}
 	if f.Protocol != protocolSAML2 {
 		errs["protocol"] = "Choose SAML 2.0."
 	}
@@ -140,6 +179,36 @@ func (f optionsForm) Validate() sso.FieldErrors {
 		return nil
 	}
 	return errs
+}
+
+// sectionValues is values reduced to the inputs of f's section.
+func (f optionsForm) sectionValues(values url.Values) url.Values {
+	out := url.Values{}
+	for _, key := range formSections[f.Section] {
+		out[key] = values[key]
+	}
+	return out
+}
+
+// over is the whole options form as it would be with f's section as
+// posted on top of set: the other sections keep set's values.
+func (f optionsForm) over(set sso.Settings) optionsForm {
+	v := optionsFormFrom(set).values()
+	for key, value := range f.sectionValues(f.values()) {
+		v[key] = value
+	}
+	merged := optionsFormFromValues(v)
+	merged.Protocol, merged.Section, merged.version = protocolSAML2, f.Section, f.version
+	if f.Section == sectionOptions {
+		merged.Protocol = f.Protocol
+	}
+	return merged
+}
+
+// MergeSection sets the options of f's section into set and leaves every
+// other option as it was.
+func (f optionsForm) MergeSection(set *sso.Settings) {
+	f.over(*set).Merge(set)
 }
 
 // Merge sets every option of the page into set. The settings are checked,

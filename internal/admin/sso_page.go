@@ -59,12 +59,18 @@ func (h *Handler) showSSOPage(w http.ResponseWriter, r *http.Request, status int
 	h.Render.Render(w, r, status, "admin_sso", p)
 }
 
-// SSOSaveOptions saves the single sign-on settings (Save), unless someone
-// else changed the settings since the page was opened (sso_versions.go).
+// SSOSaveOptions saves one section of the single sign-on settings (the
+// Save of Sign-in options, or SSO on/off under Status): only that
+// section's settings change. It refuses the save when someone else changed
+// the settings since the page was opened (sso_versions.go).
 func (h *Handler) SSOSaveOptions(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
 	form := newOptionsForm(r)
 	errs := form.Validate()
+	if _, known := formSections[form.Section]; !known {
+		h.Render.Error(w, r, http.StatusBadRequest, "Form out of date", errs["section"])
+		return
+	}
 	if errs != nil {
 		h.refuseOptions(w, r, form, errs)
 		return
@@ -72,9 +78,9 @@ func (h *Handler) SSOSaveOptions(w http.ResponseWriter, r *http.Request) {
 	var before, wanted url.Values
 	saved, err := h.SSO.UpdateSettings(r.Context(), site.ID, func(set *sso.Settings) error {
 		current := *set
-		form.Merge(set)
+		form.MergeSection(set)
 		set.Normalize()
-		before, wanted = pageState(current), optionsFormFrom(*set).values()
+		before, wanted = pageState(current), form.sectionValues(optionsFormFrom(*set).values())
 		if conflict := checkVersion(form.Revision, form.Opened, current, wanted); conflict != nil {
 			return conflict
 		}
@@ -100,11 +106,12 @@ func (h *Handler) SSOSaveOptions(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// refuseOptions shows the page again with the options as typed and what is
-// wrong with them; the form keeps the version it was built from.
+// refuseOptions shows the page again with the section's options as typed
+// (the other sections as saved) and what is wrong with them; the form
+// keeps the version it was built from.
 func (h *Handler) refuseOptions(w http.ResponseWriter, r *http.Request, form optionsForm, errs sso.FieldErrors) {
 	h.showSSOPage(w, r, http.StatusUnprocessableEntity, func(p *ssoPage) {
-		p.Options, p.OptionErrors = form, errs
+		p.Options, p.OptionErrors = form.over(p.Settings), errs
 		p.Problem = "Nothing was saved: correct the fields marked below."
 	})
 }
@@ -252,7 +259,7 @@ func (h *Handler) SSOSaveIdP(w http.ResponseWriter, r *http.Request) {
 		var conflict *versionConflict
 		if errors.As(err, &conflict) {
 			shown := manualFormFromValues(rebase(manualFormFrom(conflict.Current).values(), form.values(), edited(wanted, form.Opened)))
-			h.showConflict(w, r, conflict, func(p *ssoPage) { p.Manual = shown.withVersion(conflict.Current) })
+			h.showConflict(w, r, conflict, func(p *ssoPage) { p.Manual, p.ManualOpen = shown.withVersion(conflict.Current), true })
 			return
 		}
 		if err == nil {
@@ -271,7 +278,7 @@ func (h *Handler) SSOSaveIdP(w http.ResponseWriter, r *http.Request) {
 		errs = map[string]string{"sso_url": message}
 	}
 	h.showSSOPage(w, r, http.StatusUnprocessableEntity, func(p *ssoPage) {
-		p.Manual, p.ManualErrors = form, errs
+		p.Manual, p.ManualErrors, p.ManualOpen = form, errs, true
 		p.Problem = "The identity provider was not saved: correct the fields marked below."
 	})
 }
@@ -420,12 +427,51 @@ func (h *Handler) loadSSOPage(r *http.Request) (ssoPage, error) {
 	}
 	now := h.Now()
 	p := ssoPage{
-		Settings: set, SP: sp, Options: optionsFormFrom(set).withVersion(set), Manual: manualFormFrom(set).withVersion(set),
+		Settings: set, SP: sp, Options: optionsFormFrom(set).withVersion(set), Manual: manualForm{}.withVersion(set),
 		ImportURL: set.MetadataURL, Protocol: protocolSAML2,
 		ProfileSP: profileSPInitiated, ProfileBoth: profileBoth, NameIDFormats: nameIDChoices,
+		TutorialAuthnContext: tutorialAuthnContext,
+	}
+	// Manual entry starts empty: prefilled with the imported identity
+	// provider, it reads as something to fill in and save again. The
+	// admin who wants to change it by hand asks for it (Edit by hand).
+	if r.URL.Query().Get("edit") == "idp" {
+		p.Manual, p.ManualOpen = manualFormFrom(set).withVersion(set), true
 	}
 	p.IdPCertificates = describeCertificates(set.Certificates, now)
+	if !sp.ActiveExpires.IsZero() {
+		p.SPWarning = describeCertificate(idpmeta.CertificateInfo{NotBefore: sp.ActiveExpires, NotAfter: sp.ActiveExpires}, now).Warning
+	}
+	if p.LastSuccess, err = h.latestEvent(r, site.ID, "success"); err != nil {
+		return ssoPage{}, err
+	}
+	if p.LastFailure, err = h.latestEvent(r, site.ID, "refused"); err != nil {
+		return ssoPage{}, err
+	}
 	return p, nil
+}
+
+// latestEvent is the site's latest sign-in event with result, nil if none.
+func (h *Handler) latestEvent(r *http.Request, siteID int64, result string) (*sso.Event, error) {
+	events, err := h.SSO.RecentEvents(r.Context(), siteID, sso.EventFilter{Result: result, Limit: 1})
+	if err != nil || len(events) == 0 {
+		return nil, err
+	}
+	return &events[0], nil
+}
+
+// SSODownloadCertificate is Download certificate: the SP certificate that
+// signs this site's requests, as a PEM file.
+func (h *Handler) SSODownloadCertificate(w http.ResponseWriter, r *http.Request) {
+	site, _ := web.SiteFrom(r.Context())
+	cert, err := h.SSO.ActiveSPCertificatePEM(r.Context(), site.ID)
+	if err != nil {
+		h.Render.ServerError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-pem-file")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+site.Name+`-sp-certificate.pem"`)
+	_, _ = w.Write(cert)
 }
 
 func (h *Handler) spDetails(r *http.Request, site sites.Site) (spDetails, error) {

@@ -29,6 +29,16 @@ type ssoPage struct {
 
 	Manual       manualForm
 	ManualErrors map[string]string
+	// ManualOpen shows the manual entry unfolded: the admin asked to edit
+	// the identity provider by hand (?edit=idp, then prefilled with it),
+	// or a manual save was refused.
+	ManualOpen bool
+
+	// LastSuccess and LastFailure are the latest accepted and refused
+	// sign-ins, for Status (nil: none yet).
+	LastSuccess, LastFailure *sso.Event
+	// SPWarning announces the expiry of the SP certificate in use.
+	SPWarning string
 
 	ImportError    string
 	ImportURL      string
@@ -38,7 +48,14 @@ type ssoPage struct {
 	Protocol               string
 	ProfileSP, ProfileBoth string
 	NameIDFormats          []choice
+	// TutorialAuthnContext is what the Azure tutorial enters as
+	// AuthnContextClassRef, offered as a preset.
+	TutorialAuthnContext string
 }
+
+// tutorialAuthnContext is the Azure tutorial's AuthnContextClassRef, one
+// URI per line as the page's text area has it.
+const tutorialAuthnContext = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport\nurn:oasis:names:tc:SAML:2.0:ac:classes:X509"
 
 type choice struct{ Value, Label string }
 

@@ -138,6 +138,7 @@ func (s *Server) siteRoutes() http.Handler {
 		r.Post("/admin/sso/import/{draft}", adminPages.SSOApplyDraft)
 		r.Post("/admin/sso/idp", adminPages.SSOSaveIdP)
 		r.Get("/admin/sso/export", ssoPages.ExportMetadata)
+		r.Get("/admin/sso/sp-certificate", adminPages.SSODownloadCertificate)
 		r.Post("/admin/sso/refresh", adminPages.SSORefresh)
 		r.Post("/admin/sso/refresh/accept", adminPages.SSOAcceptProposal)
 		r.Post("/admin/sso/sp-certificates/next", adminPages.SSOCreateNextSPKey)
