@@ -440,7 +440,7 @@ func (h *Handler) loadSSOPage(r *http.Request) (ssoPage, error) {
 	}
 	p.IdPCertificates = describeCertificates(set.Certificates, now)
 	if !sp.ActiveExpires.IsZero() {
-		p.SPWarning = describeCertificate(idpmeta.CertificateInfo{NotBefore: sp.ActiveExpires, NotAfter: sp.ActiveExpires}, now).Warning
+		p.SPWarning = describeCertificate(idpmeta.CertificateInfo{NotAfter: sp.ActiveExpires}, now).Warning
 	}
 	if p.LastSuccess, err = h.latestEvent(r, site.ID, "success"); err != nil {
 		return ssoPage{}, err
