@@ -179,7 +179,11 @@ func (h *Handler) SSOImportURL(w http.ResponseWriter, r *http.Request) {
 		h.showSSOPage(w, r, http.StatusUnprocessableEntity, func(p *ssoPage) { refused(p, message) })
 		return
 	}
-	h.createDraft(w, r, data, metadataURL, refused)
+	// What the address sent is not usable metadata: the address works,
+	// so say that it is the content that is wrong.
+	h.createDraft(w, r, data, metadataURL, func(p *ssoPage, message string) {
+		refused(p, "The metadata URL answered, but not with usable identity provider metadata: "+message)
+	})
 }
 
 // createDraft keeps parsed metadata for review and sends the admin to the
