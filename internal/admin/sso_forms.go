@@ -42,6 +42,11 @@ type optionsForm struct {
 	SingleLogout      bool
 	RequireEncryption bool
 	Enabled           bool
+	// Attributes and roles (sso.Settings' Attr*, GroupClaim, *Groups):
+	// lists as typed, one value per line.
+	AttrUID, AttrEmail, AttrFirstName, AttrLastName string
+	GroupClaim                                      string
+	HostGroups, AttendeeGroups                      string
 
 	// Section is which form of the page was posted (formSections): a Save
 	// changes that form's settings and leaves every other one as it is.
@@ -55,6 +60,7 @@ type optionsForm struct {
 const (
 	sectionOptions = "options" // 3. Sign-in options
 	sectionStatus  = "status"  // 4. Status: SSO on or off
+	sectionMapping = "mapping" // 3. Sign-in options: attributes and roles
 )
 
 // formSections are the inputs each settings form of the page owns. A form
@@ -63,7 +69,8 @@ const (
 var formSections = map[string][]string{
 	sectionOptions: {"profile", "nameid_format", "authn_context", "require_mfa", "mfa_contexts", "sign_requests",
 		"auto_create", "auto_update", "attendee", "default_target", "error_page_url", "slo_enabled", "require_encryption"},
-	sectionStatus: {"enabled"},
+	sectionStatus:  {"enabled"},
+	sectionMapping: {"attr_uid", "attr_email", "attr_first_name", "attr_last_name", "group_claim", "host_groups", "attendee_groups"},
 }
 
 // optionsFormFrom shows the saved settings in the form (withVersion adds
@@ -80,6 +87,9 @@ func optionsFormFrom(set sso.Settings) optionsForm {
 		AutoCreate: set.AutoCreate, AutoUpdate: set.AutoUpdate, Attendee: set.NewUserRole == "attendee",
 		DefaultTarget: set.DefaultTarget, ErrorPageURL: set.ErrorPageURL, Enabled: set.Enabled,
 		SingleLogout: set.SLOEnabled, RequireEncryption: set.RequireEncryption,
+		AttrUID: strings.Join(set.AttrUID, ";"), AttrEmail: strings.Join(set.AttrEmail, ";"),
+		AttrFirstName: strings.Join(set.AttrFirstName, ";"), AttrLastName: strings.Join(set.AttrLastName, ";"),
+		GroupClaim: set.GroupClaim, HostGroups: strings.Join(set.HostGroups, ";"), AttendeeGroups: strings.Join(set.AttendeeGroups, ";"),
 	}
 }
 
@@ -112,6 +122,13 @@ func optionsFormFromValues(v url.Values) optionsForm {
 		SingleLogout:      checked("slo_enabled"),
 		RequireEncryption: checked("require_encryption"),
 		Enabled:           checked("enabled"),
+		AttrUID:           v.Get("attr_uid"),
+		AttrEmail:         v.Get("attr_email"),
+		AttrFirstName:     v.Get("attr_first_name"),
+		AttrLastName:      v.Get("attr_last_name"),
+		GroupClaim:        strings.TrimSpace(v.Get("group_claim")),
+		HostGroups:        v.Get("host_groups"),
+		AttendeeGroups:    v.Get("attendee_groups"),
 	}
 }
 
@@ -130,8 +147,14 @@ func (f optionsForm) values() url.Values {
 		"auto_create": {on(f.AutoCreate)}, "auto_update": {on(f.AutoUpdate)}, "attendee": {on(f.Attendee)},
 		"default_target": {f.DefaultTarget}, "error_page_url": {f.ErrorPageURL}, "enabled": {on(f.Enabled)},
 		"slo_enabled": {on(f.SingleLogout)}, "require_encryption": {on(f.RequireEncryption)},
+		"attr_uid": {f.AttrUID}, "attr_email": {f.AttrEmail}, "attr_first_name": {f.AttrFirstName},
+		"attr_last_name": {f.AttrLastName}, "group_claim": {f.GroupClaim}, "host_groups": {f.HostGroups},
+		"attendee_groups": {f.AttendeeGroups},
 	}
 }
+
+// Lines is a list of the form as its text area shows it: one per line.
+func (f optionsForm) Lines(list string) string { return asLines(list) }
 
 // AuthnContextLines and MFAContextLines are the lists as the page's
 // text areas show them: one URI per line (SplitAuthnContext reads lines
@@ -232,6 +255,13 @@ func (f optionsForm) Merge(set *sso.Settings) {
 	set.ErrorPageURL = f.ErrorPageURL
 	set.SLOEnabled = f.SingleLogout
 	set.RequireEncryption = f.RequireEncryption
+	set.AttrUID = sso.SplitLines(f.AttrUID)
+	set.AttrEmail = sso.SplitLines(f.AttrEmail)
+	set.AttrFirstName = sso.SplitLines(f.AttrFirstName)
+	set.AttrLastName = sso.SplitLines(f.AttrLastName)
+	set.GroupClaim = f.GroupClaim
+	set.HostGroups = sso.SplitLines(f.HostGroups)
+	set.AttendeeGroups = sso.SplitLines(f.AttendeeGroups)
 }
 
 // manualForm is the identity provider typed in by hand, for an IdP that

@@ -216,7 +216,7 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 		id := verified.Subject.NameID
 		a.NameID, a.NameIDFormat, a.NameQualifier, a.SPNameQualifier = id.Value, id.Format, id.NameQualifier, id.SPNameQualifier
 	}
-	if a.Identity, err = users.IdentityFrom(a.NameID, a.Attributes); err != nil {
+	if a.Identity, err = users.IdentityWith(a.NameID, a.Attributes, p.settings.Mapping()); err != nil {
 		return result, explained(claimRefusal(err))
 	}
 	for _, st := range verified.AuthnStatements {
