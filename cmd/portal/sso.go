@@ -298,6 +298,17 @@ var shownSettings = []settingLine{
 			fmt.Sprintf("%d signing certificate(s); accept on the SSO Configuration page", len(s.ProposedCertificates)),
 		}
 	}},
+	{"pending_entity_id", "Staged identity provider", func(s sso.Settings) []string {
+		if !s.HasPending() {
+			return []string{"(nothing)"}
+		}
+		out := []string{"entity ID " + s.PendingEntityID, "SSO URL " + s.PendingSSOURL, "SLO URL " + orNone(s.PendingSLOURL),
+			fmt.Sprintf("%d signing certificate(s): %s", len(s.PendingCertificates), sso.Fingerprints(s.PendingCertificates))}
+		if s.PendingMetadataURL != "" {
+			out = append(out, "from "+s.PendingMetadataURL)
+		}
+		return append(out, "staged "+timeOrNever(s.PendingSince)+" by "+orNone(s.PendingBy)+"; test and activate it on the SSO Configuration page")
+	}},
 	{"nameid_format", "NameID Format", one(func(s sso.Settings) string { return s.NameIDFormat })},
 	{"authn_context", "AuthnContextClassRef", one(func(s sso.Settings) string { return orNone(strings.Join(s.AuthnContext, ";")) })},
 	{"require_mfa", "Require multi-factor sign-in", one(func(s sso.Settings) string { return onOff(s.RequireMFA) })},
@@ -327,6 +338,12 @@ var notShownSettings = map[string]string{
 	"proposed_sso_url":           "in Proposed by a refresh",
 	"proposed_slo_url":           "in Proposed by a refresh",
 	"proposed_certificates":      "in Proposed by a refresh",
+	"pending_sso_url":            "in Staged identity provider",
+	"pending_slo_url":            "in Staged identity provider",
+	"pending_certificates":       "in Staged identity provider",
+	"pending_metadata_url":       "in Staged identity provider",
+	"pending_since":              "in Staged identity provider",
+	"pending_by":                 "in Staged identity provider",
 }
 
 func one(f func(sso.Settings) string) func(sso.Settings) []string {

@@ -28,6 +28,9 @@ var ssoNotices = web.Notices{
 	"sp-key-created":   "The next SP certificate was created and is published in this site's SP metadata. Export the metadata and upload it to the identity provider, then activate the new certificate.",
 	"sp-key-activated": "The new SP certificate now signs this site's requests. Remove the previous one once the identity provider has the new metadata.",
 	"sp-key-removed":   "The SP certificate was removed from this site's SP metadata.",
+	"staged":           "Staged: SSO is on, so the new identity provider is not used yet. Everyone still signs in with the one in use. Test it with Test SSO under Identity provider, then activate it.",
+	"activated":        "The staged identity provider is now in use: the next sign-in goes to it.",
+	"discarded":        "The staged identity provider was discarded. The one in use has not changed.",
 }
 
 // ssoProblems are the error banners shown after a redirect (?problem=…).
@@ -223,11 +226,15 @@ func (h *Handler) SSOApplyDraft(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
 	// The import and its audit entry are one transaction; pressed twice,
 	// the second press finds the draft used and answers the same.
-	_, err := h.SSO.ApplyDraft(r.Context(), site.ID, chi.URLParam(r, "draft"), h.actor(r))
+	_, staged, err := h.SSO.ApplyDraft(r.Context(), site.ID, chi.URLParam(r, "draft"), h.actor(r))
 	if errors.Is(err, sso.ErrDraftApplied) {
 		err = nil
 	}
 	if h.draftGone(w, r, err) {
+		return
+	}
+	if staged {
+		http.Redirect(w, r, "/admin/sso?done=staged#pending", http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, "/admin/sso?done=imported", http.StatusSeeOther)
@@ -254,7 +261,7 @@ func (h *Handler) SSOSaveIdP(w http.ResponseWriter, r *http.Request) {
 	form, idp, errs := parseManualForm(r)
 	if errs == nil {
 		wanted := form.wanted(idp)
-		changed, err := h.SSO.ReplaceIdP(r.Context(), site.ID, idp, func(current sso.Settings) error {
+		changed, staged, err := h.SSO.ReplaceOrStageIdP(r.Context(), site.ID, idp, h.actor(r), func(current sso.Settings) error {
 			if conflict := checkVersion(form.Revision, form.Opened, current, wanted); conflict != nil {
 				return conflict
 			}
@@ -264,6 +271,11 @@ func (h *Handler) SSOSaveIdP(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &conflict) {
 			shown := manualFormFromValues(rebase(manualFormFrom(conflict.Current).values(), form.values(), edited(wanted, form.Opened)))
 			h.showConflict(w, r, conflict, func(p *ssoPage) { p.Manual, p.ManualOpen = shown.withVersion(conflict.Current), true })
+			return
+		}
+		if err == nil && staged {
+			// Staging recorded itself.
+			http.Redirect(w, r, "/admin/sso?done=staged#pending", http.StatusSeeOther)
 			return
 		}
 		if err == nil {
@@ -327,6 +339,39 @@ func (h *Handler) SSOAcceptProposal(w http.ResponseWriter, r *http.Request) {
 		h.Render.ServerError(w, r, err)
 	default:
 		http.Redirect(w, r, "/admin/sso?done=accepted", http.StatusSeeOther)
+	}
+}
+
+// SSOActivatePending makes the staged identity provider the one in use:
+// the one the admin's page showed, and only that one.
+func (h *Handler) SSOActivatePending(w http.ResponseWriter, r *http.Request) {
+	site, _ := web.SiteFrom(r.Context())
+	_, err := h.SSO.ActivatePending(r.Context(), site.ID, r.PostFormValue("pending"), h.actor(r))
+	h.pendingStep(w, r, err, "activated")
+}
+
+// SSODiscardPending drops the staged identity provider the page showed.
+func (h *Handler) SSODiscardPending(w http.ResponseWriter, r *http.Request) {
+	site, _ := web.SiteFrom(r.Context())
+	err := h.SSO.DiscardPending(r.Context(), site.ID, r.PostFormValue("pending"), h.actor(r))
+	h.pendingStep(w, r, err, "discarded")
+}
+
+// pendingStep answers Activate or Discard.
+func (h *Handler) pendingStep(w http.ResponseWriter, r *http.Request, err error, done string) {
+	switch {
+	case errors.Is(err, sso.ErrNoPending):
+		h.showSSOPage(w, r, http.StatusConflict, func(p *ssoPage) {
+			p.Problem = "Nothing was done: no identity provider is staged any more (it was activated or discarded, perhaps by another admin). The page shows the configuration in use."
+		})
+	case errors.Is(err, sso.ErrPendingChanged):
+		h.showSSOPage(w, r, http.StatusConflict, func(p *ssoPage) {
+			p.Problem = "Nothing was done: another identity provider was staged since this page was opened. Review the one staged now below, test it, then activate it if it is right."
+		})
+	case err != nil:
+		h.Render.ServerError(w, r, err)
+	default:
+		http.Redirect(w, r, "/admin/sso?done="+done, http.StatusSeeOther)
 	}
 }
 
@@ -395,7 +440,13 @@ func (h *Handler) SSOTest(w http.ResponseWriter, r *http.Request) {
 		h.Render.ServerError(w, r, err)
 		return
 	}
-	target, err := h.SSO.StartSignIn(r.Context(), site, "/", true, binding)
+	staged := r.URL.Query().Get("config") == "staged"
+	target, err := h.SSO.StartTest(r.Context(), site, binding, staged)
+	if errors.Is(err, sso.ErrNoPending) {
+		h.Render.Error(w, r, http.StatusConflict, "Nothing staged to test",
+			"No identity provider is staged any more: it was activated or discarded. Open the SSO Configuration page again.")
+		return
+	}
 	if errors.Is(err, sso.ErrNotConfigured) {
 		h.Render.Error(w, r, http.StatusConflict, "Nothing to test yet",
 			"Set up the identity provider first: import its metadata on the SSO Configuration page, then use Test SSO.")
@@ -443,6 +494,7 @@ func (h *Handler) loadSSOPage(r *http.Request) (ssoPage, error) {
 		p.Manual, p.ManualOpen = manualFormFrom(set).withVersion(set), true
 	}
 	p.IdPCertificates = describeCertificates(set.Certificates, now)
+	p.PendingCertificates = describeCertificates(set.PendingCertificates, now)
 	if !sp.ActiveExpires.IsZero() {
 		p.SPWarning = describeCertificate(idpmeta.CertificateInfo{NotAfter: sp.ActiveExpires}, now).Warning
 	}

@@ -19,6 +19,8 @@ type ssoPage struct {
 
 	Settings        sso.Settings
 	IdPCertificates []certificateView
+	// PendingCertificates are the staged identity provider's.
+	PendingCertificates []certificateView
 	SP              spDetails
 
 	Options      optionsForm
@@ -114,7 +116,10 @@ type reviewPage struct {
 	Certificates []certificateView
 
 	Configured bool
-	Changes    []change
+	// Staged: SSO is on, so importing stages the change instead of
+	// putting it in use (sso/pending.go).
+	Staged  bool
+	Changes []change
 	Added      []certificateView
 	Removed    []certificateView
 }
@@ -123,7 +128,7 @@ type change struct{ What, From, To string }
 
 func newReviewPage(d sso.Draft, current sso.Settings, now time.Time) reviewPage {
 	p := reviewPage{DraftID: d.ID, SourceURL: d.SourceURL, IdP: d.IdP, Configured: current.IdPEntityID != "",
-		Certificates: describeCertificates(d.IdP.Certificates, now)}
+		Staged: current.StagesChanges(), Certificates: describeCertificates(d.IdP.Certificates, now)}
 	if !p.Configured {
 		return p
 	}

@@ -50,6 +50,7 @@ var inputRules = web.InputRules{
 		"revision": {Max: 20},
 		"opened":   {Max: 256 << 10},
 		"proposal": {Max: 64},
+		"pending":  {Max: 64},
 		"newest":   {Max: 20},
 	},
 	// The ACS and the Single Logout service read their input themselves: a

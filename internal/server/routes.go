@@ -137,6 +137,8 @@ func (s *Server) siteRoutes() http.Handler {
 		r.Get("/admin/sso/import/{draft}", adminPages.SSOReview)
 		r.Post("/admin/sso/import/{draft}", adminPages.SSOApplyDraft)
 		r.Post("/admin/sso/idp", adminPages.SSOSaveIdP)
+		r.Post("/admin/sso/pending/activate", adminPages.SSOActivatePending)
+		r.Post("/admin/sso/pending/discard", adminPages.SSODiscardPending)
 		r.Get("/admin/sso/export", ssoPages.ExportMetadata)
 		r.Get("/admin/sso/sp-certificate", adminPages.SSODownloadCertificate)
 		r.Post("/admin/sso/refresh", adminPages.SSORefresh)

@@ -31,6 +31,8 @@ func copySettings(set Settings) Settings {
 	set.Certificates = slices.Clone(set.Certificates)
 	set.CertificatesDER = slices.Clone(set.CertificatesDER)
 	set.ProposedCertificates = slices.Clone(set.ProposedCertificates)
+	set.PendingCertificates = slices.Clone(set.PendingCertificates)
+	set.PendingCertificatesDER = slices.Clone(set.PendingCertificatesDER)
 	return set
 }
 

@@ -92,6 +92,17 @@ type Settings struct {
 	ProposedSLOURL       string   `db:"proposed_slo_url"`
 	ProposedCertificates [][]byte `db:"proposed_certificates"`
 
+	// Pending* are an identity provider staged while SSO is on, waiting
+	// to be tested and activated (pending.go).
+	PendingEntityID        string              `db:"pending_entity_id"`
+	PendingSSOURL          string              `db:"pending_sso_url"`
+	PendingSLOURL          string              `db:"pending_slo_url"`
+	PendingCertificatesDER [][]byte            `db:"pending_certificates"`
+	PendingCertificates    []*x509.Certificate `db:"-"`
+	PendingMetadataURL     string              `db:"pending_metadata_url"`
+	PendingSince           *time.Time          `db:"pending_since"`
+	PendingBy              string              `db:"pending_by"`
+
 	// CertificatesDER are the IdP's signing certificates as stored;
 	// Certificates the same, parsed.
 	CertificatesDER [][]byte            `db:"certificates"`
@@ -151,6 +162,13 @@ func collectSettings(rows pgx.Rows, err error) (Settings, error) {
 			return Settings{}, fmt.Errorf("parse stored IdP certificate: %w", err)
 		}
 		set.Certificates = append(set.Certificates, c)
+	}
+	for _, der := range set.PendingCertificatesDER {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return Settings{}, fmt.Errorf("parse staged IdP certificate: %w", err)
+		}
+		set.PendingCertificates = append(set.PendingCertificates, c)
 	}
 	return set, nil
 }
@@ -229,8 +247,23 @@ func (s *Service) SaveIdP(ctx context.Context, siteID int64, idp *idpmeta.IdP) e
 // provider already in use changes nothing (a form sent twice) and reports
 // changed false.
 func (s *Service) ReplaceIdP(ctx context.Context, siteID int64, idp *idpmeta.IdP, check func(current Settings) error) (changed bool, err error) {
+	changed, _, err = s.replaceIdP(ctx, siteID, idp, "", check)
+	return changed, err
+}
+
+// ReplaceOrStageIdP is ReplaceIdP for the admin page: while single sign-on
+// is on, idp is staged for actor (pending.go) instead of replacing the
+// identity provider in use, and staged is true. Staging again what is
+// staged already changes nothing.
+func (s *Service) ReplaceOrStageIdP(ctx context.Context, siteID int64, idp *idpmeta.IdP, actor string, check func(current Settings) error) (changed, staged bool, err error) {
+	return s.replaceIdP(ctx, siteID, idp, actor, check)
+}
+
+// replaceIdP is ReplaceIdP, staging when stageFor names an actor and SSO
+// is on.
+func (s *Service) replaceIdP(ctx context.Context, siteID int64, idp *idpmeta.IdP, stageFor string, check func(current Settings) error) (changed, staged bool, err error) {
 	if err := validateIdP(idp); err != nil {
-		return false, err
+		return false, false, err
 	}
 	err = s.changeConfig(ctx, siteID, func(tx pgx.Tx) error {
 		current, err := s.lockSettings(ctx, tx, siteID)
@@ -242,13 +275,21 @@ func (s *Service) ReplaceIdP(ctx context.Context, siteID int64, idp *idpmeta.IdP
 				return err
 			}
 		}
+		if stageFor != "" && current.stagesChanges() {
+			staged = true
+			if current.PendingMetadataURL == "" && current.withPending().hasIdP(idp) {
+				return nil
+			}
+			changed = true
+			return s.stageIdP(ctx, tx, siteID, idp, "", stageFor, "entered by hand")
+		}
 		if current.MetadataURL == "" && current.hasIdP(idp) {
 			return nil
 		}
 		changed, err = s.saveIdP(ctx, tx, siteID, idp, "")
 		return err
 	})
-	return changed, err
+	return changed, staged, err
 }
 
 // lockSettings reads a site's settings, making the row with the defaults

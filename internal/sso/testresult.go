@@ -18,8 +18,6 @@ type TestResult struct {
 	// MFA: the response shows multi-factor authentication (Azure's
 	// authnmethodsreferences, or one of the site's MFA contexts).
 	MFA bool
-	// Pending: the test ran against a configuration that is not live yet.
-	Pending bool
 }
 
 // MappedClaim is one value of the account and the claim it came from
