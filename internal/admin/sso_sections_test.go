@@ -148,3 +148,51 @@ func TestSSOEnablingWithoutAnIdPIsRefusedUnderStatus(t *testing.T) {
 		t.Error("SSO was enabled")
 	}
 }
+
+// TestSSOManualEntryIsEmptyUntilAskedAndStagedWhileSSOIsOn: the manual
+// form is not prefilled with the imported IdP unless the admin asks to
+// edit it; with SSO off an import goes live (the review says so), with SSO
+// on a hand-entered IdP is staged and shown with Test SSO, Activate and
+// Discard, and the IdP in use does not change.
+func TestSSOManualEntryIsEmptyUntilAskedAndStagedWhileSSOIsOn(t *testing.T) {
+	p := newPortal(t)
+	resp, body := p.upload("metadata.xml", fixture(t, "azure-federation-metadata.xml"))
+	review := p.followToReview(resp, body)
+	if _, page := p.adminGet(review); !strings.Contains(page, `data-staged="false"`) || !strings.Contains(page, "This import goes live at once") {
+		t.Error("the review with SSO off does not say the import goes live")
+	}
+	p.adminPost(review, url.Values{})
+
+	if manual := p.pageForm(p.acmeAdmin, "sso-idp"); manual.Get("entity_id") != "" || manual.Get("certificates") != "" {
+		t.Errorf("the manual form is prefilled: %v", manual)
+	}
+	edit := portaltest.FormValues(t, p.get(acmeHost, "/admin/sso?edit=idp", p.acmeAdmin), "sso-idp")
+	if edit.Get("entity_id") != azureEntityID || !strings.Contains(edit.Get("certificates"), "BEGIN CERTIFICATE") {
+		t.Fatalf("Edit by hand does not show the IdP in use: %v", edit)
+	}
+
+	status := p.statusForm()
+	status.Set("enabled", "on")
+	p.post(acmeHost, "/admin/sso", status, "/admin/sso?done=saved", p.acmeAdmin)
+	edit = portaltest.FormValues(t, p.get(acmeHost, "/admin/sso?edit=idp", p.acmeAdmin), "sso-idp")
+	edit.Set("entity_id", "https://sts.windows.net/00000000-1111-2222-3333-444444444444/")
+	p.post(acmeHost, "/admin/sso/idp", edit, "/admin/sso?done=staged#pending", p.acmeAdmin)
+	set := p.settings()
+	if set.IdPEntityID != azureEntityID || set.PendingEntityID != "https://sts.windows.net/00000000-1111-2222-3333-444444444444/" {
+		t.Fatalf("after saving by hand with SSO on: live %q, staged %q", set.IdPEntityID, set.PendingEntityID)
+	}
+	_, page := p.adminGet("/admin/sso?done=staged")
+	for _, want := range []string{`id="pending"`, `href="/admin/sso/test?config=staged"`, `id="activate-pending"`, `id="discard-pending"`, "Staged: SSO is on"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+	if got := p.auditActions(); strings.Join(got, " ") != "sso.import-metadata sso.save-options sso.stage-idp" {
+		t.Errorf("audit %v", got)
+	}
+	discard := p.pageForm(p.acmeAdmin, "discard-pending-form")
+	p.post(acmeHost, "/admin/sso/pending/discard", discard, "/admin/sso?done=discarded", p.acmeAdmin)
+	if set := p.settings(); set.HasPending() || set.IdPEntityID != azureEntityID {
+		t.Errorf("after Discard: staged %v, live %q", set.HasPending(), set.IdPEntityID)
+	}
+}
