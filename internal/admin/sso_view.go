@@ -21,7 +21,7 @@ type ssoPage struct {
 	IdPCertificates []certificateView
 	// PendingCertificates are the staged identity provider's.
 	PendingCertificates []certificateView
-	SP              spDetails
+	SP                  spDetails
 
 	Options      optionsForm
 	OptionErrors sso.FieldErrors
@@ -120,8 +120,8 @@ type reviewPage struct {
 	// putting it in use (sso/pending.go).
 	Staged  bool
 	Changes []change
-	Added      []certificateView
-	Removed    []certificateView
+	Added   []certificateView
+	Removed []certificateView
 }
 
 type change struct{ What, From, To string }
