@@ -81,10 +81,11 @@ func TestTutorialAdminConfiguresSSOAndAUserSignsIn(t *testing.T) {
 		"https://login.microsoftonline.com/"+fixtureTenant+"/saml2", "Signing certificates (2)",
 		fingerprint(t, "azure-signing-1.crt.pem"), fingerprint(t, "azure-signing-2.crt.pem"))
 	env.Screenshot("sso-2-review-metadata")
-	doStep(t, "confirm the import", chromedp.Do(ctx,
-		chromedp.Click(chromedp.ID("confirm-import")),
-		chromedp.WaitVisible(chromedp.CSS(".banner.good")),
-	))
+	shows(t, "the review", textOf(t, ctx, "#goes-live"), "This import goes live at once")
+	// The review has a banner too: wait for the page the import lands on.
+	doStep(t, "confirm the import", chromedp.Do(ctx, chromedp.Click(chromedp.ID("confirm-import"))))
+	env.WaitForURL(siteURL + "/admin/sso?done=imported")
+	doStep(t, "the imported page", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(".banner.good"))))
 	shows(t, "the page after the import", textOf(t, ctx, "main"), "The identity provider's metadata was imported.")
 
 	// 3b–3c. AuthnContextClassRef (the tutorial's preset), Auto Account
@@ -108,9 +109,9 @@ func TestTutorialAdminConfiguresSSOAndAUserSignsIn(t *testing.T) {
 		tickCheckbox("enabled"),
 		chromedp.Click(chromedp.ID("save-status")),
 	))
-	env.WaitForURL(siteURL + "/admin/sso?done=saved")
-	doStep(t, "the enabled page", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("status-enabled"))))
-	shows(t, "Status after enabling", textOf(t, ctx, "#status-enabled"), "On")
+	// The address is the same as after the first Save: wait for what
+	// the new page says.
+	waitForText(t, ctx, "#status-enabled", "On: users of this site sign in")
 	env.Screenshot("sso-4-saved")
 
 	// 3f. Export: the SP metadata file the admin uploads in Azure.
