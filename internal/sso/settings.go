@@ -408,7 +408,7 @@ func (s Settings) Validate() FieldErrors {
 		errs["mfa_contexts"] = err.Error()
 	}
 	if s.SLOEnabled && s.SLOURL == "" {
-		errs["slo_enabled"] = "The identity provider has no logout URL (SLO URL) yet: import metadata that lists one, or enter it under Manual configuration (Azure: the Logout URL), then turn on Single Logout."
+		errs["slo_enabled"] = "The identity provider has no logout URL (SLO URL) yet: import metadata that lists one, or enter it by hand under Identity provider (Azure: the Logout URL), then turn on Single Logout."
 	}
 	for _, m := range []struct {
 		field string
