@@ -151,3 +151,37 @@ func TestStagedIdentityProviderIsDiscardedAndOnlyTheOneShown(t *testing.T) {
 		t.Errorf("Discard again: %v", err)
 	}
 }
+
+// TestSettingsOfASiteWithNoRowAreTheColumnDefaults: a site nobody
+// configured reads the same settings before and after its row is written
+// with the table's defaults (migrations 0002–0041), so the code's defaults
+// and the columns' cannot drift apart — the claim mapping included.
+func TestSettingsOfASiteWithNoRowAreTheColumnDefaults(t *testing.T) {
+	p := newPortal(t)
+	ctx := context.Background()
+	site := p.CreateSite("initech")
+	before, err := p.sso.Settings(ctx, site.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.Revision != 0 {
+		t.Fatalf("the site has a settings row already (revision %d)", before.Revision)
+	}
+	if _, err := p.pool.Exec(ctx, `INSERT INTO sso_settings (site_id, mfa_contexts) VALUES ($1, $2)`, site.ID, sso.DefaultMFAContexts); err != nil {
+		t.Fatal(err)
+	}
+	p.sso.CacheOff()
+	after, err := p.sso.Settings(ctx, site.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapping := func(s sso.Settings) string {
+		return strings.Join([]string{strings.Join(s.AttrUID, ";"), strings.Join(s.AttrEmail, ";"), strings.Join(s.AttrFirstName, ";"),
+			strings.Join(s.AttrLastName, ";"), s.GroupClaim, strings.Join(s.HostGroups, ";"), strings.Join(s.AttendeeGroups, ";"),
+			s.PendingEntityID}, " | ")
+	}
+	if mapping(before) != mapping(after) || after.AutoCreate != before.AutoCreate || after.NameIDFormat != before.NameIDFormat ||
+		after.DefaultTarget != before.DefaultTarget || after.SignRequests != before.SignRequests || after.IdPInitiated != before.IdPInitiated {
+		t.Errorf("defaults without a row:\n %s %+v\nthe row's defaults:\n %s %+v", mapping(before), before, mapping(after), after)
+	}
+}
