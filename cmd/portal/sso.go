@@ -144,7 +144,7 @@ func (c *cli) ssoExport(ctx context.Context, args []string) error {
 
 func (c *cli) ssoSet(ctx context.Context, args []string) error {
 	var enabled, autoCreate, autoUpdate, idpInitiated, slo, requireEncryption bool
-	var authnContext string
+	var authnContext, uidClaims, emailClaims, firstNameClaims, lastNameClaims, groupClaim, hostGroups, attendeeGroups string
 	siteName, fs, err := c.siteFlag("set", args, func(fs *flag.FlagSet) {
 		fs.BoolVar(&enabled, "enabled", false, "single sign-on on or off (=true|false)")
 		fs.BoolVar(&autoCreate, "auto-create", false, "Auto Account Creation (=true|false)")
@@ -153,6 +153,13 @@ func (c *cli) ssoSet(ctx context.Context, args []string) error {
 		fs.StringVar(&authnContext, "authn-context", "", `AuthnContextClassRef values, "URI;URI" ("" for none)`)
 		fs.BoolVar(&slo, "slo", false, "Single Logout: sign-out also signs out at the IdP's logout URL (=true|false)")
 		fs.BoolVar(&requireEncryption, "require-encryption", false, "refuse assertions that are not encrypted to the site's SP key (=true|false)")
+		fs.StringVar(&uidClaims, "uid-claims", "", `claims giving the user ID (uid), first found wins, "NAME;NAME"`)
+		fs.StringVar(&emailClaims, "email-claims", "", `claims giving the e-mail address, "NAME;NAME"`)
+		fs.StringVar(&firstNameClaims, "first-name-claims", "", `claims giving the first name, "NAME;NAME"`)
+		fs.StringVar(&lastNameClaims, "last-name-claims", "", `claims giving the last name, "NAME;NAME"`)
+		fs.StringVar(&groupClaim, "group-claim", "", "the claim listing the user's groups (Azure: http://schemas.microsoft.com/ws/2008/06/identity/claims/groups)")
+		fs.StringVar(&hostGroups, "host-groups", "", `groups (Azure: object IDs) whose members are hosts, "ID;ID" ("" for none)`)
+		fs.StringVar(&attendeeGroups, "attendee-groups", "", `groups whose members are attendees, "ID;ID" ("" for none)`)
 	})
 	if err != nil {
 		return err
@@ -175,6 +182,20 @@ func (c *cli) ssoSet(ctx context.Context, args []string) error {
 				set.SLOEnabled = slo
 			case "require-encryption":
 				set.RequireEncryption = requireEncryption
+			case "uid-claims":
+				set.AttrUID = sso.SplitLines(uidClaims)
+			case "email-claims":
+				set.AttrEmail = sso.SplitLines(emailClaims)
+			case "first-name-claims":
+				set.AttrFirstName = sso.SplitLines(firstNameClaims)
+			case "last-name-claims":
+				set.AttrLastName = sso.SplitLines(lastNameClaims)
+			case "group-claim":
+				set.GroupClaim = strings.TrimSpace(groupClaim)
+			case "host-groups":
+				set.HostGroups = sso.SplitLines(hostGroups)
+			case "attendee-groups":
+				set.AttendeeGroups = sso.SplitLines(attendeeGroups)
 			}
 		})
 		return nil
@@ -198,6 +219,9 @@ func (c *cli) ssoSet(ctx context.Context, args []string) error {
 var ssoFlags = map[string]string{
 	"enabled": "--enabled", "auto_create": "--auto-create", "auto_update": "--auto-update",
 	"profile": "--idp-initiated", "authn_context": "--authn-context", "slo_enabled": "--slo",
+	"attr_uid": "--uid-claims", "attr_email": "--email-claims", "attr_first_name": "--first-name-claims",
+	"attr_last_name": "--last-name-claims", "group_claim": "--group-claim", "host_groups": "--host-groups",
+	"attendee_groups": "--attendee-groups",
 }
 
 // fieldErrorsForFlags says what is wrong in terms of the command's flags.
@@ -274,6 +298,17 @@ var shownSettings = []settingLine{
 			fmt.Sprintf("%d signing certificate(s); accept on the SSO Configuration page", len(s.ProposedCertificates)),
 		}
 	}},
+	{"pending_entity_id", "Staged identity provider", func(s sso.Settings) []string {
+		if !s.HasPending() {
+			return []string{"(nothing)"}
+		}
+		out := []string{"entity ID " + s.PendingEntityID, "SSO URL " + s.PendingSSOURL, "SLO URL " + orNone(s.PendingSLOURL),
+			fmt.Sprintf("%d signing certificate(s): %s", len(s.PendingCertificates), sso.Fingerprints(s.PendingCertificates))}
+		if s.PendingMetadataURL != "" {
+			out = append(out, "from "+s.PendingMetadataURL)
+		}
+		return append(out, "staged "+timeOrNever(s.PendingSince)+" by "+orNone(s.PendingBy)+"; test and activate it on the SSO Configuration page")
+	}},
 	{"nameid_format", "NameID Format", one(func(s sso.Settings) string { return s.NameIDFormat })},
 	{"authn_context", "AuthnContextClassRef", one(func(s sso.Settings) string { return orNone(strings.Join(s.AuthnContext, ";")) })},
 	{"require_mfa", "Require multi-factor sign-in", one(func(s sso.Settings) string { return onOff(s.RequireMFA) })},
@@ -284,6 +319,13 @@ var shownSettings = []settingLine{
 	{"new_user_role", "Create new accounts as attendees", one(func(s sso.Settings) string { return onOff(s.NewUserRole == "attendee") })},
 	{"default_target", "Default target page after sign-in", one(func(s sso.Settings) string { return orNone(s.DefaultTarget) })},
 	{"error_page_url", "Customer SSO error page URL", one(func(s sso.Settings) string { return orNone(s.ErrorPageURL) })},
+	{"attr_uid", "User ID (uid) claims", one(func(s sso.Settings) string { return orNone(strings.Join(s.AttrUID, ";")) })},
+	{"attr_email", "E-mail claims", one(func(s sso.Settings) string { return orNone(strings.Join(s.AttrEmail, ";")) })},
+	{"attr_first_name", "First name claims", one(func(s sso.Settings) string { return orNone(strings.Join(s.AttrFirstName, ";")) })},
+	{"attr_last_name", "Last name claims", one(func(s sso.Settings) string { return orNone(strings.Join(s.AttrLastName, ";")) })},
+	{"group_claim", "Group claim", one(func(s sso.Settings) string { return orNone(s.GroupClaim) })},
+	{"host_groups", "Groups of hosts", one(func(s sso.Settings) string { return orNone(strings.Join(s.HostGroups, ";")) })},
+	{"attendee_groups", "Groups of attendees", one(func(s sso.Settings) string { return orNone(strings.Join(s.AttendeeGroups, ";")) })},
 	{"updated_at", "Last saved", one(func(s sso.Settings) string { return timeOrNever(&s.UpdatedAt) })},
 }
 
@@ -296,6 +338,12 @@ var notShownSettings = map[string]string{
 	"proposed_sso_url":           "in Proposed by a refresh",
 	"proposed_slo_url":           "in Proposed by a refresh",
 	"proposed_certificates":      "in Proposed by a refresh",
+	"pending_sso_url":            "in Staged identity provider",
+	"pending_slo_url":            "in Staged identity provider",
+	"pending_certificates":       "in Staged identity provider",
+	"pending_metadata_url":       "in Staged identity provider",
+	"pending_since":              "in Staged identity provider",
+	"pending_by":                 "in Staged identity provider",
 }
 
 func one(f func(sso.Settings) string) func(sso.Settings) []string {

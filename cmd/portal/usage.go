@@ -32,7 +32,7 @@ var commands = []command{
 	{"site list", "site list", "List the sites."},
 	{"sso import", "sso import --site NAME --metadata FILE_OR_URL", "Import the identity provider's metadata (applied at once)."},
 	{"sso export", "sso export --site NAME", "Print the site's SP metadata, to upload to the identity provider."},
-	{"sso set", `sso set --site NAME [--enabled] [--auto-create] [--auto-update] [--idp-initiated] [--authn-context "URI;URI"] [--slo] [--require-encryption]`,
+	{"sso set", `sso set --site NAME [--enabled] [--auto-create] [--auto-update] [--idp-initiated] [--authn-context "URI;URI"] [--slo] [--require-encryption] [--uid-claims "NAME;NAME"] [--email-claims …] [--first-name-claims …] [--last-name-claims …] [--group-claim NAME] [--host-groups "ID;ID"] [--attendee-groups "ID;ID"]`,
 		"Change single sign-on settings; only the flags given change. Boolean flags take =true or =false."},
 	{"sso show", "sso show --site NAME", "Print every single sign-on setting of the site, as the SSO Configuration page has them."},
 	{"sso rekey", "sso rekey --site NAME",

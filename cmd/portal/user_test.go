@@ -83,3 +83,31 @@ WHERE sites.name = 'acme'`).Scan(&refs); err != nil || len(refs) != 0 {
 		t.Errorf("stored AuthnContextClassRefs %q (%v), want none", refs, err)
 	}
 }
+
+// TestSSOSetClaimMappingAndShowIt: the attribute and role mapping is set
+// from the command line, flag by flag, and `sso show` lists it; a mapping
+// that cannot work is refused naming the flag.
+func TestSSOSetClaimMappingAndShowIt(t *testing.T) {
+	tc := newTestCLI(t)
+	tc.run(goodPassword, "site", "create", "acme", "--admin-email", "admin@acme.test")
+	const hosts = "5f1c8a2e-0b7d-4c3e-9a61-2d8f4b6e1c07"
+	out, errOut, code := tc.run(nil, "sso", "set", "--site", "acme", "--uid-claims", "employeeid;uid", "--host-groups", hosts)
+	if code != 0 {
+		t.Fatalf("sso set: status %d: %s", code, errOut)
+	}
+	for _, want := range []string{"User ID (uid) claims", "employeeid;uid", "Groups of hosts", hosts,
+		"Group claim", "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
+		"E-mail claims", "email;http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress", "Groups of attendees"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("sso set's settings do not show %q:\n%s", want, out)
+		}
+	}
+	_, errOut, code = tc.run(nil, "sso", "set", "--site", "acme", "--group-claim", "", "--host-groups", hosts)
+	if code != 2 || !strings.Contains(errOut, "--group-claim") {
+		t.Errorf("a group list without a group claim: status %d, stderr %q", code, errOut)
+	}
+	_, errOut, code = tc.run(nil, "sso", "set", "--site", "acme", "--email-claims", "")
+	if code != 2 || !strings.Contains(errOut, "--email-claims: Enter at least one claim name.") {
+		t.Errorf("no e-mail claim: status %d, stderr %q", code, errOut)
+	}
+}

@@ -32,6 +32,19 @@ type adminsPage struct {
 	PasswordError string
 }
 
+// FieldErrors are the add form's errors by input name, for the error
+// summary and the fields' aria attributes.
+func (p adminsPage) FieldErrors() map[string]string {
+	errs := map[string]string{}
+	if p.EmailError != "" {
+		errs["email"] = p.EmailError
+	}
+	if p.PasswordError != "" {
+		errs["password"] = p.PasswordError
+	}
+	return errs
+}
+
 // AdminsPage lists the site's admins, with the form to add one.
 func (h *Handler) AdminsPage(w http.ResponseWriter, r *http.Request) {
 	h.renderAdmins(w, r, http.StatusOK, adminsPage{Banner: adminsNotices.From(r, "done")})

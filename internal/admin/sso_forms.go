@@ -42,8 +42,35 @@ type optionsForm struct {
 	SingleLogout      bool
 	RequireEncryption bool
 	Enabled           bool
+	// Attributes and roles (sso.Settings' Attr*, GroupClaim, *Groups):
+	// lists as typed, one value per line.
+	AttrUID, AttrEmail, AttrFirstName, AttrLastName string
+	GroupClaim                                      string
+	HostGroups, AttendeeGroups                      string
+
+	// Section is which form of the page was posted (formSections): a Save
+	// changes that form's settings and leaves every other one as it is.
+	Section string
 
 	version // of the settings the page was built from
+}
+
+// The forms of the SSO Configuration page that save settings, each
+// named by its hidden "section" input.
+const (
+	sectionOptions = "options" // 3. Sign-in options
+	sectionStatus  = "status"  // 4. Status: SSO on or off
+	sectionMapping = "mapping" // 3. Sign-in options: attributes and roles
+)
+
+// formSections are the inputs each settings form of the page owns. A form
+// posts only its own inputs, so a Save reads and writes exactly those:
+// the admin who saves one section never resets another they did not see.
+var formSections = map[string][]string{
+	sectionOptions: {"profile", "nameid_format", "authn_context", "require_mfa", "mfa_contexts", "sign_requests",
+		"auto_create", "auto_update", "attendee", "default_target", "error_page_url", "slo_enabled", "require_encryption"},
+	sectionStatus:  {"enabled"},
+	sectionMapping: {"attr_uid", "attr_email", "attr_first_name", "attr_last_name", "group_claim", "host_groups", "attendee_groups"},
 }
 
 // optionsFormFrom shows the saved settings in the form (withVersion adds
@@ -60,6 +87,9 @@ func optionsFormFrom(set sso.Settings) optionsForm {
 		AutoCreate: set.AutoCreate, AutoUpdate: set.AutoUpdate, Attendee: set.NewUserRole == "attendee",
 		DefaultTarget: set.DefaultTarget, ErrorPageURL: set.ErrorPageURL, Enabled: set.Enabled,
 		SingleLogout: set.SLOEnabled, RequireEncryption: set.RequireEncryption,
+		AttrUID: strings.Join(set.AttrUID, ";"), AttrEmail: strings.Join(set.AttrEmail, ";"),
+		AttrFirstName: strings.Join(set.AttrFirstName, ";"), AttrLastName: strings.Join(set.AttrLastName, ";"),
+		GroupClaim: set.GroupClaim, HostGroups: strings.Join(set.HostGroups, ";"), AttendeeGroups: strings.Join(set.AttendeeGroups, ";"),
 	}
 }
 
@@ -69,6 +99,7 @@ func optionsFormFrom(set sso.Settings) optionsForm {
 func newOptionsForm(r *http.Request) optionsForm {
 	f := optionsFormFromValues(postForm(r))
 	f.Protocol = r.PostFormValue("protocol")
+	f.Section = r.PostFormValue("section")
 	f.version = formVersion(r)
 	return f
 }
@@ -91,6 +122,13 @@ func optionsFormFromValues(v url.Values) optionsForm {
 		SingleLogout:      checked("slo_enabled"),
 		RequireEncryption: checked("require_encryption"),
 		Enabled:           checked("enabled"),
+		AttrUID:           v.Get("attr_uid"),
+		AttrEmail:         v.Get("attr_email"),
+		AttrFirstName:     v.Get("attr_first_name"),
+		AttrLastName:      v.Get("attr_last_name"),
+		GroupClaim:        strings.TrimSpace(v.Get("group_claim")),
+		HostGroups:        v.Get("host_groups"),
+		AttendeeGroups:    v.Get("attendee_groups"),
 	}
 }
 
@@ -109,7 +147,23 @@ func (f optionsForm) values() url.Values {
 		"auto_create": {on(f.AutoCreate)}, "auto_update": {on(f.AutoUpdate)}, "attendee": {on(f.Attendee)},
 		"default_target": {f.DefaultTarget}, "error_page_url": {f.ErrorPageURL}, "enabled": {on(f.Enabled)},
 		"slo_enabled": {on(f.SingleLogout)}, "require_encryption": {on(f.RequireEncryption)},
+		"attr_uid": {f.AttrUID}, "attr_email": {f.AttrEmail}, "attr_first_name": {f.AttrFirstName},
+		"attr_last_name": {f.AttrLastName}, "group_claim": {f.GroupClaim}, "host_groups": {f.HostGroups},
+		"attendee_groups": {f.AttendeeGroups},
 	}
+}
+
+// Lines is a list of the form as its text area shows it: one per line.
+func (f optionsForm) Lines(list string) string { return asLines(list) }
+
+// AuthnContextLines and MFAContextLines are the lists as the page's
+// text areas show them: one URI per line (SplitAuthnContext reads lines
+// and the semicolons of the Webex page alike).
+func (f optionsForm) AuthnContextLines() string { return asLines(f.AuthnContext) }
+func (f optionsForm) MFAContextLines() string   { return asLines(f.MFAContexts) }
+
+func asLines(list string) string {
+	return strings.Join(sso.SplitAuthnContext(list), "\n")
 }
 
 // withVersion is f showing that it was built from set.
@@ -126,10 +180,18 @@ func postForm(r *http.Request) url.Values {
 	return r.PostForm
 }
 
-// Validate checks what only the form has: its two selects. The settings'
-// values are checked by sso.Settings.Validate when they are saved.
+// Validate checks what only the form has: which section it is, and the
+// options section's two selects. The settings' values are checked by
+// sso.Settings.Validate when they are saved.
 func (f optionsForm) Validate() sso.FieldErrors {
 	errs := sso.FieldErrors{}
+	if _, ok := formSections[f.Section]; !ok {
+		errs["section"] = "This form is out of date: reload the page and make the change again."
+		return errs
+	}
+	if f.Section != sectionOptions {
+		return nil
+	}
 	if f.Protocol != protocolSAML2 {
 		errs["protocol"] = "Choose SAML 2.0."
 	}
@@ -140,6 +202,36 @@ func (f optionsForm) Validate() sso.FieldErrors {
 		return nil
 	}
 	return errs
+}
+
+// sectionValues is values reduced to the inputs of f's section.
+func (f optionsForm) sectionValues(values url.Values) url.Values {
+	out := url.Values{}
+	for _, key := range formSections[f.Section] {
+		out[key] = values[key]
+	}
+	return out
+}
+
+// over is the whole options form as it would be with f's section as
+// posted on top of set: the other sections keep set's values.
+func (f optionsForm) over(set sso.Settings) optionsForm {
+	v := optionsFormFrom(set).values()
+	for key, value := range f.sectionValues(f.values()) {
+		v[key] = value
+	}
+	merged := optionsFormFromValues(v)
+	merged.Protocol, merged.Section, merged.version = protocolSAML2, f.Section, f.version
+	if f.Section == sectionOptions {
+		merged.Protocol = f.Protocol
+	}
+	return merged
+}
+
+// MergeSection sets the options of f's section into set and leaves every
+// other option as it was.
+func (f optionsForm) MergeSection(set *sso.Settings) {
+	f.over(*set).Merge(set)
 }
 
 // Merge sets every option of the page into set. The settings are checked,
@@ -163,6 +255,13 @@ func (f optionsForm) Merge(set *sso.Settings) {
 	set.ErrorPageURL = f.ErrorPageURL
 	set.SLOEnabled = f.SingleLogout
 	set.RequireEncryption = f.RequireEncryption
+	set.AttrUID = sso.SplitLines(f.AttrUID)
+	set.AttrEmail = sso.SplitLines(f.AttrEmail)
+	set.AttrFirstName = sso.SplitLines(f.AttrFirstName)
+	set.AttrLastName = sso.SplitLines(f.AttrLastName)
+	set.GroupClaim = f.GroupClaim
+	set.HostGroups = sso.SplitLines(f.HostGroups)
+	set.AttendeeGroups = sso.SplitLines(f.AttendeeGroups)
 }
 
 // manualForm is the identity provider typed in by hand, for an IdP that

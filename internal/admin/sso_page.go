@@ -28,6 +28,9 @@ var ssoNotices = web.Notices{
 	"sp-key-created":   "The next SP certificate was created and is published in this site's SP metadata. Export the metadata and upload it to the identity provider, then activate the new certificate.",
 	"sp-key-activated": "The new SP certificate now signs this site's requests. Remove the previous one once the identity provider has the new metadata.",
 	"sp-key-removed":   "The SP certificate was removed from this site's SP metadata.",
+	"staged":           "Staged: SSO is on, so the new identity provider is not used yet. Everyone still signs in with the one in use. Test it with Test SSO under Identity provider, then activate it.",
+	"activated":        "The staged identity provider is now in use: the next sign-in goes to it.",
+	"discarded":        "The staged identity provider was discarded. The one in use has not changed.",
 }
 
 // ssoProblems are the error banners shown after a redirect (?problem=…).
@@ -59,12 +62,18 @@ func (h *Handler) showSSOPage(w http.ResponseWriter, r *http.Request, status int
 	h.Render.Render(w, r, status, "admin_sso", p)
 }
 
-// SSOSaveOptions saves the single sign-on settings (Save), unless someone
-// else changed the settings since the page was opened (sso_versions.go).
+// SSOSaveOptions saves one section of the single sign-on settings (the
+// Save of Sign-in options, or SSO on/off under Status): only that
+// section's settings change. It refuses the save when someone else changed
+// the settings since the page was opened (sso_versions.go).
 func (h *Handler) SSOSaveOptions(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
 	form := newOptionsForm(r)
 	errs := form.Validate()
+	if _, known := formSections[form.Section]; !known {
+		h.Render.Error(w, r, http.StatusBadRequest, "Form out of date", errs["section"])
+		return
+	}
 	if errs != nil {
 		h.refuseOptions(w, r, form, errs)
 		return
@@ -72,9 +81,9 @@ func (h *Handler) SSOSaveOptions(w http.ResponseWriter, r *http.Request) {
 	var before, wanted url.Values
 	saved, err := h.SSO.UpdateSettings(r.Context(), site.ID, func(set *sso.Settings) error {
 		current := *set
-		form.Merge(set)
+		form.MergeSection(set)
 		set.Normalize()
-		before, wanted = pageState(current), optionsFormFrom(*set).values()
+		before, wanted = pageState(current), form.sectionValues(optionsFormFrom(*set).values())
 		if conflict := checkVersion(form.Revision, form.Opened, current, wanted); conflict != nil {
 			return conflict
 		}
@@ -100,11 +109,12 @@ func (h *Handler) SSOSaveOptions(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// refuseOptions shows the page again with the options as typed and what is
-// wrong with them; the form keeps the version it was built from.
+// refuseOptions shows the page again with the section's options as typed
+// (the other sections as saved) and what is wrong with them; the form
+// keeps the version it was built from.
 func (h *Handler) refuseOptions(w http.ResponseWriter, r *http.Request, form optionsForm, errs sso.FieldErrors) {
 	h.showSSOPage(w, r, http.StatusUnprocessableEntity, func(p *ssoPage) {
-		p.Options, p.OptionErrors = form, errs
+		p.Options, p.OptionErrors = form.over(p.Settings), errs
 		p.Problem = "Nothing was saved: correct the fields marked below."
 	})
 }
@@ -172,7 +182,11 @@ func (h *Handler) SSOImportURL(w http.ResponseWriter, r *http.Request) {
 		h.showSSOPage(w, r, http.StatusUnprocessableEntity, func(p *ssoPage) { refused(p, message) })
 		return
 	}
-	h.createDraft(w, r, data, metadataURL, refused)
+	// What the address sent is not usable metadata: the address works,
+	// so say that it is the content that is wrong.
+	h.createDraft(w, r, data, metadataURL, func(p *ssoPage, message string) {
+		refused(p, "The metadata URL answered, but not with usable identity provider metadata: "+message)
+	})
 }
 
 // createDraft keeps parsed metadata for review and sends the admin to the
@@ -212,11 +226,15 @@ func (h *Handler) SSOApplyDraft(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
 	// The import and its audit entry are one transaction; pressed twice,
 	// the second press finds the draft used and answers the same.
-	_, err := h.SSO.ApplyDraft(r.Context(), site.ID, chi.URLParam(r, "draft"), h.actor(r))
+	_, staged, err := h.SSO.ApplyDraft(r.Context(), site.ID, chi.URLParam(r, "draft"), h.actor(r))
 	if errors.Is(err, sso.ErrDraftApplied) {
 		err = nil
 	}
 	if h.draftGone(w, r, err) {
+		return
+	}
+	if staged {
+		http.Redirect(w, r, "/admin/sso?done=staged#pending", http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, "/admin/sso?done=imported", http.StatusSeeOther)
@@ -243,7 +261,7 @@ func (h *Handler) SSOSaveIdP(w http.ResponseWriter, r *http.Request) {
 	form, idp, errs := parseManualForm(r)
 	if errs == nil {
 		wanted := form.wanted(idp)
-		changed, err := h.SSO.ReplaceIdP(r.Context(), site.ID, idp, func(current sso.Settings) error {
+		changed, staged, err := h.SSO.ReplaceOrStageIdP(r.Context(), site.ID, idp, h.actor(r), func(current sso.Settings) error {
 			if conflict := checkVersion(form.Revision, form.Opened, current, wanted); conflict != nil {
 				return conflict
 			}
@@ -252,7 +270,12 @@ func (h *Handler) SSOSaveIdP(w http.ResponseWriter, r *http.Request) {
 		var conflict *versionConflict
 		if errors.As(err, &conflict) {
 			shown := manualFormFromValues(rebase(manualFormFrom(conflict.Current).values(), form.values(), edited(wanted, form.Opened)))
-			h.showConflict(w, r, conflict, func(p *ssoPage) { p.Manual = shown.withVersion(conflict.Current) })
+			h.showConflict(w, r, conflict, func(p *ssoPage) { p.Manual, p.ManualOpen = shown.withVersion(conflict.Current), true })
+			return
+		}
+		if err == nil && staged {
+			// Staging recorded itself.
+			http.Redirect(w, r, "/admin/sso?done=staged#pending", http.StatusSeeOther)
 			return
 		}
 		if err == nil {
@@ -271,7 +294,7 @@ func (h *Handler) SSOSaveIdP(w http.ResponseWriter, r *http.Request) {
 		errs = map[string]string{"sso_url": message}
 	}
 	h.showSSOPage(w, r, http.StatusUnprocessableEntity, func(p *ssoPage) {
-		p.Manual, p.ManualErrors = form, errs
+		p.Manual, p.ManualErrors, p.ManualOpen = form, errs, true
 		p.Problem = "The identity provider was not saved: correct the fields marked below."
 	})
 }
@@ -316,6 +339,39 @@ func (h *Handler) SSOAcceptProposal(w http.ResponseWriter, r *http.Request) {
 		h.Render.ServerError(w, r, err)
 	default:
 		http.Redirect(w, r, "/admin/sso?done=accepted", http.StatusSeeOther)
+	}
+}
+
+// SSOActivatePending makes the staged identity provider the one in use:
+// the one the admin's page showed, and only that one.
+func (h *Handler) SSOActivatePending(w http.ResponseWriter, r *http.Request) {
+	site, _ := web.SiteFrom(r.Context())
+	_, err := h.SSO.ActivatePending(r.Context(), site.ID, r.PostFormValue("pending"), h.actor(r))
+	h.pendingStep(w, r, err, "activated")
+}
+
+// SSODiscardPending drops the staged identity provider the page showed.
+func (h *Handler) SSODiscardPending(w http.ResponseWriter, r *http.Request) {
+	site, _ := web.SiteFrom(r.Context())
+	err := h.SSO.DiscardPending(r.Context(), site.ID, r.PostFormValue("pending"), h.actor(r))
+	h.pendingStep(w, r, err, "discarded")
+}
+
+// pendingStep answers Activate or Discard.
+func (h *Handler) pendingStep(w http.ResponseWriter, r *http.Request, err error, done string) {
+	switch {
+	case errors.Is(err, sso.ErrNoPending):
+		h.showSSOPage(w, r, http.StatusConflict, func(p *ssoPage) {
+			p.Problem = "Nothing was done: no identity provider is staged any more (it was activated or discarded, perhaps by another admin). The page shows the configuration in use."
+		})
+	case errors.Is(err, sso.ErrPendingChanged):
+		h.showSSOPage(w, r, http.StatusConflict, func(p *ssoPage) {
+			p.Problem = "Nothing was done: another identity provider was staged since this page was opened. Review the one staged now below, test it, then activate it if it is right."
+		})
+	case err != nil:
+		h.Render.ServerError(w, r, err)
+	default:
+		http.Redirect(w, r, "/admin/sso?done="+done, http.StatusSeeOther)
 	}
 }
 
@@ -384,7 +440,13 @@ func (h *Handler) SSOTest(w http.ResponseWriter, r *http.Request) {
 		h.Render.ServerError(w, r, err)
 		return
 	}
-	target, err := h.SSO.StartSignIn(r.Context(), site, "/", true, binding)
+	staged := r.URL.Query().Get("config") == "staged"
+	target, err := h.SSO.StartTest(r.Context(), site, binding, staged)
+	if errors.Is(err, sso.ErrNoPending) {
+		h.Render.Error(w, r, http.StatusConflict, "Nothing staged to test",
+			"No identity provider is staged any more: it was activated or discarded. Open the SSO Configuration page again.")
+		return
+	}
 	if errors.Is(err, sso.ErrNotConfigured) {
 		h.Render.Error(w, r, http.StatusConflict, "Nothing to test yet",
 			"Set up the identity provider first: import its metadata on the SSO Configuration page, then use Test SSO.")
@@ -420,12 +482,52 @@ func (h *Handler) loadSSOPage(r *http.Request) (ssoPage, error) {
 	}
 	now := h.Now()
 	p := ssoPage{
-		Settings: set, SP: sp, Options: optionsFormFrom(set).withVersion(set), Manual: manualFormFrom(set).withVersion(set),
+		Settings: set, SP: sp, Options: optionsFormFrom(set).withVersion(set), Manual: manualForm{}.withVersion(set),
 		ImportURL: set.MetadataURL, Protocol: protocolSAML2,
 		ProfileSP: profileSPInitiated, ProfileBoth: profileBoth, NameIDFormats: nameIDChoices,
+		TutorialAuthnContext: tutorialAuthnContext,
+	}
+	// Manual entry starts empty: prefilled with the imported identity
+	// provider, it reads as something to fill in and save again. The
+	// admin who wants to change it by hand asks for it (Edit by hand).
+	if r.URL.Query().Get("edit") == "idp" {
+		p.Manual, p.ManualOpen = manualFormFrom(set).withVersion(set), true
 	}
 	p.IdPCertificates = describeCertificates(set.Certificates, now)
+	p.PendingCertificates = describeCertificates(set.PendingCertificates, now)
+	if !sp.ActiveExpires.IsZero() {
+		p.SPWarning = describeCertificate(idpmeta.CertificateInfo{NotAfter: sp.ActiveExpires}, now).Warning
+	}
+	if p.LastSuccess, err = h.latestEvent(r, site.ID, "success"); err != nil {
+		return ssoPage{}, err
+	}
+	if p.LastFailure, err = h.latestEvent(r, site.ID, "refused"); err != nil {
+		return ssoPage{}, err
+	}
 	return p, nil
+}
+
+// latestEvent is the site's latest sign-in event with result, nil if none.
+func (h *Handler) latestEvent(r *http.Request, siteID int64, result string) (*sso.Event, error) {
+	events, err := h.SSO.RecentEvents(r.Context(), siteID, sso.EventFilter{Result: result, Limit: 1})
+	if err != nil || len(events) == 0 {
+		return nil, err
+	}
+	return &events[0], nil
+}
+
+// SSODownloadCertificate is Download certificate: the SP certificate that
+// signs this site's requests, as a PEM file.
+func (h *Handler) SSODownloadCertificate(w http.ResponseWriter, r *http.Request) {
+	site, _ := web.SiteFrom(r.Context())
+	cert, err := h.SSO.ActiveSPCertificatePEM(r.Context(), site.ID)
+	if err != nil {
+		h.Render.ServerError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-pem-file")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+site.Name+`-sp-certificate.pem"`)
+	_, _ = w.Write(cert)
 }
 
 func (h *Handler) spDetails(r *http.Request, site sites.Site) (spDetails, error) {

@@ -19,7 +19,9 @@ type ssoPage struct {
 
 	Settings        sso.Settings
 	IdPCertificates []certificateView
-	SP              spDetails
+	// PendingCertificates are the staged identity provider's.
+	PendingCertificates []certificateView
+	SP                  spDetails
 
 	Options      optionsForm
 	OptionErrors sso.FieldErrors
@@ -29,6 +31,16 @@ type ssoPage struct {
 
 	Manual       manualForm
 	ManualErrors map[string]string
+	// ManualOpen shows the manual entry unfolded: the admin asked to edit
+	// the identity provider by hand (?edit=idp, then prefilled with it),
+	// or a manual save was refused.
+	ManualOpen bool
+
+	// LastSuccess and LastFailure are the latest accepted and refused
+	// sign-ins, for Status (nil: none yet).
+	LastSuccess, LastFailure *sso.Event
+	// SPWarning announces the expiry of the SP certificate in use.
+	SPWarning string
 
 	ImportError    string
 	ImportURL      string
@@ -38,7 +50,14 @@ type ssoPage struct {
 	Protocol               string
 	ProfileSP, ProfileBoth string
 	NameIDFormats          []choice
+	// TutorialAuthnContext is what the Azure tutorial enters as
+	// AuthnContextClassRef, offered as a preset.
+	TutorialAuthnContext string
 }
+
+// tutorialAuthnContext is the Azure tutorial's AuthnContextClassRef, one
+// URI per line as the page's text area has it.
+const tutorialAuthnContext = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport\nurn:oasis:names:tc:SAML:2.0:ac:classes:X509"
 
 type choice struct{ Value, Label string }
 
@@ -97,16 +116,19 @@ type reviewPage struct {
 	Certificates []certificateView
 
 	Configured bool
-	Changes    []change
-	Added      []certificateView
-	Removed    []certificateView
+	// Staged: SSO is on, so importing stages the change instead of
+	// putting it in use (sso/pending.go).
+	Staged  bool
+	Changes []change
+	Added   []certificateView
+	Removed []certificateView
 }
 
 type change struct{ What, From, To string }
 
 func newReviewPage(d sso.Draft, current sso.Settings, now time.Time) reviewPage {
 	p := reviewPage{DraftID: d.ID, SourceURL: d.SourceURL, IdP: d.IdP, Configured: current.IdPEntityID != "",
-		Certificates: describeCertificates(d.IdP.Certificates, now)}
+		Staged: current.StagesChanges(), Certificates: describeCertificates(d.IdP.Certificates, now)}
 	if !p.Configured {
 		return p
 	}

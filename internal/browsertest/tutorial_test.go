@@ -81,29 +81,37 @@ func TestTutorialAdminConfiguresSSOAndAUserSignsIn(t *testing.T) {
 		"https://login.microsoftonline.com/"+fixtureTenant+"/saml2", "Signing certificates (2)",
 		fingerprint(t, "azure-signing-1.crt.pem"), fingerprint(t, "azure-signing-2.crt.pem"))
 	env.Screenshot("sso-2-review-metadata")
-	doStep(t, "confirm the import", chromedp.Do(ctx,
-		chromedp.Click(chromedp.ID("confirm-import")),
-		chromedp.WaitVisible(chromedp.CSS(".banner.good")),
-	))
+	shows(t, "the review", textOf(t, ctx, "#goes-live"), "This import goes live at once")
+	// The review has a banner too: wait for the page the import lands on.
+	doStep(t, "confirm the import", chromedp.Do(ctx, chromedp.Click(chromedp.ID("confirm-import"))))
+	env.WaitForURL(siteURL + "/admin/sso?done=imported")
+	doStep(t, "the imported page", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(".banner.good"))))
 	shows(t, "the page after the import", textOf(t, ctx, "main"), "The identity provider's metadata was imported.")
 
-	// 3b–3d. AuthnContextClassRef, Auto Account Creation, SSO enabled.
+	// 3b–3c. AuthnContextClassRef (the tutorial's preset), Auto Account
+	// Creation, saved with Sign-in options.
 	doStep(t, "fill in the settings", chromedp.Do(ctx,
-		chromedp.SetValue(chromedp.ID("authn_context"), tutorialAuthnContext),
+		chromedp.Click(chromedp.ID("authn_context-preset")),
 		tickCheckbox("auto_create"),
-		tickCheckbox("enabled"),
 	))
 	env.Screenshot("sso-3-settings")
-	// 3e. Save.
 	// The page already shows the import's banner: wait for the page that
 	// Save redirects to, not for any banner.
 	doStep(t, "save", chromedp.Do(ctx, chromedp.Click(chromedp.ID("save"))))
 	env.WaitForURL(siteURL + "/admin/sso?done=saved")
 	doStep(t, "the saved page", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(".banner.good"))))
 	shows(t, "the page after Save", textOf(t, ctx, "main"), "Saved. The new settings apply from the next sign-in.")
-	if v, err := chromedp.Run(ctx, chromedp.Value(chromedp.ID("authn_context"))); err != nil || v != tutorialAuthnContext {
+	if v, err := chromedp.Run(ctx, chromedp.Value(chromedp.ID("authn_context"))); err != nil || v != strings.ReplaceAll(tutorialAuthnContext, ";", "\n") {
 		t.Errorf("AuthnContextClassRef after Save: %q (%v)", v, err)
 	}
+	// 3d–3e. SSO enabled, under Status, saved on its own.
+	doStep(t, "enable SSO", chromedp.Do(ctx,
+		tickCheckbox("enabled"),
+		chromedp.Click(chromedp.ID("save-status")),
+	))
+	// The address is the same as after the first Save: wait for what
+	// the new page says.
+	waitForText(t, ctx, "#status-enabled", "On: users of this site sign in")
 	env.Screenshot("sso-4-saved")
 
 	// 3f. Export: the SP metadata file the admin uploads in Azure.

@@ -47,6 +47,9 @@ type Assertion struct {
 	ReturnPath string
 	// Test marks an admin's Test SSO request: show, do not sign in.
 	Test bool
+	// Staged marks a Test SSO of the staged identity provider: Settings
+	// then hold it in place of the live one.
+	Staged bool
 	// Settings are the site's settings the response was checked against.
 	Settings Settings
 	// Identity is the account the assertion names, normalised and bounded.
@@ -148,6 +151,18 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 		if err != nil {
 			return result, explained(err)
 		}
+		// A Test SSO of the staged identity provider is checked against
+		// it, and only that test: every other response meets the live one.
+		if pending.test && pending.staged {
+			staged, err := s.providerFor(ctx, site, false, true)
+			if errors.Is(err, ErrNoPending) {
+				return result, explained(refuse(ReasonUnknownRequest, "the staged identity provider this test was for was activated or discarded since: start Test SSO again"))
+			}
+			if err != nil {
+				return result, err
+			}
+			p = staged
+		}
 		// The IdP echoes the RelayState it was sent (saml-bindings §3.4.3,
 		// §3.5.3). Some IdPs drop it, so an absent one is tolerated; a
 		// different one means the response was not for this browser's
@@ -210,13 +225,14 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 		Attributes: AttributeValues(verified),
 		ReturnPath: p.settings.DefaultTarget,
 		Test:       result.Test,
+		Staged:     result.Test && pending.staged,
 		Settings:   p.settings,
 	}
 	if verified.Subject != nil && verified.Subject.NameID != nil {
 		id := verified.Subject.NameID
 		a.NameID, a.NameIDFormat, a.NameQualifier, a.SPNameQualifier = id.Value, id.Format, id.NameQualifier, id.SPNameQualifier
 	}
-	if a.Identity, err = users.IdentityFrom(a.NameID, a.Attributes); err != nil {
+	if a.Identity, err = users.IdentityWith(a.NameID, a.Attributes, p.settings.Mapping()); err != nil {
 		return result, explained(claimRefusal(err))
 	}
 	for _, st := range verified.AuthnStatements {

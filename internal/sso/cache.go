@@ -27,11 +27,12 @@ func newConfigCache() *cache.Cache[int64, siteConfig] {
 // copySettings is set with slices of its own: callers may change what
 // they get.
 func copySettings(set Settings) Settings {
-	set.AuthnContext = slices.Clone(set.AuthnContext)
-	set.MFAContexts = slices.Clone(set.MFAContexts)
+	set = set.clone()
 	set.Certificates = slices.Clone(set.Certificates)
 	set.CertificatesDER = slices.Clone(set.CertificatesDER)
 	set.ProposedCertificates = slices.Clone(set.ProposedCertificates)
+	set.PendingCertificates = slices.Clone(set.PendingCertificates)
+	set.PendingCertificatesDER = slices.Clone(set.PendingCertificatesDER)
 	return set
 }
 

@@ -73,12 +73,22 @@ WHERE site_id = $1 AND id = $2 AND created_at > $3 AND applied_at IS NULL`,
 // ApplyDraft imports a reviewed draft for actor, marks it used and records
 // the import, in one transaction: pressed twice, the second press waits for
 // the first and gets ErrDraftApplied, having changed and recorded nothing.
-func (s *Service) ApplyDraft(ctx context.Context, siteID int64, id, actor string) (*idpmeta.IdP, error) {
-	var idp *idpmeta.IdP
-	err := s.changeConfig(ctx, siteID, func(tx pgx.Tx) error {
+// While single sign-on is on the import is staged (pending.go), not live,
+// and staged is true.
+func (s *Service) ApplyDraft(ctx context.Context, siteID int64, id, actor string) (idp *idpmeta.IdP, staged bool, err error) {
+	err = s.changeConfig(ctx, siteID, func(tx pgx.Tx) error {
+		// Locked, without making the row: a site with none has SSO off,
+		// and its first import writes the row (revision 1).
+		current, err := collectSettings(tx.Query(ctx, selectSettings+` FOR UPDATE OF s`, siteID))
+		if errors.Is(err, pgx.ErrNoRows) {
+			current, err = defaults(siteID), nil
+		}
+		if err != nil {
+			return fmt.Errorf("apply metadata draft: %w", err)
+		}
 		var data []byte
 		var sourceURL string
-		err := tx.QueryRow(ctx, `UPDATE metadata_drafts SET applied_at = $4
+		err = tx.QueryRow(ctx, `UPDATE metadata_drafts SET applied_at = $4
 WHERE site_id = $1 AND id = $2 AND created_at > $3 AND applied_at IS NULL
 RETURNING document, source_url`, siteID, id, s.now().Add(-draftLifetime), s.now()).Scan(&data, &sourceURL)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -101,6 +111,10 @@ RETURNING document, source_url`, siteID, id, s.now().Add(-draftLifetime), s.now(
 		if err := validateIdP(idp); err != nil {
 			return err
 		}
+		if current.stagesChanges() {
+			staged = true
+			return s.stageIdP(ctx, tx, siteID, idp, sourceURL, actor, "imported metadata")
+		}
 		if _, err := s.saveIdP(ctx, tx, siteID, idp, sourceURL); err != nil {
 			return err
 		}
@@ -112,9 +126,9 @@ RETURNING document, source_url`, siteID, id, s.now().Add(-draftLifetime), s.now(
 		return s.audit.RecordIn(ctx, tx, siteID, actor, "sso.import-metadata", detail)
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return idp, nil
+	return idp, staged, nil
 }
 
 // DeleteExpiredDrafts is a housekeeping job.

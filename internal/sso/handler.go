@@ -117,7 +117,12 @@ func (h *Handler) ACS(w http.ResponseWriter, r *http.Request) {
 		}
 		h.count(event)
 		h.endBinding(w, r, result, binding)
-		h.Render.Render(w, r, http.StatusOK, "sso_test_result", a)
+		explained, err := h.SSO.ExplainTest(ctx, h.Users, site.ID, a)
+		if err != nil {
+			h.Render.ServerError(w, r, err)
+			return
+		}
+		h.Render.Render(w, r, http.StatusOK, "sso_test_result", explained)
 		return
 	}
 	var user users.User

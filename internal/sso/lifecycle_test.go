@@ -39,16 +39,24 @@ func TestDraftIsAppliedOnlyOnConfirmationAndOnlyOnce(t *testing.T) {
 	if set, _ := p.sso.Settings(ctx, p.acme.ID); len(set.Certificates) != 1 {
 		t.Fatalf("a draft changed the configuration: %d certificates", len(set.Certificates))
 	}
-	if _, err := p.sso.ApplyDraft(ctx, p.globex.ID, draft.ID, "admin@globex.test"); !errors.Is(err, sso.ErrDraftNotFound) {
+	if _, _, err := p.sso.ApplyDraft(ctx, p.globex.ID, draft.ID, "admin@globex.test"); !errors.Is(err, sso.ErrDraftNotFound) {
 		t.Fatalf("acme's draft applied on globex: %v", err)
 	}
-	if _, err := p.sso.ApplyDraft(ctx, p.acme.ID, draft.ID, "admin@acme.test"); err != nil {
+	// SSO is on at acme: the import is staged, and in use once activated.
+	if _, staged, err := p.sso.ApplyDraft(ctx, p.acme.ID, draft.ID, "admin@acme.test"); err != nil || !staged {
+		t.Fatalf("apply: staged %v, %v", staged, err)
+	}
+	set, _ := p.sso.Settings(ctx, p.acme.ID)
+	if len(set.Certificates) != 1 || len(set.PendingCertificates) != 2 {
+		t.Fatalf("after apply: %d certificates in use and %d staged, want 1 and 2", len(set.Certificates), len(set.PendingCertificates))
+	}
+	if _, err := p.sso.ActivatePending(ctx, p.acme.ID, set.PendingToken(), "admin@acme.test"); err != nil {
 		t.Fatal(err)
 	}
-	if set, _ := p.sso.Settings(ctx, p.acme.ID); len(set.Certificates) != 2 {
-		t.Fatalf("after apply: %d certificates, want 2", len(set.Certificates))
+	if set, _ := p.sso.Settings(ctx, p.acme.ID); len(set.Certificates) != 2 || set.HasPending() {
+		t.Fatalf("after activating: %d certificates, staged %v; want 2 and nothing staged", len(set.Certificates), set.HasPending())
 	}
-	if _, err := p.sso.ApplyDraft(ctx, p.acme.ID, draft.ID, "admin@acme.test"); !errors.Is(err, sso.ErrDraftApplied) {
+	if _, _, err := p.sso.ApplyDraft(ctx, p.acme.ID, draft.ID, "admin@acme.test"); !errors.Is(err, sso.ErrDraftApplied) {
 		t.Fatalf("second apply: %v", err)
 	}
 	var metaErr *idpmeta.Error

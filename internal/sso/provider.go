@@ -28,9 +28,21 @@ type provider struct {
 // metadata need. The ACS loads them only for an encrypted assertion
 // (spKeys), so that a plain one costs no private-key work.
 func (s *Service) provider(ctx context.Context, site sites.Site, withKeys bool) (*provider, error) {
+	return s.providerFor(ctx, site, withKeys, false)
+}
+
+// providerFor is provider, with the staged identity provider in place of
+// the live one when staged (a Test SSO of it; ErrNoPending without one).
+func (s *Service) providerFor(ctx context.Context, site sites.Site, withKeys, staged bool) (*provider, error) {
 	set, err := s.Settings(ctx, site.ID)
 	if err != nil {
 		return nil, err
+	}
+	if staged {
+		if !set.HasPending() {
+			return nil, ErrNoPending
+		}
+		set = set.withPending()
 	}
 	var keys []spKey
 	if withKeys {

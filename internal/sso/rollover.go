@@ -3,6 +3,7 @@ package sso
 import (
 	"context"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"time"
@@ -203,4 +204,17 @@ RETURNING state, certificate`, siteID, keyID).Scan(&removed.State, &der)
 		return SPCertificate{}, err
 	}
 	return removed, nil
+}
+
+// ActiveSPCertificatePEM is the certificate that signs the site's requests
+// now, PEM-encoded: the admin page's Download certificate, for identity
+// providers that take a certificate rather than metadata (Azure's token
+// encryption, Verification certificates). It never opens the private key.
+func (s *Service) ActiveSPCertificatePEM(ctx context.Context, siteID int64) ([]byte, error) {
+	var der []byte
+	err := s.pool.QueryRow(ctx, `SELECT certificate FROM sp_keys WHERE site_id = $1 AND state = 'active'`, siteID).Scan(&der)
+	if err != nil {
+		return nil, fmt.Errorf("read the active SP certificate: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/meetings-portal/portal/internal/sso/idpmeta"
+	"github.com/meetings-portal/portal/internal/users"
 )
 
 // NameID formats a site may ask for in NameIDPolicy: the ones Azure AD
@@ -61,8 +62,18 @@ type Settings struct {
 	SLOEnabled bool `db:"slo_enabled"`
 	// RequireEncryption refuses assertions that are not encrypted to the
 	// site's SP key (Azure's token encryption).
-	RequireEncryption bool      `db:"require_encrypted_assertions"`
-	UpdatedAt         time.Time `db:"updated_at"`
+	RequireEncryption bool `db:"require_encrypted_assertions"`
+	// The claims each attribute of a just-in-time account is read from,
+	// in order, and the group claim and values that give a role
+	// (users.ClaimMapping).
+	AttrUID        []string  `db:"attr_uid"`
+	AttrEmail      []string  `db:"attr_email"`
+	AttrFirstName  []string  `db:"attr_first_name"`
+	AttrLastName   []string  `db:"attr_last_name"`
+	GroupClaim     string    `db:"group_claim"`
+	HostGroups     []string  `db:"host_groups"`
+	AttendeeGroups []string  `db:"attendee_groups"`
+	UpdatedAt      time.Time `db:"updated_at"`
 	// Revision counts the changes to what the SSO Configuration page shows
 	// (options, identity provider, its certificates, metadata URL): a form
 	// carries the revision it was built from, so that a save on top of
@@ -80,6 +91,17 @@ type Settings struct {
 	ProposedSSOURL       string   `db:"proposed_sso_url"`
 	ProposedSLOURL       string   `db:"proposed_slo_url"`
 	ProposedCertificates [][]byte `db:"proposed_certificates"`
+
+	// Pending* are an identity provider staged while SSO is on, waiting
+	// to be tested and activated (pending.go).
+	PendingEntityID        string              `db:"pending_entity_id"`
+	PendingSSOURL          string              `db:"pending_sso_url"`
+	PendingSLOURL          string              `db:"pending_slo_url"`
+	PendingCertificatesDER [][]byte            `db:"pending_certificates"`
+	PendingCertificates    []*x509.Certificate `db:"-"`
+	PendingMetadataURL     string              `db:"pending_metadata_url"`
+	PendingSince           *time.Time          `db:"pending_since"`
+	PendingBy              string              `db:"pending_by"`
 
 	// CertificatesDER are the IdP's signing certificates as stored;
 	// Certificates the same, parsed.
@@ -102,11 +124,22 @@ func (s Settings) HasProposal() bool {
 // IdP-initiated sign-in allowed (the Azure My Apps tile), requests signed.
 // They are the table's column defaults, for a site with no row yet.
 func defaults(siteID int64) Settings {
+	mapping := users.DefaultClaimMapping()
 	return Settings{
 		SiteID: siteID, AutoCreate: true, IdPInitiated: true, NameIDFormat: NameIDEmail,
 		SignRequests: true, NewUserRole: "host", DefaultTarget: "/",
 		// Revision 0: nothing saved yet; the row, once written, is 1 or more.
 		AuthnContext: []string{}, MFAContexts: append([]string(nil), DefaultMFAContexts...), Revision: 0,
+		AttrUID: mapping.UID, AttrEmail: mapping.Email, AttrFirstName: mapping.FirstName, AttrLastName: mapping.LastName,
+		GroupClaim: mapping.GroupClaim, HostGroups: []string{}, AttendeeGroups: []string{},
+	}
+}
+
+// Mapping is the site's users.ClaimMapping.
+func (s Settings) Mapping() users.ClaimMapping {
+	return users.ClaimMapping{
+		UID: s.AttrUID, Email: s.AttrEmail, FirstName: s.AttrFirstName, LastName: s.AttrLastName,
+		GroupClaim: s.GroupClaim, HostGroups: s.HostGroups, AttendeeGroups: s.AttendeeGroups,
 	}
 }
 
@@ -129,6 +162,13 @@ func collectSettings(rows pgx.Rows, err error) (Settings, error) {
 			return Settings{}, fmt.Errorf("parse stored IdP certificate: %w", err)
 		}
 		set.Certificates = append(set.Certificates, c)
+	}
+	for _, der := range set.PendingCertificatesDER {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return Settings{}, fmt.Errorf("parse staged IdP certificate: %w", err)
+		}
+		set.PendingCertificates = append(set.PendingCertificates, c)
 	}
 	return set, nil
 }
@@ -207,8 +247,23 @@ func (s *Service) SaveIdP(ctx context.Context, siteID int64, idp *idpmeta.IdP) e
 // provider already in use changes nothing (a form sent twice) and reports
 // changed false.
 func (s *Service) ReplaceIdP(ctx context.Context, siteID int64, idp *idpmeta.IdP, check func(current Settings) error) (changed bool, err error) {
+	changed, _, err = s.replaceIdP(ctx, siteID, idp, "", check)
+	return changed, err
+}
+
+// ReplaceOrStageIdP is ReplaceIdP for the admin page: while single sign-on
+// is on, idp is staged for actor (pending.go) instead of replacing the
+// identity provider in use, and staged is true. Staging again what is
+// staged already changes nothing.
+func (s *Service) ReplaceOrStageIdP(ctx context.Context, siteID int64, idp *idpmeta.IdP, actor string, check func(current Settings) error) (changed, staged bool, err error) {
+	return s.replaceIdP(ctx, siteID, idp, actor, check)
+}
+
+// replaceIdP is ReplaceIdP, staging when stageFor names an actor and SSO
+// is on.
+func (s *Service) replaceIdP(ctx context.Context, siteID int64, idp *idpmeta.IdP, stageFor string, check func(current Settings) error) (changed, staged bool, err error) {
 	if err := validateIdP(idp); err != nil {
-		return false, err
+		return false, false, err
 	}
 	err = s.changeConfig(ctx, siteID, func(tx pgx.Tx) error {
 		current, err := s.lockSettings(ctx, tx, siteID)
@@ -220,13 +275,21 @@ func (s *Service) ReplaceIdP(ctx context.Context, siteID int64, idp *idpmeta.IdP
 				return err
 			}
 		}
+		if stageFor != "" && current.stagesChanges() {
+			staged = true
+			if current.PendingMetadataURL == "" && current.withPending().hasIdP(idp) {
+				return nil
+			}
+			changed = true
+			return s.stageIdP(ctx, tx, siteID, idp, "", stageFor, "entered by hand")
+		}
 		if current.MetadataURL == "" && current.hasIdP(idp) {
 			return nil
 		}
 		changed, err = s.saveIdP(ctx, tx, siteID, idp, "")
 		return err
 	})
-	return changed, err
+	return changed, staged, err
 }
 
 // lockSettings reads a site's settings, making the row with the defaults
@@ -345,7 +408,26 @@ func (s Settings) Validate() FieldErrors {
 		errs["mfa_contexts"] = err.Error()
 	}
 	if s.SLOEnabled && s.SLOURL == "" {
-		errs["slo_enabled"] = "The identity provider has no logout URL (SLO URL) yet: import metadata that lists one, or enter it under Manual configuration (Azure: the Logout URL), then turn on Single Logout."
+		errs["slo_enabled"] = "The identity provider has no logout URL (SLO URL) yet: import metadata that lists one, or enter it by hand under Identity provider (Azure: the Logout URL), then turn on Single Logout."
+	}
+	for _, m := range []struct {
+		field string
+		names []string
+	}{{"attr_uid", s.AttrUID}, {"attr_email", s.AttrEmail}, {"attr_first_name", s.AttrFirstName}, {"attr_last_name", s.AttrLastName}} {
+		if problem := badClaimNames(m.names, false); problem != "" {
+			errs[m.field] = problem
+		}
+	}
+	if problem := badClaimNames([]string{s.GroupClaim}, true); problem != "" {
+		errs["group_claim"] = problem
+	}
+	if s.GroupClaim == "" && len(s.HostGroups)+len(s.AttendeeGroups) > 0 {
+		errs["group_claim"] = "Enter the claim that carries the groups (Azure: http://schemas.microsoft.com/ws/2008/06/identity/claims/groups), or remove the groups below."
+	}
+	for field, groups := range map[string][]string{"host_groups": s.HostGroups, "attendee_groups": s.AttendeeGroups} {
+		if problem := badClaimNames(groups, true); problem != "" {
+			errs[field] = strings.Replace(problem, "a claim name", "a group value", 1)
+		}
 	}
 	if s.Enabled && !s.Configured() {
 		errs["enabled"] = "No identity provider is set up yet: import its metadata first (or enter it by hand), then enable SSO."
@@ -356,11 +438,41 @@ func (s Settings) Validate() FieldErrors {
 	return errs
 }
 
+// maxClaimNames bounds each list of claim names or group values.
+const maxClaimNames = 200
+
+// badClaimNames checks a list of claim names (or group values): each one
+// line of printable text, at most 1024 octets; an empty list only when
+// emptyOK (an attribute needs at least one claim). It returns what is
+// wrong, for the admin, or "".
+func badClaimNames(names []string, emptyOK bool) string {
+	if len(names) == 0 && !emptyOK {
+		return "Enter at least one claim name."
+	}
+	if len(names) > maxClaimNames {
+		return fmt.Sprintf("At most %d values are accepted.", maxClaimNames)
+	}
+	for _, n := range names {
+		if n == "" && emptyOK {
+			continue
+		}
+		if strings.TrimSpace(n) != n || n == "" || len(n) > 1024 || strings.ContainsFunc(n, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+			return fmt.Sprintf("%q is not a claim name: one per line, without spaces around it.", shorten(n))
+		}
+	}
+	return ""
+}
+
+// SplitLines reads a list typed one value per line (or separated by
+// semicolons), trimmed, empty ones dropped.
+func SplitLines(s string) []string { return SplitAuthnContext(s) }
+
 const updateSettings = `
 UPDATE sso_settings SET enabled = $2, auto_create = $3, auto_update = $4, idp_initiated = $5,
   authn_context = $6, nameid_format = $7, sign_requests = $8, new_user_role = $9, default_target = $10,
   error_page_url = $11, require_mfa = $12, mfa_contexts = $13, updated_at = $14, slo_enabled = $15,
-  require_encrypted_assertions = $16, revision = revision + 1
+  require_encrypted_assertions = $16, attr_uid = $17, attr_email = $18, attr_first_name = $19,
+  attr_last_name = $20, group_claim = $21, host_groups = $22, attendee_groups = $23, revision = revision + 1
 WHERE site_id = $1
 RETURNING revision`
 
@@ -393,7 +505,8 @@ func (s *Service) UpdateSettings(ctx context.Context, siteID int64, change func(
 		set.UpdatedAt = s.now()
 		err = tx.QueryRow(ctx, updateSettings, siteID, set.Enabled, set.AutoCreate, set.AutoUpdate, set.IdPInitiated,
 			set.AuthnContext, set.NameIDFormat, set.SignRequests, set.NewUserRole, set.DefaultTarget,
-			set.ErrorPageURL, set.RequireMFA, set.MFAContexts, set.UpdatedAt, set.SLOEnabled, set.RequireEncryption).Scan(&set.Revision)
+			set.ErrorPageURL, set.RequireMFA, set.MFAContexts, set.UpdatedAt, set.SLOEnabled, set.RequireEncryption,
+			set.AttrUID, set.AttrEmail, set.AttrFirstName, set.AttrLastName, set.GroupClaim, set.HostGroups, set.AttendeeGroups).Scan(&set.Revision)
 		if err != nil {
 			return fmt.Errorf("update SSO settings: %w", err)
 		}
@@ -416,6 +529,12 @@ func (s *Settings) Normalize() {
 	if s.MFAContexts == nil {
 		s.MFAContexts = []string{}
 	}
+	if s.HostGroups == nil {
+		s.HostGroups = []string{}
+	}
+	if s.AttendeeGroups == nil {
+		s.AttendeeGroups = []string{}
+	}
 	if strings.TrimSpace(s.DefaultTarget) == "" {
 		s.DefaultTarget = "/"
 	}
@@ -425,6 +544,9 @@ func (s *Settings) Normalize() {
 func (s Settings) clone() Settings {
 	s.AuthnContext = slices.Clone(s.AuthnContext)
 	s.MFAContexts = slices.Clone(s.MFAContexts)
+	s.AttrUID, s.AttrEmail = slices.Clone(s.AttrUID), slices.Clone(s.AttrEmail)
+	s.AttrFirstName, s.AttrLastName = slices.Clone(s.AttrFirstName), slices.Clone(s.AttrLastName)
+	s.HostGroups, s.AttendeeGroups = slices.Clone(s.HostGroups), slices.Clone(s.AttendeeGroups)
 	return s
 }
 
@@ -435,7 +557,10 @@ func (s Settings) sameOptions(o Settings) bool {
 		s.IdPInitiated == o.IdPInitiated && slices.Equal(s.AuthnContext, o.AuthnContext) &&
 		s.NameIDFormat == o.NameIDFormat && s.SignRequests == o.SignRequests && s.NewUserRole == o.NewUserRole &&
 		s.DefaultTarget == o.DefaultTarget && s.ErrorPageURL == o.ErrorPageURL && s.RequireMFA == o.RequireMFA &&
-		slices.Equal(s.MFAContexts, o.MFAContexts) && s.SLOEnabled == o.SLOEnabled && s.RequireEncryption == o.RequireEncryption
+		slices.Equal(s.MFAContexts, o.MFAContexts) && s.SLOEnabled == o.SLOEnabled && s.RequireEncryption == o.RequireEncryption &&
+		slices.Equal(s.AttrUID, o.AttrUID) && slices.Equal(s.AttrEmail, o.AttrEmail) && slices.Equal(s.AttrFirstName, o.AttrFirstName) &&
+		slices.Equal(s.AttrLastName, o.AttrLastName) && s.GroupClaim == o.GroupClaim &&
+		slices.Equal(s.HostGroups, o.HostGroups) && slices.Equal(s.AttendeeGroups, o.AttendeeGroups)
 }
 
 // SplitAuthnContext reads an AuthnContextClassRef list as typed: URIs

@@ -41,7 +41,18 @@ func SafeReturnPath(p string) bool {
 // signed with the site's key) to send the browser to. test marks an admin's
 // "Test SSO" request, which shows the result instead of signing anyone in.
 func (s *Service) StartSignIn(ctx context.Context, site sites.Site, returnPath string, test bool, binding string) (string, error) {
-	p, err := s.provider(ctx, site, true)
+	return s.start(ctx, site, returnPath, test, false, binding)
+}
+
+// StartTest begins an admin's Test SSO: against the staged identity
+// provider when staged (ErrNoPending when there is none), else the one in
+// use.
+func (s *Service) StartTest(ctx context.Context, site sites.Site, binding string, staged bool) (string, error) {
+	return s.start(ctx, site, "/", true, staged, binding)
+}
+
+func (s *Service) start(ctx context.Context, site sites.Site, returnPath string, test, staged bool, binding string) (string, error) {
+	p, err := s.providerFor(ctx, site, true, staged)
 	if err != nil {
 		return "", err
 	}
@@ -63,8 +74,8 @@ func (s *Service) StartSignIn(ctx context.Context, site sites.Site, returnPath s
 		return "", err
 	}
 	now := s.now()
-	_, err = s.pool.Exec(ctx, `INSERT INTO pending_requests (site_id, request_id, relay_state, return_path, is_test, created_at, expires_at, binding_hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, site.ID, req.ID, relayState, returnPath, test, now, now.Add(PendingRequestLifetime), bindingHash(binding))
+	_, err = s.pool.Exec(ctx, `INSERT INTO pending_requests (site_id, request_id, relay_state, return_path, is_test, created_at, expires_at, binding_hash, uses_pending_idp)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, site.ID, req.ID, relayState, returnPath, test, now, now.Add(PendingRequestLifetime), bindingHash(binding), staged)
 	if err != nil {
 		return "", fmt.Errorf("store pending request: %w", err)
 	}
@@ -117,6 +128,9 @@ type pendingRequest struct {
 	returnPath  string
 	test        bool
 	bindingHash []byte
+	// staged: a Test SSO of the staged identity provider (pending.go),
+	// whose answer is checked against it.
+	staged bool
 }
 
 // pendingState tells apart the ways an InResponseTo can fail, for an event
@@ -124,9 +138,9 @@ type pendingRequest struct {
 func (s *Service) pendingState(ctx context.Context, siteID int64, requestID string) (pendingRequest, error) {
 	var pr pendingRequest
 	var expired, consumed bool
-	err := s.pool.QueryRow(ctx, `SELECT request_id, relay_state, return_path, is_test, binding_hash, expires_at <= $3, consumed_at IS NOT NULL
+	err := s.pool.QueryRow(ctx, `SELECT request_id, relay_state, return_path, is_test, binding_hash, expires_at <= $3, consumed_at IS NOT NULL, uses_pending_idp
 FROM pending_requests WHERE site_id = $1 AND request_id = $2`, siteID, requestID, s.now()).
-		Scan(&pr.requestID, &pr.relayState, &pr.returnPath, &pr.test, &pr.bindingHash, &expired, &consumed)
+		Scan(&pr.requestID, &pr.relayState, &pr.returnPath, &pr.test, &pr.bindingHash, &expired, &consumed, &pr.staged)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return pr, refuse(ReasonUnknownRequest, "InResponseTo %q matches no sign-in this site started", requestID)

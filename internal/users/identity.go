@@ -51,13 +51,39 @@ type Identity struct {
 	FirstName string
 	LastName  string
 	ObjectID  string // Azure's stable object ID, when sent
+	// Role is the role the user's groups give ("host" or "attendee"),
+	// "" when the mapping names none of them: the site's default then.
+	Role string
+	// RoleFromGroups says that the site maps groups to roles: a user in
+	// none of its groups then has the site's default role, at creation and
+	// (with Auto Account Update) at every sign-in — someone taken out of
+	// the hosts' group stops being a host.
+	RoleFromGroups bool
+	// Claims says which claim gave each value, for the Test SSO page.
+	Claims IdentityClaims
 }
 
-// IdentityFrom maps a NameID and SAML attributes to an Identity. The account
-// key is the uid attribute, else Azure's emailaddress claim, else its name
-// claim (the UPN), else the NameID. It refuses a claim beyond its bound
-// and an identifier PRECIS refuses, with a *ClaimError.
+// IdentityClaims names the claim each value of an Identity came from ("" for
+// none; "NameID" for a uid taken from the NameID), and the group that gave
+// the role.
+type IdentityClaims struct {
+	UID, Email, FirstName, LastName, ObjectID string
+	RoleGroup                                 string
+}
+
+// IdentityFrom maps a NameID and SAML attributes to an Identity with the
+// default mapping: the account key is the uid attribute, else Azure's
+// emailaddress claim, else its name claim (the UPN), else the NameID.
 func IdentityFrom(nameID string, attrs map[string][]string) (Identity, error) {
+	return IdentityWith(nameID, attrs, DefaultClaimMapping())
+}
+
+// IdentityWith maps a NameID and SAML attributes to an Identity with the
+// site's mapping m; the uid is the NameID when none of m's uid claims has
+// a value. It refuses a claim beyond its bound and an identifier PRECIS
+// refuses, with a *ClaimError.
+func IdentityWith(nameID string, attrs map[string][]string, m ClaimMapping) (Identity, error) {
+	m = m.withDefaults()
 	first := func(names ...string) (string, string) {
 		for _, n := range names {
 			for _, v := range attrs[n] {
@@ -68,16 +94,19 @@ func IdentityFrom(nameID string, attrs map[string][]string) (Identity, error) {
 		}
 		return "", ""
 	}
-	uid, uidClaim := first("uid", ClaimEmailAddress, ClaimName)
-	if uid == "" {
+	uid, uidClaim := first(m.UID...)
+	if uid == "" && strings.TrimSpace(nameID) != "" {
 		uid, uidClaim = strings.TrimSpace(nameID), "NameID"
 	}
-	email, emailClaim := first("email", ClaimEmailAddress)
-	firstName, firstClaim := first("firstname", ClaimGivenName)
-	lastName, lastClaim := first("lastname", ClaimSurname)
+	email, emailClaim := first(m.Email...)
+	firstName, firstClaim := first(m.FirstName...)
+	lastName, lastClaim := first(m.LastName...)
 	objectID, objectClaim := first(ClaimObjectID)
+	role, group := m.roleFromGroups(attrs)
 
-	id := Identity{FirstName: firstName, LastName: lastName, ObjectID: strings.ToLower(objectID)}
+	id := Identity{FirstName: firstName, LastName: lastName, ObjectID: strings.ToLower(objectID), Role: role,
+		RoleFromGroups: m.GroupClaim != "" && len(m.HostGroups)+len(m.AttendeeGroups) > 0,
+		Claims: IdentityClaims{UID: uidClaim, Email: emailClaim, FirstName: firstClaim, LastName: lastClaim, ObjectID: objectClaim, RoleGroup: group}}
 	for _, c := range []struct {
 		claim, value string
 		tooLong      bool

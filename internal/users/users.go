@@ -121,13 +121,15 @@ RETURNING ` + userColumns
 
 // setOnSignIn is what a sign-in writes to an account: $3 Auto Account
 // Update, $4–$7 the claims (e-mail, first and last name, object ID), $8
-// now, $9 the uid's skeleton.
+// now, $9 the uid's skeleton, $10 the role the user's groups give ("" for
+// none: the role stays).
 const setOnSignIn = `
 UPDATE users SET
   email      = CASE WHEN $3 AND $4 <> '' THEN $4 ELSE email END,
   first_name = CASE WHEN $3 AND $5 <> '' THEN $5 ELSE first_name END,
   last_name  = CASE WHEN $3 AND $6 <> '' THEN $6 ELSE last_name END,
   object_id  = CASE WHEN object_id = '' THEN $7 ELSE object_id END,
+  role       = CASE WHEN $3 AND $10 <> '' THEN $10 ELSE role END,
   updated_at = CASE WHEN $3 THEN $8 ELSE updated_at END,
   last_sign_in_at = $8,
   uid_skeleton = $9`
@@ -176,9 +178,12 @@ func (s *Store) SignInTx(ctx context.Context, tx pgx.Tx, siteID int64, id Identi
 	if p.Role == "" {
 		p.Role = "host"
 	}
+	if id.Role == "" && id.RoleFromGroups {
+		id.Role = p.Role
+	}
 	now := s.now()
 	skeleton := identifier.Skeleton(id.UID)
-	user, err := collectOne(tx.Query(ctx, updateKnownOnSignIn, siteID, id.UID, p.AutoUpdate, id.Email, id.FirstName, id.LastName, id.ObjectID, now, skeleton))
+	user, err := collectOne(tx.Query(ctx, updateKnownOnSignIn, siteID, id.UID, p.AutoUpdate, id.Email, id.FirstName, id.LastName, id.ObjectID, now, skeleton, id.Role))
 	if err == nil {
 		return s.startSession(ctx, tx, siteID, user, origin)
 	}
@@ -197,7 +202,11 @@ func (s *Store) SignInTx(ctx context.Context, tx pgx.Tx, siteID int64, id Identi
 		if missing := id.Missing(); len(missing) > 0 {
 			return User{}, "", &MissingAttributesError{Names: missing}
 		}
-		existing, err = collectOne(tx.Query(ctx, insertJIT, siteID, id.UID, id.Email, id.FirstName, id.LastName, id.ObjectID, p.Role, now, skeleton))
+		role := p.Role
+		if id.Role != "" {
+			role = id.Role // the user's groups decide (ClaimMapping)
+		}
+		existing, err = collectOne(tx.Query(ctx, insertJIT, siteID, id.UID, id.Email, id.FirstName, id.LastName, id.ObjectID, role, now, skeleton))
 		created = err == nil
 		if errors.Is(err, pgx.ErrNoRows) {
 			// Another sign-in created it between our SELECT and INSERT;
@@ -219,9 +228,12 @@ func (s *Store) SignInTx(ctx context.Context, tx pgx.Tx, siteID int64, id Identi
 		return User{}, "", &ConflictError{Err: ErrIdentityChanged, Account: existing}
 	}
 	user = existing
-	// An account just created holds the claims already: no update.
+	// An account just created holds the claims already: no update. With
+	// Auto Account Update, a role the groups give is kept current too: a
+	// user moved out of the hosts' group is an attendee at the next
+	// sign-in.
 	if !created {
-		if user, err = collectOne(tx.Query(ctx, updateOnSignIn, siteID, existing.ID, p.AutoUpdate, id.Email, id.FirstName, id.LastName, id.ObjectID, now, skeleton)); err != nil {
+		if user, err = collectOne(tx.Query(ctx, updateOnSignIn, siteID, existing.ID, p.AutoUpdate, id.Email, id.FirstName, id.LastName, id.ObjectID, now, skeleton, id.Role)); err != nil {
 			return User{}, "", fmt.Errorf("update account %s: %w", id.UID, err)
 		}
 	}

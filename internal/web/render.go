@@ -47,6 +47,11 @@ func NewRenderer(log *slog.Logger, assets *Assets) (*Renderer, error) {
 		"field": func(errs map[string]string, name string) FieldError {
 			return FieldError{Name: name, Error: errs[name]}
 		},
+		// Refused forms: the summary at the top, and each field's
+		// aria-invalid and aria-describedby (fielderrors.go).
+		"errorSummary": NewErrorSummary,
+		"fieldAttrs":   fieldAttrs,
+		"oneError":     oneError,
 	}
 	names, err := fs.Glob(templates.FS, "*.html")
 	if err != nil {

@@ -26,6 +26,14 @@ const (
 	ReasonFetchFailed     = "fetch-failed"
 	ReasonUntrustedTLS    = "untrusted-certificate"
 	ReasonHTTPStatus      = "http-status"
+	// ReasonDNS: the metadata URL's host name was not found.
+	ReasonDNS = "dns-failed"
+	// ReasonConnectionRefused: nothing listens at the address and port.
+	ReasonConnectionRefused = "connection-refused"
+	// ReasonTLS: the TLS handshake failed for another reason than an
+	// untrusted certificate (a server that does not speak https, no
+	// common protocol version or cipher suite).
+	ReasonTLS = "tls-failed"
 )
 
 // Error is what every function of this package returns when the metadata or

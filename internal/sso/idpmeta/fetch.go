@@ -214,7 +214,8 @@ func checkDialAddress(address string, allowPrivate bool) error {
 func privateAddressError(addr netip.Addr) *Error {
 	return refuse(ReasonAddressRefused, fmt.Sprintf(
 		"The metadata URL leads to %s, an address on a private or local network. "+
-			"The portal does not fetch metadata from such addresses unless its operator allows it.", addr.Unmap().WithZone("")))
+			"The portal does not fetch metadata from such addresses unless its operator allows it "+
+			"(PORTAL_METADATA_ALLOW_PRIVATE=1, for an identity provider on the same network).", addr.Unmap().WithZone("")))
 }
 
 // isPublicAddress reports whether addr may be fetched from: not loopback,
@@ -276,6 +277,13 @@ func fetchError(err error, host string, timeout time.Duration) error {
 	if errors.As(err, &refusal) {
 		return refusal
 	}
+	// Before the timeout: a name server that does not answer is a DNS
+	// failure too.
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return refuseWithCause(ReasonDNS, fmt.Sprintf(
+			"The name %s could not be found (DNS): check the metadata URL for typing mistakes.", showURL(hostOnly(host))), err)
+	}
 	var netErr net.Error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()) {
 		return refuseWithCause(ReasonFetchTimeout, fmt.Sprintf(
@@ -289,6 +297,24 @@ func fetchError(err error, host string, timeout time.Duration) error {
 		return refuseWithCause(ReasonUntrustedTLS, fmt.Sprintf(
 			"The server %s presented a certificate that is not trusted, so the metadata was not downloaded.", showURL(host)), err)
 	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return refuseWithCause(ReasonConnectionRefused, fmt.Sprintf(
+			"%s refused the connection: nothing answers at this address and port.", showURL(host)), err)
+	}
+	var recordHeader tls.RecordHeaderError
+	var alert tls.AlertError
+	if errors.As(err, &recordHeader) || errors.As(err, &alert) {
+		return refuseWithCause(ReasonTLS, fmt.Sprintf(
+			"The secure (TLS) connection to %s failed: the server does not answer https at this address, or offers no protocol this portal accepts (TLS 1.2 or later).", showURL(host)), err)
+	}
 	return refuseWithCause(ReasonFetchFailed, fmt.Sprintf(
 		"The metadata could not be downloaded from %s.", showURL(host)), err)
+}
+
+// hostOnly is host without its port, for naming it in a DNS failure.
+func hostOnly(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return host
 }

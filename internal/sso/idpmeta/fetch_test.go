@@ -43,7 +43,8 @@ func TestFetchRefusesLoopbackWithoutAllowPrivate(t *testing.T) {
 	_, err := Fetch(context.Background(), server.URL+"/federationmetadata.xml", FetchOptions{})
 	refusal := wantRefusal(t, err, ReasonAddressRefused)
 	const want = "The metadata URL leads to 127.0.0.1, an address on a private or local network. " +
-		"The portal does not fetch metadata from such addresses unless its operator allows it."
+		"The portal does not fetch metadata from such addresses unless its operator allows it " +
+		"(PORTAL_METADATA_ALLOW_PRIVATE=1, for an identity provider on the same network)."
 	if refusal.Message != want {
 		t.Errorf("Message = %q\nwant      %q", refusal.Message, want)
 	}
@@ -173,13 +174,13 @@ func TestFetchRefusesRedirectToPrivateOrInsecureAddress(t *testing.T) {
 		message  string
 	}{
 		{"https://169.254.169.254/latest/meta-data/", ReasonAddressRefused,
-			"The metadata URL leads to 169.254.169.254, an address on a private or local network. The portal does not fetch metadata from such addresses unless its operator allows it."},
+			"The metadata URL leads to 169.254.169.254, an address on a private or local network. The portal does not fetch metadata from such addresses unless its operator allows it (PORTAL_METADATA_ALLOW_PRIVATE=1, for an identity provider on the same network)."},
 		{"https://10.1.2.3/admin", ReasonAddressRefused,
-			"The metadata URL leads to 10.1.2.3, an address on a private or local network. The portal does not fetch metadata from such addresses unless its operator allows it."},
+			"The metadata URL leads to 10.1.2.3, an address on a private or local network. The portal does not fetch metadata from such addresses unless its operator allows it (PORTAL_METADATA_ALLOW_PRIVATE=1, for an identity provider on the same network)."},
 		{"https://[fd00:ec2::254]/latest/meta-data/", ReasonAddressRefused,
-			"The metadata URL leads to fd00:ec2::254, an address on a private or local network. The portal does not fetch metadata from such addresses unless its operator allows it."},
+			"The metadata URL leads to fd00:ec2::254, an address on a private or local network. The portal does not fetch metadata from such addresses unless its operator allows it (PORTAL_METADATA_ALLOW_PRIVATE=1, for an identity provider on the same network)."},
 		{"https://100.100.100.200/latest/meta-data/", ReasonAddressRefused,
-			"The metadata URL leads to 100.100.100.200, an address on a private or local network. The portal does not fetch metadata from such addresses unless its operator allows it."},
+			"The metadata URL leads to 100.100.100.200, an address on a private or local network. The portal does not fetch metadata from such addresses unless its operator allows it (PORTAL_METADATA_ALLOW_PRIVATE=1, for an identity provider on the same network)."},
 		{"http://example.com/metadata", ReasonBadMetadataURL,
 			"The metadata URL redirected to http://example.com/metadata is not an https address."},
 		{"file:///etc/passwd", ReasonBadMetadataURL,
@@ -317,8 +318,8 @@ func TestFetchRefusesBadURLs(t *testing.T) {
 		{"http://10.0.0.1/x", true, ReasonBadMetadataURL, "The metadata URL http://10.0.0.1/x is not an https address (plain http is accepted only for this computer, such as localhost, during development)."},
 		{"federationmetadata.xml", false, ReasonBadMetadataURL, "The metadata URL federationmetadata.xml is not a complete address: it must start with https://."},
 		{"https://admin:secret@login.microsoftonline.com/x", false, ReasonBadMetadataURL, "The metadata URL https://admin:secret@login.microsoftonline.com/x contains a user name or password; remove the part before @."},
-		{"https://169.254.169.254/latest/meta-data/", false, ReasonAddressRefused, "The metadata URL leads to 169.254.169.254, an address on a private or local network. The portal does not fetch metadata from such addresses unless its operator allows it."},
-		{"https://[::ffff:192.168.1.1]/", false, ReasonAddressRefused, "The metadata URL leads to 192.168.1.1, an address on a private or local network. The portal does not fetch metadata from such addresses unless its operator allows it."},
+		{"https://169.254.169.254/latest/meta-data/", false, ReasonAddressRefused, "The metadata URL leads to 169.254.169.254, an address on a private or local network. The portal does not fetch metadata from such addresses unless its operator allows it (PORTAL_METADATA_ALLOW_PRIVATE=1, for an identity provider on the same network)."},
+		{"https://[::ffff:192.168.1.1]/", false, ReasonAddressRefused, "The metadata URL leads to 192.168.1.1, an address on a private or local network. The portal does not fetch metadata from such addresses unless its operator allows it (PORTAL_METADATA_ALLOW_PRIVATE=1, for an identity provider on the same network)."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.raw, func(t *testing.T) {
