@@ -106,7 +106,7 @@ func IdentityWith(nameID string, attrs map[string][]string, m ClaimMapping) (Ide
 
 	id := Identity{FirstName: firstName, LastName: lastName, ObjectID: strings.ToLower(objectID), Role: role,
 		RoleFromGroups: m.GroupClaim != "" && len(m.HostGroups)+len(m.AttendeeGroups) > 0,
-		Claims: IdentityClaims{UID: uidClaim, Email: emailClaim, FirstName: firstClaim, LastName: lastClaim, ObjectID: objectClaim, RoleGroup: group}}
+		Claims:         IdentityClaims{UID: uidClaim, Email: emailClaim, FirstName: firstClaim, LastName: lastClaim, ObjectID: objectClaim, RoleGroup: group}}
 	for _, c := range []struct {
 		claim, value string
 		tooLong      bool
