@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/meetings-portal/portal/internal/audit"
@@ -69,6 +70,14 @@ func (h *Handler) actor(r *http.Request) string { return AdminFrom(r.Context()).
 func (h *Handler) record(r *http.Request, action, detail string) {
 	site, _ := web.SiteFrom(r.Context())
 	if err := h.Audit.Record(r.Context(), site.ID, h.actor(r), action, detail); err != nil {
+		h.Log.ErrorContext(r.Context(), "audit", "error", err.Error())
+	}
+}
+
+// recordDetails is record with the details as fields.
+func (h *Handler) recordDetails(r *http.Request, action string, details audit.Details) {
+	site, _ := web.SiteFrom(r.Context())
+	if _, err := h.Audit.RecordDetails(r.Context(), site.ID, h.actor(r), action, details); err != nil {
 		h.Log.ErrorContext(r.Context(), "audit", "error", err.Error())
 	}
 }
@@ -196,6 +205,16 @@ func (h *Handler) failedSignIn(w http.ResponseWriter, r *http.Request, email str
 		return
 	}
 	h.Log.InfoContext(ctx, "admin sign-in refused", "site", site.Name, "client_ip", client, "failures", f.Failures, "addresses", f.Addresses)
+	// In the audit too, where the site's admins look: never the password
+	// typed, and the address typed only normalised and shortened, since
+	// anyone can type anything there.
+	details := audit.Details{{Name: "From", Value: client}, {Name: "Failures in a row", Value: strconv.Itoa(f.Failures)}}
+	if f.LockedFor > 0 {
+		details = append(details, audit.Field{Name: "Account locked for", Value: f.LockedFor.Round(time.Second).String()})
+	}
+	if _, err := h.Audit.RecordDetails(ctx, site.ID, signInName(email), "admin.sign-in-failed", details); err != nil {
+		h.Log.ErrorContext(ctx, "audit", "error", err.Error())
+	}
 	if h.Metrics != nil {
 		h.Metrics.AdminSignInFailures.Inc()
 	}
@@ -209,6 +228,15 @@ func (h *Handler) failedSignIn(w http.ResponseWriter, r *http.Request, email str
 		}
 	}
 	h.Render.Render(w, r, http.StatusUnauthorized, "admin_login", signInPage{Email: email, Error: "Wrong e-mail address or password."})
+}
+
+// signInName is the e-mail address typed at a failed sign-in as the audit
+// log names it: normalised when it is an address, else shortened.
+func signInName(typed string) string {
+	if email, err := sites.NormalizeEmail(typed); err == nil {
+		return web.Shorten(email, web.MaxQuoted)
+	}
+	return web.Shorten(strings.TrimSpace(typed), 64)
 }
 
 // lockedOut refuses a sign-in to a locked account without checking the

@@ -149,7 +149,7 @@ func (p *portal) auditEntries(site sites.Site) []string {
 	p.t.Helper()
 	var out []string
 	for _, e := range p.recentAudit(site) {
-		out = append(out, e.Actor+" "+e.Action+" "+e.Detail)
+		out = append(out, e.Actor+" "+e.Action+" "+e.Details.String())
 	}
 	return out
 }
@@ -181,11 +181,11 @@ func utc(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") 
 // rowCount counts the rows of the table with the given id.
 func rowCount(t *testing.T, body, tableID string) int {
 	t.Helper()
-	start := strings.Index(body, `<table class="`+tableID+`" id="`+tableID+`">`)
-	if start < 0 {
+	loc := regexp.MustCompile(`<table class="[^"]*\b` + tableID + `\b[^"]*" id="` + tableID + `">`).FindStringIndex(body)
+	if loc == nil {
 		return 0
 	}
-	rest := body[start:]
+	rest := body[loc[0]:]
 	end := strings.Index(rest, "</table>")
 	return strings.Count(rest[:end], "<tr") - 1 // minus the header row
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/meetings-portal/portal/internal/audit"
 	"github.com/meetings-portal/portal/internal/identifier"
 	"github.com/meetings-portal/portal/internal/session"
 	"github.com/meetings-portal/portal/internal/sso"
@@ -19,7 +20,8 @@ import (
 
 // userChange is one of the actions on the Users page.
 type userChange struct {
-	name   string // in the audit log and the redirect
+	name   string // in the redirect
+	action string // in the audit log
 	banner string // shown after the redirect; %s is the account
 	// apply makes the change and reports whether anything changed.
 	apply func(ctx context.Context, store *users.Store, siteID, id int64) (bool, error)
@@ -28,28 +30,31 @@ type userChange struct {
 var (
 	userDeactivate = userChange{
 		name:   "deactivate",
-		banner: "%s is deactivated and signed out everywhere.",
+		action: "user.deactivate",
+		banner: "Deactivated %s: signed out everywhere, and refused at sign-in until reactivated.",
 		apply: func(ctx context.Context, s *users.Store, siteID, id int64) (bool, error) {
 			return s.SetActive(ctx, siteID, id, false)
 		},
 	}
 	userReactivate = userChange{
 		name:   "reactivate",
-		banner: "%s is active again and can sign in.",
+		action: "user.reactivate",
+		banner: "Reactivated %s: they can sign in again.",
 		apply: func(ctx context.Context, s *users.Store, siteID, id int64) (bool, error) {
 			return s.SetActive(ctx, siteID, id, true)
 		},
 	}
 	userRelink = userChange{
 		name:   "relink",
-		banner: "%s is re-linked: the next person to sign in with this account's uid gets it. Earlier sessions have ended.",
+		action: "user.relink",
+		banner: "Re-linked %s: the next person to sign in with this account's uid gets it. Earlier sessions have ended.",
 		apply: func(ctx context.Context, s *users.Store, siteID, id int64) (bool, error) {
 			return s.Relink(ctx, siteID, id)
 		},
 	}
 	userChanges = map[string]userChange{"deactivate": userDeactivate, "reactivate": userReactivate, "relink": userRelink,
-		"end-sessions": {name: "end-sessions", banner: "%s is signed out everywhere: every session of the account has ended."},
-		"end-session":  {name: "end-session", banner: "The session of %s has ended: that browser is signed out."},
+		"end-sessions": {name: "end-sessions", action: "user.end-sessions", banner: "Signed %s out everywhere: every session of the account has ended."},
+		"end-session":  {name: "end-session", action: "user.end-session", banner: "Ended a session of %s: that browser is signed out."},
 	}
 )
 
@@ -92,7 +97,7 @@ func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, status int
 		if id, err := strconv.ParseInt(r.URL.Query().Get("id"), 10, 64); err == nil {
 			for _, u := range list {
 				if u.ID == id {
-					page.Banner = fmt.Sprintf(change.banner, u.DisplayName()+" ("+u.UID+")")
+					page.Banner = fmt.Sprintf(change.banner, userName(u))
 				}
 			}
 		}
@@ -135,6 +140,29 @@ func (h *Handler) AddUser(w http.ResponseWriter, r *http.Request) {
 // DeactivateUser deactivates the account in the URL and ends its sessions.
 func (h *Handler) DeactivateUser(w http.ResponseWriter, r *http.Request) {
 	h.changeUser(w, r, userDeactivate)
+}
+
+// ConfirmDeactivateUser asks before deactivating the account in the URL
+// (GET /admin/users/{id}/deactivate), naming it and what will happen.
+func (h *Handler) ConfirmDeactivateUser(w http.ResponseWriter, r *http.Request) {
+	user, ok := h.userPage(w, r)
+	if !ok {
+		return
+	}
+	name := user.Email
+	if name == "" {
+		name = user.UID
+	}
+	h.Render.Render(w, r, http.StatusOK, "admin_confirm", confirmPage{
+		Section: "Users", SectionURL: "/admin/users",
+		Title: "Deactivate " + name + "?",
+		Effects: []string{
+			user.DisplayName() + " (uid " + user.UID + ") is signed out everywhere at once.",
+			"Their single sign-on sign-ins are refused until an admin reactivates the account.",
+			"The account, its meetings and its rooms are kept.",
+		},
+		Action: fmt.Sprintf("/admin/users/%d/deactivate", user.ID), Button: "Deactivate " + name,
+	})
 }
 
 // ReactivateUser lets the account in the URL sign in again.
@@ -249,7 +277,7 @@ func (h *Handler) changeUser(w http.ResponseWriter, r *http.Request, change user
 	}
 	// Pressed twice, the second press changes nothing and records nothing.
 	if changed {
-		h.record(r, "user."+change.name, fmt.Sprintf("%s (id %d)", user.UID, user.ID))
+		h.recordDetails(r, change.action, userDetails(user))
 	}
 	http.Redirect(w, r, "/admin/users?done="+change.name+"&id="+strconv.FormatInt(user.ID, 10), http.StatusSeeOther)
 }
@@ -258,7 +286,7 @@ func (h *Handler) changeUser(w http.ResponseWriter, r *http.Request, change user
 // /admin/users/{id}/sessions/end): every session of it ends at once, in
 // every portal process, and the audit entry is written with the change.
 func (h *Handler) EndUserSessions(w http.ResponseWriter, r *http.Request) {
-	h.endSessions(w, r, 0, "end-sessions")
+	h.endSessions(w, r, 0, userChanges["end-sessions"])
 }
 
 // EndUserSession ends one session of an account (POST
@@ -269,13 +297,13 @@ func (h *Handler) EndUserSession(w http.ResponseWriter, r *http.Request) {
 		h.Render.NotFound(w, r)
 		return
 	}
-	h.endSessions(w, r, id, "end-session")
+	h.endSessions(w, r, id, userChanges["end-session"])
 }
 
 // endSessions ends the session id of the account in the URL, or all of
 // them (id 0), with its audit entry in the same transaction: pressed
 // twice, the second press ends nothing and records nothing.
-func (h *Handler) endSessions(w http.ResponseWriter, r *http.Request, id int64, action string) {
+func (h *Handler) endSessions(w http.ResponseWriter, r *http.Request, id int64, change userChange) {
 	site, _ := web.SiteFrom(r.Context())
 	user, ok := h.userPage(w, r)
 	if !ok {
@@ -285,15 +313,33 @@ func (h *Handler) endSessions(w http.ResponseWriter, r *http.Request, id int64, 
 		if ended == 0 {
 			return nil
 		}
-		detail := fmt.Sprintf("%s (id %d): %d session(s) ended", user.UID, user.ID, ended)
+		details := append(userDetails(user), audit.Field{Name: "Sessions ended", Value: strconv.FormatInt(ended, 10)})
 		if id != 0 {
-			detail = fmt.Sprintf("%s (id %d): session %d ended", user.UID, user.ID, id)
+			details = append(userDetails(user), audit.Field{Name: "Session", Value: strconv.FormatInt(id, 10)})
 		}
-		return h.Audit.RecordIn(ctx, tx, site.ID, h.actor(r), "user."+action, detail)
+		return h.Audit.RecordDetailsIn(ctx, tx, site.ID, h.actor(r), change.action, details)
 	})
 	if err != nil {
 		h.Render.ServerError(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/admin/users?done="+action+"&id="+strconv.FormatInt(user.ID, 10), http.StatusSeeOther)
+	http.Redirect(w, r, "/admin/users?done="+change.name+"&id="+strconv.FormatInt(user.ID, 10), http.StatusSeeOther)
+}
+
+// userName names an account in a banner: its e-mail address, and its uid
+// when that differs.
+func userName(u users.User) string {
+	if u.Email == "" || u.Email == u.UID {
+		return u.UID
+	}
+	return u.Email + " (uid " + u.UID + ")"
+}
+
+// userDetails names an account in the audit log.
+func userDetails(u users.User) audit.Details {
+	d := audit.Details{{Name: "User", Value: u.UID}}
+	if u.Email != u.UID {
+		d = append(d, audit.Field{Name: "E-mail", Value: u.Email})
+	}
+	return append(d, audit.Field{Name: "Account ID", Value: strconv.FormatInt(u.ID, 10)})
 }

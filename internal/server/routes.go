@@ -148,6 +148,7 @@ func (s *Server) siteRoutes() http.Handler {
 		r.Get("/admin/events", adminPages.EventsPage)
 		r.Get("/admin/users", adminPages.UsersPage)
 		r.Post("/admin/users", adminPages.AddUser)
+		r.Get("/admin/users/{id}/deactivate", adminPages.ConfirmDeactivateUser)
 		r.Post("/admin/users/{id}/deactivate", adminPages.DeactivateUser)
 		r.Post("/admin/users/{id}/reactivate", adminPages.ReactivateUser)
 		r.Post("/admin/users/{id}/sessions/end", adminPages.EndUserSessions)
@@ -156,6 +157,7 @@ func (s *Server) siteRoutes() http.Handler {
 		r.Post("/admin/users/{id}/relink", adminPages.RelinkUser)
 		r.Get("/admin/admins", adminPages.AdminsPage)
 		r.Post("/admin/admins", adminPages.AddAdmin)
+		r.Get("/admin/admins/{id}/remove", adminPages.ConfirmRemoveAdmin)
 		r.Post("/admin/admins/{id}/remove", adminPages.RemoveAdmin)
 		r.Get("/admin/audit", adminPages.AuditPage)
 		// Meetings: the site's meetings, its meeting settings, and in
