@@ -161,7 +161,7 @@ func (h *Handler) ConfirmRemoveAdmin(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Render.Render(w, r, http.StatusOK, "admin_confirm", confirmPage{
 		Section: "Admins", SectionURL: "/admin/admins",
-		Title:  "Remove " + target.Email + "?",
+		Title: "Remove " + target.Email + "?",
 		Effects: []string{
 			target.Email + " will no longer be an admin of this site and cannot sign in at /admin.",
 			"Every admin session of " + target.Email + " ends at once.",
