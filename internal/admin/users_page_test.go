@@ -21,7 +21,7 @@ func TestUsersPageListsTheSitesAccounts(t *testing.T) {
 	body := p.get(acmeHost, "/admin/users", p.SignInAdmin(acmeHost, "admin@acme.test"))
 	for _, want := range []string{
 		`<a href="/admin">Site administration</a>`,
-		"Britta Simon", "britta.simon@contoso.com", "Host", "Auto Account Creation", "Active",
+		"Britta Simon", "britta.simon@contoso.com", "Host, active", "by Auto Account Creation",
 		utc(*britta.LastSignInAt),
 		`href="/admin/users/` + strconv.FormatInt(britta.ID, 10) + `/deactivate"`,
 		`href="/admin/users/` + strconv.FormatInt(britta.ID, 10) + `/relink"`,
