@@ -146,6 +146,8 @@ func (s *Server) siteRoutes() http.Handler {
 		r.Get("/admin/sso/test", adminPages.SSOTest)
 		// Sign-in events, users, admins, audit.
 		r.Get("/admin/events", adminPages.EventsPage)
+		r.Get("/admin/events.csv", adminPages.ExportEvents)
+		r.Get("/admin/events/{id}", adminPages.EventPage)
 		r.Get("/admin/users", adminPages.UsersPage)
 		r.Post("/admin/users", adminPages.AddUser)
 		r.Get("/admin/users/{id}/deactivate", adminPages.ConfirmDeactivateUser)
