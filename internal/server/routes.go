@@ -149,6 +149,7 @@ func (s *Server) siteRoutes() http.Handler {
 		r.Get("/admin/events.csv", adminPages.ExportEvents)
 		r.Get("/admin/events/{id}", adminPages.EventPage)
 		r.Get("/admin/users", adminPages.UsersPage)
+		r.Get("/admin/users.csv", adminPages.ExportUsers)
 		r.Post("/admin/users", adminPages.AddUser)
 		r.Get("/admin/users/{id}/deactivate", adminPages.ConfirmDeactivateUser)
 		r.Post("/admin/users/{id}/deactivate", adminPages.DeactivateUser)
