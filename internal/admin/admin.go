@@ -55,6 +55,15 @@ type Handler struct {
 
 type adminKey struct{}
 
+// sessionKey holds the id of the signed-in admin's session.
+type sessionKey struct{}
+
+// sessionIDFrom is the session id of a request that passed RequireAdmin.
+func sessionIDFrom(ctx context.Context) int64 {
+	id, _ := ctx.Value(sessionKey{}).(int64)
+	return id
+}
+
 // AdminFrom returns the signed-in admin of a request that passed RequireAdmin.
 func AdminFrom(ctx context.Context) sites.Admin {
 	a, _ := ctx.Value(adminKey{}).(sites.Admin)
@@ -86,7 +95,7 @@ func (h *Handler) recordDetails(r *http.Request, action string, details audit.De
 // is sent to the sign-in form.
 func (h *Handler) RequireAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		admin, ok, err := h.currentAdmin(w, r)
+		admin, sess, ok, err := h.currentAdmin(w, r)
 		if err != nil {
 			h.Render.ServerError(w, r, err)
 			return
@@ -96,28 +105,29 @@ func (h *Handler) RequireAdmin(next http.Handler) http.Handler {
 			return
 		}
 		r = web.MarkSignedIn(r, "/admin/logout")
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), adminKey{}, admin)))
+		ctx := context.WithValue(r.Context(), adminKey{}, admin)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, sessionKey{}, sess.ID)))
 	})
 }
 
 // currentAdmin returns the request's signed-in admin, or ok false. An error
 // is a failure to find out (the database), which must not sign the admin
 // out or lose the form they posted: the caller shows an error page.
-func (h *Handler) currentAdmin(w http.ResponseWriter, r *http.Request) (admin sites.Admin, ok bool, err error) {
-	sess, ok, err := h.Session.Lookup(w, r)
+func (h *Handler) currentAdmin(w http.ResponseWriter, r *http.Request) (admin sites.Admin, sess session.Session, ok bool, err error) {
+	sess, ok, err = h.Session.Lookup(w, r)
 	if !ok || err != nil {
-		return sites.Admin{}, false, err
+		return sites.Admin{}, session.Session{}, false, err
 	}
 	site, _ := web.SiteFrom(r.Context())
 	admin, err = h.Sites.AdminByID(r.Context(), site.ID, sess.SubjectID)
 	if errors.Is(err, sites.ErrNotFound) {
 		h.Session.Clear(w)
-		return sites.Admin{}, false, nil
+		return sites.Admin{}, session.Session{}, false, nil
 	}
 	if err != nil {
-		return sites.Admin{}, false, err
+		return sites.Admin{}, session.Session{}, false, err
 	}
-	return admin, true, nil
+	return admin, sess, true, nil
 }
 
 type signInPage struct {
@@ -129,11 +139,17 @@ type homePage struct {
 	// MailCatcher: no SMTP server is configured, and the development mail
 	// page lists what would have been sent.
 	MailCatcher bool
+	Banner      string
+}
+
+// homeNotices are the banners of the admin home after a change.
+var homeNotices = web.Notices{
+	"password": "Your password is changed. Your other admin sessions have ended; this one stays signed in.",
 }
 
 // Home is the admin sign-in form, or the admin home once signed in.
 func (h *Handler) Home(w http.ResponseWriter, r *http.Request) {
-	admin, ok, err := h.currentAdmin(w, r)
+	admin, _, ok, err := h.currentAdmin(w, r)
 	if err != nil {
 		h.Render.ServerError(w, r, err)
 		return
@@ -143,7 +159,7 @@ func (h *Handler) Home(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r = web.MarkSignedIn(r, "/admin/logout")
-	h.Render.Render(w, r, http.StatusOK, "admin_home", homePage{Admin: admin, MailCatcher: !h.Outbox.Delivers()})
+	h.Render.Render(w, r, http.StatusOK, "admin_home", homePage{Admin: admin, MailCatcher: !h.Outbox.Delivers(), Banner: homeNotices.From(r, "done")})
 }
 
 // SignIn checks an admin's credentials (POST /admin/login). Besides the

@@ -163,6 +163,8 @@ func (s *Server) siteRoutes() http.Handler {
 		r.Get("/admin/admins/{id}/remove", adminPages.ConfirmRemoveAdmin)
 		r.Post("/admin/admins/{id}/remove", adminPages.RemoveAdmin)
 		r.Get("/admin/audit", adminPages.AuditPage)
+		r.Get("/admin/password", adminPages.PasswordPage)
+		r.Post("/admin/password", adminPages.ChangePassword)
 		// Meetings: the site's meetings, its meeting settings, and in
 		// development (no SMTP server) the mail it would have sent.
 		r.Get("/admin/meetings", adminPages.MeetingsPage)
