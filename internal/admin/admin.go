@@ -36,12 +36,14 @@ type Handler struct {
 	Metrics  *metrics.Metrics
 	Sessions *session.Store
 	Session  session.Cookie // the admin's session cookie
-	Users    *users.Store
-	SSO      *sso.Service
-	Audit    *audit.Log
-	Hosts    sites.Hosts
-	Render   *web.Renderer
-	Log      *slog.Logger
+	// Resumes keep where an admin's session expired (resume.go).
+	Resumes *session.Resumes
+	Users   *users.Store
+	SSO     *sso.Service
+	Audit   *audit.Log
+	Hosts   sites.Hosts
+	Render  *web.Renderer
+	Log     *slog.Logger
 	// FetchMetadata fetches an IdP metadata URL under the operator's SSRF
 	// rules (idpmeta.Fetch with PORTAL_METADATA_ALLOW_PRIVATE).
 	FetchMetadata sso.Fetcher
@@ -101,7 +103,7 @@ func (h *Handler) RequireAdmin(next http.Handler) http.Handler {
 			return
 		}
 		if !ok {
-			http.Redirect(w, r, "/admin", http.StatusSeeOther)
+			h.sessionEnded(w, r)
 			return
 		}
 		r = web.MarkSignedIn(r, "/admin/logout")
@@ -132,6 +134,8 @@ func (h *Handler) currentAdmin(w http.ResponseWriter, r *http.Request) (admin si
 
 type signInPage struct {
 	Email, Error string
+	// Notice says why the sign-in form is shown (an expired session).
+	Notice string
 }
 
 type homePage struct {
@@ -204,7 +208,7 @@ func (h *Handler) SignIn(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Session.Start(w, r, token)
 	h.Log.InfoContext(ctx, "admin signed in", "site", site.Name, "admin", admin.Email)
-	http.Redirect(w, r, "/admin", http.StatusSeeOther)
+	http.Redirect(w, r, h.resumeAfterSignIn(r, admin.ID), http.StatusSeeOther)
 }
 
 // failedSignIn counts a wrong e-mail address or password against the

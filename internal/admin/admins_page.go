@@ -27,6 +27,9 @@ type adminsPage struct {
 	Self   int64
 	Banner string
 	Error  string // a refused removal
+	// Resumed: the add form is what the admin had posted when their
+	// session expired.
+	Resumed string
 	// The add form: the e-mail is kept after an error; the password never
 	// comes back into the page.
 	Email         string
@@ -36,7 +39,12 @@ type adminsPage struct {
 
 // AdminsPage lists the site's admins, with the form to add one.
 func (h *Handler) AdminsPage(w http.ResponseWriter, r *http.Request) {
-	h.renderAdmins(w, r, http.StatusOK, adminsPage{Banner: h.adminsBanner(r)})
+	page := adminsPage{Banner: h.adminsBanner(r)}
+	if form, ok := h.resumedForm(w, r, "/admin/admins"); ok {
+		// The e-mail only: the initial password was never kept.
+		page.Email, page.Resumed = form.Get("email"), resumedNotice+" Type the initial password again."
+	}
+	h.renderAdmins(w, r, http.StatusOK, page)
 }
 
 // adminsBanner is the banner after an add or a removal, naming the admin

@@ -7,6 +7,7 @@ package admin_test
 import (
 	"context"
 	"html/template"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -232,4 +233,18 @@ func pageError(body string) string {
 		return body
 	}
 	return strings.Join(out, " | ")
+}
+
+// sentToSignIn reports whether a request without a live admin session of
+// the site was answered as one: a page is redirected to the sign-in form;
+// a posted form gets the sign-in form itself (401), saying the session
+// expired.
+func sentToSignIn(method string, resp *http.Response) bool {
+	if method != http.MethodPost {
+		return resp.StatusCode == http.StatusSeeOther && resp.Header.Get("Location") == "/admin"
+	}
+	var b strings.Builder
+	_, _ = io.Copy(&b, resp.Body)
+	body := b.String()
+	return resp.StatusCode == http.StatusUnauthorized && strings.Contains(body, `action="/admin/login"`) && strings.Contains(body, "Your session expired")
 }

@@ -63,7 +63,7 @@ func TestAdminChangesOwnPassword(t *testing.T) {
 		t.Errorf("audit %q", got)
 	}
 	// Signed out, the form cannot be posted.
-	if resp := p.Do("POST", acmeHost, "/admin/password", url.Values{"current_password": {newPassword}}); resp.StatusCode != http.StatusSeeOther {
-		t.Errorf("signed out: status %d", resp.StatusCode)
+	if !sentToSignIn("POST", p.Do("POST", acmeHost, "/admin/password", url.Values{"current_password": {newPassword}})) {
+		t.Error("signed out, the form was not answered with the sign-in form")
 	}
 }

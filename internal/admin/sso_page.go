@@ -44,6 +44,15 @@ func (h *Handler) SSOPage(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Notice = ssoNotices.From(r, "done")
 	p.Problem = ssoProblems.From(r, "problem")
+	if form, ok := h.resumedForm(w, r, "/admin/sso"); ok {
+		// The options as the admin had posted them, with the version
+		// they were editing: if someone changed the settings since, the
+		// next Save shows it rather than overwriting it.
+		options := optionsFormFromValues(form)
+		options.Protocol = protocolSAML2
+		options.version = versionFromValues(form)
+		p.Options, p.Notice = options, resumedNotice
+	}
 	h.Render.Render(w, r, http.StatusOK, "admin_sso", p)
 }
 

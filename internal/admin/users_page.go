@@ -72,6 +72,9 @@ type usersPage struct {
 	AddErrors map[string]string
 	// Query is the search, as typed.
 	Query string
+	// Resumed: the Add user form is what the admin had posted when their
+	// session expired.
+	Resumed string
 	web.Pager
 }
 
@@ -93,7 +96,20 @@ var usersNotices = web.Notices{
 
 // UsersPage lists the site's meeting users, with the form to add one.
 func (h *Handler) UsersPage(w http.ResponseWriter, r *http.Request) {
-	h.renderUsers(w, r, http.StatusOK, usersPage{Banner: usersNotices.From(r, "done"), Add: users.NewAccount{Role: "host"}})
+	page := usersPage{Banner: usersNotices.From(r, "done"), Add: users.NewAccount{Role: "host"}}
+	if form, ok := h.resumedForm(w, r, "/admin/users"); ok {
+		page.Add = addUserForm(form)
+		page.Resumed = resumedNotice
+	}
+	h.renderUsers(w, r, http.StatusOK, page)
+}
+
+// addUserForm reads the Add user form.
+func addUserForm(form url.Values) users.NewAccount {
+	return users.NewAccount{
+		Email: form.Get("email"), UID: form.Get("uid"), Role: form.Get("role"),
+		FirstName: form.Get("first_name"), LastName: form.Get("last_name"),
+	}
 }
 
 func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, status int, page usersPage) {
@@ -132,10 +148,7 @@ func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, status int
 // someone in. The account and its audit entry are one transaction.
 func (h *Handler) AddUser(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
-	page := usersPage{Add: users.NewAccount{
-		Email: r.PostFormValue("email"), UID: r.PostFormValue("uid"), Role: r.PostFormValue("role"),
-		FirstName: r.PostFormValue("first_name"), LastName: r.PostFormValue("last_name"),
-	}}
+	page := usersPage{Add: addUserForm(r.PostForm)}
 	_, err := h.Users.Create(r.Context(), site.ID, page.Add, func(ctx context.Context, tx pgx.Tx, u users.User) error {
 		return h.Audit.RecordIn(ctx, tx, site.ID, h.actor(r), "user.create", u.Summary())
 	})

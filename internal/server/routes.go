@@ -28,7 +28,7 @@ func (s *Server) siteRoutes() http.Handler {
 	ssoPages.Auth = auth
 	auth.SingleLogout = ssoPages.SingleLogout
 	adminPages := &admin.Handler{
-		Sites: a.Sites, Lockouts: a.AdminLockouts, Metrics: a.Metrics, Sessions: a.Sessions, Users: a.Users, SSO: a.SSO, Audit: a.Audit, Hosts: a.Hosts,
+		Sites: a.Sites, Lockouts: a.AdminLockouts, Metrics: a.Metrics, Sessions: a.Sessions, Resumes: a.Resumes, Users: a.Users, SSO: a.SSO, Audit: a.Audit, Hosts: a.Hosts,
 		Render: render, Log: a.Log, FetchMetadata: a.FetchMetadata, Now: a.Now, Meetings: a.Meetings, Outbox: a.Outbox,
 		Session: session.Cookie{
 			Store: a.Sessions, Cookies: cookies, Name: admin.SessionCookie, Kind: session.Admin, Policy: session.AdminPolicy,
