@@ -236,11 +236,11 @@ func pageError(body string) string {
 }
 
 // sentToSignIn reports whether a request without a live admin session of
-// the site was answered as one: a page is redirected to the sign-in form;
-// a posted form gets the sign-in form itself (401), saying the session
-// expired.
+// the site was answered as one: redirected to the sign-in form, or, for a
+// form posted with a session cookie that no longer opens a session, the
+// sign-in form itself (401), saying the session expired.
 func sentToSignIn(method string, resp *http.Response) bool {
-	if method != http.MethodPost {
+	if method != http.MethodPost || resp.StatusCode == http.StatusSeeOther {
 		return resp.StatusCode == http.StatusSeeOther && resp.Header.Get("Location") == "/admin"
 	}
 	var b strings.Builder

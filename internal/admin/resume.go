@@ -18,10 +18,12 @@ const resumeCookie = "admin_resume"
 const expiredNotice = "Your session expired — sign in to continue. What you were saving is kept: after signing in you are taken back to it, to check and save again."
 
 // sessionEnded answers a request to an admin page without a live session.
-// The page (and a posted form) is kept server-side under a token in a
-// cookie, so that signing in again returns there: a GET is sent to the
+// When the browser had a session, the page (and a posted form) is kept
+// server-side under a token in a cookie, so that signing in again returns
+// there: a GET is sent to the
 // sign-in form; a POST is answered with the sign-in form itself, saying
-// the session expired, since nothing was saved.
+// the session expired, since nothing was saved. Anyone else is sent to the
+// sign-in form.
 func (h *Handler) sessionEnded(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	site, _ := web.SiteFrom(ctx)
@@ -34,7 +36,10 @@ func (h *Handler) sessionEnded(w http.ResponseWriter, r *http.Request) {
 	} else {
 		resume.ReturnPath = r.URL.RequestURI()
 	}
-	if h.Resumes != nil && adminPath(resume.ReturnPath) {
+	// Only a browser that had an admin session (now expired) is given a
+	// way back: an anonymous visitor's requests store nothing.
+	hadSession := h.Session.Cookies.Get(r, SessionCookie) != ""
+	if h.Resumes != nil && hadSession && adminPath(resume.ReturnPath) {
 		token, err := h.Resumes.Save(ctx, site.ID, session.Admin, resume)
 		if err != nil {
 			// Only the way back is lost: sign-in still works.
@@ -43,7 +48,7 @@ func (h *Handler) sessionEnded(w http.ResponseWriter, r *http.Request) {
 			h.Session.Cookies.Set(w, resumeCookie, token, session.ResumeFor)
 		}
 	}
-	if !posted {
+	if !posted || !hadSession {
 		http.Redirect(w, r, "/admin", http.StatusSeeOther)
 		return
 	}

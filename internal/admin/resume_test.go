@@ -186,3 +186,18 @@ func TestSafeReturnPath(t *testing.T) {
 		}
 	}
 }
+
+// A visitor who never had a session stores nothing, whatever they post.
+func TestAnonymousRequestsStoreNoResume(t *testing.T) {
+	p := newPortal(t)
+	for _, method := range []string{"GET", "POST"} {
+		resp := p.Do(method, acmeHost, "/admin/users", url.Values{"email": {"x@example.com"}})
+		if !sentToSignIn(method, resp) || portaltest.Cookie(resp, "admin_resume") != nil {
+			t.Errorf("%s: answered %d with a resume cookie", method, resp.StatusCode)
+		}
+	}
+	var n int
+	if err := p.App.Pool.QueryRow(t.Context(), `SELECT count(*) FROM session_resumes`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d resumes stored (%v)", n, err)
+	}
+}

@@ -72,6 +72,14 @@ func SafeReturnPath(p string) bool {
 // ErrUnsafeReturn: the return path is not a local path.
 var ErrUnsafeReturn = errors.New("return path is not a local path")
 
+// ErrTooManyResumes: the site holds maxResumesPerSite live resumes already.
+var ErrTooManyResumes = errors.New("too many sessions waiting to resume on this site")
+
+// maxResumesPerSite bounds the live resumes of a site: a site has a few
+// admins, and requests with made-up cookies must not fill the table (at
+// most this many forms of MaxResumedForm a site).
+const maxResumesPerSite = 200
+
 // Save keeps r for kind on a site and returns the token for the browser.
 // A form larger than MaxResumedForm is not kept (the return path is).
 func (s *Resumes) Save(ctx context.Context, siteID int64, kind Kind, r Resume) (string, error) {
@@ -91,9 +99,15 @@ func (s *Resumes) Save(ctx context.Context, siteID int64, kind Kind, r Resume) (
 		r.FormPath = ""
 	}
 	now := s.now()
-	if _, err := s.pool.Exec(ctx, `INSERT INTO session_resumes (site_id, token_hash, kind, return_path, form_path, form, created_at, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, siteID, hashToken(token), kind, r.ReturnPath, r.FormPath, sealed, now, now.Add(ResumeFor)); err != nil {
+	tag, err := s.pool.Exec(ctx, `INSERT INTO session_resumes (site_id, token_hash, kind, return_path, form_path, form, created_at, expires_at)
+SELECT $1, $2, $3, $4, $5, $6, $7, $8
+WHERE (SELECT count(*) FROM session_resumes WHERE site_id = $1 AND expires_at > $7) < $9`,
+		siteID, hashToken(token), kind, r.ReturnPath, r.FormPath, sealed, now, now.Add(ResumeFor), maxResumesPerSite)
+	if err != nil {
 		return "", fmt.Errorf("save resume: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return "", ErrTooManyResumes
 	}
 	return token, nil
 }
