@@ -201,3 +201,41 @@ func TestAnonymousRequestsStoreNoResume(t *testing.T) {
 		t.Errorf("%d resumes stored (%v)", n, err)
 	}
 }
+
+// The SSO options posted with an expired session come back after sign-in
+// with the version they were edited from, and saving them then works.
+func TestExpiredSessionGivesBackTheSSOOptions(t *testing.T) {
+	p := newPortal(t)
+	p.importFile(fixture(t, "azure-federation-metadata.xml"))
+	p.Clock.Set(time.Now())
+	expired := p.SignInAdmin(acmeHost, "admin@acme.test")
+	_, page := p.Get(acmeHost, "/admin/sso", expired)
+	form := portaltest.FormValues(t, page, "sso-options")
+	revision := form.Get("revision")
+	form.Set("default_target", "/meetings/new")
+	p.expire()
+	req := portaltest.Request("POST", acmeHost, "/admin/sso", form, expired)
+	req.Header.Set("Referer", "http://"+acmeHost+"/admin/sso")
+	resp := p.Serve(req)
+	resume := portaltest.Cookie(resp, "admin_resume")
+	if resp.StatusCode != http.StatusUnauthorized || resume == nil {
+		t.Fatalf("status %d, resume %v", resp.StatusCode, resume)
+	}
+	if p.settings().DefaultTarget == "/meetings/new" {
+		t.Fatal("the expired session saved the options")
+	}
+	signIn := p.signInWith(acmeHost, "admin@acme.test", resume)
+	if signIn.Header.Get("Location") != "/admin/sso" {
+		t.Fatalf("after sign-in: to %q", signIn.Header.Get("Location"))
+	}
+	fresh := portaltest.Cookie(signIn, "admin_session")
+	page = p.get(acmeHost, "/admin/sso", fresh, resume)
+	given := portaltest.FormValues(t, page, "sso-options")
+	if given.Get("default_target") != "/meetings/new" || given.Get("revision") != revision || !strings.Contains(page, "not saved yet") {
+		t.Fatalf("options given back: default target %q, revision %q (was %q)", given.Get("default_target"), given.Get("revision"), revision)
+	}
+	p.post(acmeHost, "/admin/sso", given, "/admin/sso?done=saved", fresh)
+	if got := p.settings().DefaultTarget; got != "/meetings/new" {
+		t.Errorf("saved default target %q", got)
+	}
+}
