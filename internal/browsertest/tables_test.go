@@ -20,7 +20,7 @@ const longAddress = "britta.simon-hoffmann@contoso-europe.example.com"
 // seedTables gives acme users, audit entries and sign-in events with the
 // long values that made the tables overflow: addresses, URLs, certificate
 // fingerprints, refusal explanations.
-func seedTables(t *testing.T, env *browsertest.Env) {
+func seedTables(t *testing.T, env *browsertest.Env) (eventID int64) {
 	t.Helper()
 	ctx := context.Background()
 	site := env.CreateSite("acme")
@@ -41,12 +41,29 @@ func seedTables(t *testing.T, env *browsertest.Env) {
 		}
 	}
 	for i := range 3 {
-		if err := env.App.SSO.RecordEvent(ctx, sso.Event{SiteID: site.ID, Reference: "7KQ2-M4XD-9PLA", Flow: sso.FlowSP, Result: sso.ResultRefused,
+		e := sso.Event{SiteID: site.ID, Reference: "7KQ2-M4XD-9PLA", Flow: sso.FlowSP, Result: sso.ResultRefused,
 			Reason: "audience-mismatch", NameID: fmt.Sprintf("user%d.%s", i, longAddress), ClientIP: "203.0.113.9",
-			Detail: "The response is addressed to " + url + ", not to this site's Identifier (Entity ID); check the Identifier in the identity provider's SAML settings."}); err != nil {
+			Detail: "The response is addressed to " + url + ", not to this site's Identifier (Entity ID); check the Identifier in the identity provider's SAML settings."}
+		if i == 2 {
+			// Refused after its signature was verified: its claims are kept.
+			e.Reason = sso.ReasonMFARequired
+			e.Detail = "this site requires multi-factor sign-in, and the assertion shows none (authentication methods none; authentication context urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport)"
+			e.Claims = map[string][]string{
+				"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress": {e.NameID},
+				"http://schemas.microsoft.com/identity/claims/objectidentifier":      {"0d3c2f4e-8e8a-4a5b-9a7c-2f0b5c6d7e8f"},
+				"http://schemas.microsoft.com/ws/2008/06/identity/claims/groups":     {"6b1f4c5e-0000-4000-8000-000000000001", "6b1f4c5e-0000-4000-8000-000000000002"},
+				sso.ClaimAuthnContext: {"urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"},
+			}
+		}
+		if err := env.App.SSO.RecordEvent(ctx, e); err != nil {
 			t.Fatal(err)
 		}
 	}
+	events, err := env.App.SSO.RecentEvents(ctx, site.ID, sso.EventFilter{Limit: 1})
+	if err != nil || len(events) == 0 {
+		t.Fatalf("events %v, %v", events, err)
+	}
+	return events[0].ID
 }
 
 // TestAdminTablesFitDesktopAndPhoneWidths opens the audit, users and events
@@ -55,7 +72,7 @@ func seedTables(t *testing.T, env *browsertest.Env) {
 // one line; on a phone the rows are stacked as cards).
 func TestAdminTablesFitDesktopAndPhoneWidths(t *testing.T) {
 	env := browsertest.New(t)
-	seedTables(t, env)
+	eventID := seedTables(t, env)
 	ctx := env.Ctx
 	signInAdmin(t, ctx, env.SiteURL("acme"), "admin@acme.test")
 
@@ -63,6 +80,8 @@ func TestAdminTablesFitDesktopAndPhoneWidths(t *testing.T) {
 		{"/admin/audit", "audit", `#audit td.address`},
 		{"/admin/users", "users", `#users td .address`},
 		{"/admin/events", "events", `#events td .address`},
+		{fmt.Sprintf("/admin/events/%d", eventID), "claims", `#event .address`},
+		{"/admin/users/1/deactivate", "confirm", `#confirm`},
 	}
 	for _, size := range []struct {
 		name          string
@@ -114,10 +133,15 @@ func TestAdminTablesFitDesktopAndPhoneWidths(t *testing.T) {
 			if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, page.address))); err != nil || n == 0 {
 				t.Errorf("%s: no address cell %s (%v)", page.path, page.address, err)
 			}
-			if size.name == "desktop" {
-				env.Screenshot("admin-" + page.table)
-			} else {
-				env.Screenshot("admin-" + page.table + "-phone")
+			name := "admin-" + page.table
+			if page.table == "claims" {
+				name = "admin-event"
+			}
+			if page.table != "confirm" {
+				if size.name == "phone" {
+					name += "-phone"
+				}
+				env.Screenshot(name)
 			}
 		}
 	}
