@@ -7,11 +7,11 @@ GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 # trust-auth PostgreSQL at 127.0.0.1:5432.
 TEST_TIMEOUT ?= 12m
 
-.PHONY: all run build test test-deps fmt-check vet staticcheck go-test bench rss clean
+.PHONY: all run build test test-deps fmt-check vet staticcheck go-test bench bench-scale rss clean
 
 all: build
 
-## run: build, migrate, create the demo site acme, and serve with the development IdP
+## run: build, migrate, create the demo site acme, and serve with the development IdP; ends with a box of addresses and passwords
 run:
 	./scripts/dev-run.sh
 
@@ -45,9 +45,20 @@ go-test:
 	@echo "== go test -race"
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 
-## bench: every benchmark, no tests
+# The load generator's measurement (docs/PERFORMANCE.md); LOADGEN adds flags.
+LOADGEN ?=
+
+## bench: every benchmark (the steps of a sign-in, the pages, the media), then the load generator: sign-ins side by side with crewjam's ParseResponse and a minimal samlsp SP, and the pages
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -count=1 -timeout 30m -v -run 'TestLoad|TestPages' ./internal/loadtest \
+		-args -loadgen.requests 3000 -loadgen.page-requests 300 -loadgen.clients 32 $(LOADGEN)
+
+## bench-scale: the load generator on 10,000 sites, 1,000,000 users and 10,000,000 events (database portal_scale, seeded once with COPY: about 15 minutes)
+bench-scale:
+	$(GO) test -count=1 -timeout 60m -v -run 'TestLoad|TestPages' ./internal/loadtest \
+		-args -loadgen.database portal_scale -loadgen.sites 10000 -loadgen.users 100 -loadgen.events 10000000 \
+		-loadgen.requests 3000 -loadgen.page-requests 300 -loadgen.clients 32 -loadgen.minimal-sp=false $(LOADGEN)
 
 ## rss: the portal's resident memory when up and idle; fails over RSS_LIMIT_MIB (40)
 rss:

@@ -3,15 +3,17 @@
 #
 # Builds bin/portal, makes sure PostgreSQL is up, creates and migrates the
 # `portal` database, creates the demo site `acme` (admin admin@acme.test,
-# password generated and printed once) unless it exists, then serves the
+# password kept in .dev/admin-password) unless it exists, then serves the
 # portal with the development identity provider (--dev-idp) at
 # http://idp.localhost:8080, whose demo users share a password kept in
-# .dev/idp-password.
+# .dev/idp-password. Once the portal answers, one box says where
+# everything is and the passwords; the access log follows as short lines.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
 say() { printf '==> %s\n' "$*"; }
+step() { printf '==> [%s/4] %s\n' "$1" "$2"; }
 
 if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
   export PATH="/usr/local/go/bin:$PATH"
@@ -45,65 +47,129 @@ if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -d "$db_url"; then
   fi
 fi
 
-say "building bin/portal"
-CGO_ENABLED=0 go build -trimpath -o bin/portal ./cmd/portal
+step 1 "building bin/portal (the first build takes a minute)"
+# go build -v names each package as it compiles it: a count every 25
+# keeps the screen moving without listing hundreds of them. Anything else
+# it prints (a compile error) is shown as it is.
+CGO_ENABLED=0 go build -v -trimpath -o bin/portal ./cmd/portal 2>&1 | awk '
+  /^[^ :]+$/ { n++; if (n % 25 == 0) printf "    %d packages compiled...\n", n; next }
+  { print }
+  END { if (n > 0) printf "    %d packages compiled\n", n; else print "    up to date" }'
 
-say "migrating the database (created if missing)"
-bin/portal migrate up
+step 2 "migrating the database (created if missing)"
+bin/portal migrate up | sed 's/^/    /'
 
 # The site's address follows PORTAL_BASE_URL, as the portal does.
 base_url="${PORTAL_BASE_URL:-http://localhost:8080}"
+scheme="${base_url%%://*}"
 base_host="${base_url#*://}"
 base_host="${base_host%%/*}"
-site_url="${base_url%%://*}://acme.$base_host"
+site_url="$scheme://acme.$base_host"
+idp_url="$scheme://idp.$base_host"
+
+# The demo site's admin password is kept in .dev/admin-password (git
+# ignores .dev/), like the development IdP's, so that the box below can say
+# it at every run. A site made before the file existed gets a new password.
+mkdir -p .dev
+step 3 "demo site acme"
 if bin/portal site list | awk 'NR > 1 && $1 == "acme" { found = 1 } END { exit !found }'; then
-  say "site acme exists; its admin password was printed when it was created"
-  say "(forgot it? bin/portal admin reset-password --site acme --email admin@acme.test)"
+  if [ -s .dev/admin-password ]; then
+    echo "    exists"
+  else
+    (umask 077 && random_password > .dev/admin-password)
+    PORTAL_ADMIN_PASSWORD=$(cat .dev/admin-password) \
+      bin/portal admin reset-password --site acme --email admin@acme.test | sed 's/^/    /'
+  fi
 else
-  admin_password=$(random_password)
-  PORTAL_ADMIN_PASSWORD="$admin_password" bin/portal site create acme --admin-email admin@acme.test
-  cat <<MSG
-
-  Site administrator of acme (shown this once, keep it):
-    e-mail:   admin@acme.test
-    password: $admin_password
-
-MSG
+  (umask 077 && random_password > .dev/admin-password)
+  PORTAL_ADMIN_PASSWORD=$(cat .dev/admin-password) \
+    bin/portal site create acme --admin-email admin@acme.test | sed 's/^/    /'
 fi
+admin_password=$(cat .dev/admin-password)
 
 # The development IdP's demo users share one password, kept between runs.
-# It is printed every time: it guards nothing but demo accounts.
-mkdir -p .dev
 if [ ! -s .dev/idp-password ]; then
   (umask 077 && random_password > .dev/idp-password)
 fi
 PORTAL_DEV_IDP_PASSWORD=$(cat .dev/idp-password)
 export PORTAL_DEV_IDP_PASSWORD
 
+# Development only: short log lines, the development IdP's metadata
+# importable by URL (it is on this machine, an address the portal refuses
+# to fetch from unless told), and Ctrl-C stops at once rather than after
+# the grace period a load balancer needs.
+export PORTAL_LOG_FORMAT="${PORTAL_LOG_FORMAT:-text}"
+export PORTAL_METADATA_ALLOW_PRIVATE="${PORTAL_METADATA_ALLOW_PRIVATE:-1}"
+export PORTAL_SHUTDOWN_GRACE="${PORTAL_SHUTDOWN_GRACE:-0s}"
+
 # Invitation e-mails: without a mail server the portal sends none and keeps
 # them for the site admin's development mail page.
 if [ -n "${PORTAL_SMTP_URL:-}" ]; then
   mail_note="sent through PORTAL_SMTP_URL"
 else
-  mail_note="not sent (no PORTAL_SMTP_URL); read them at $site_url/admin/mail (as the site admin)"
+  mail_note="kept at $site_url/admin/mail"
 fi
 
-cat <<MSG
+step 4 "starting the portal (Ctrl-C to stop)"
+bin/portal serve --dev-idp &
+portal_pid=$!
+trap 'kill -TERM "$portal_pid" 2>/dev/null || true' INT TERM
 
-  Site:           $site_url
-  Administration: $site_url/admin
-  Development IdP users (sign in at the site): b.simon (B Simon), a.lee (Alice Lee)
-  Their password: $PORTAL_DEV_IDP_PASSWORD   (kept in .dev/idp-password)
-  Invitation e-mails: $mail_note
+# Wait for /readyz on the listen address (PORTAL_ADDR, default :8080),
+# with nothing but bash.
+addr="${PORTAL_ADDR:-:8080}"
+port="${addr##*:}"
+host="${addr%:*}"
+case "$host" in ""|0.0.0.0|"[::]") host=127.0.0.1 ;; esac
+host="${host#[}"; host="${host%]}"
+ready() {
+  { exec 3<>"/dev/tcp/$host/$port"; } 2>/dev/null || return 1
+  printf 'GET /readyz HTTP/1.0\r\nHost: %s\r\n\r\n' "$base_host" >&3
+  local status
+  read -r _ status _ <&3 || status=
+  exec 3>&-
+  [ "$status" = 200 ]
+}
+until ready; do
+  if ! kill -0 "$portal_pid" 2>/dev/null; then
+    wait "$portal_pid"
+    exit $?
+  fi
+  sleep 0.5
+done
+sleep 0.2 # the ready answer's own log line comes first
 
-  Try it: sign in as b.simon, Schedule a meeting inviting alice.lee@contoso.com,
-  Start it; open its join link in a private window and sign in as a.lee, or
-  join as a guest and let yourself in from b.simon's page. Everyone in the
-  meeting checks camera and microphone, then joins its audio and video
-  (screen sharing too); the media goes through this portal, on the UDP port
-  it logs as "meeting media" (set PORTAL_MEDIA_UDP to fix it).
+box() {
+  local width=0 line
+  for line in "$@"; do [ ${#line} -gt "$width" ] && width=${#line}; done
+  printf '\n+%s+\n' "$(printf '%*s' $((width + 2)) '' | tr ' ' '-')"
+  for line in "$@"; do printf '| %-*s |\n' "$width" "$line"; done
+  printf '+%s+\n\n' "$(printf '%*s' $((width + 2)) '' | tr ' ' '-')"
+}
+box \
+  "Meetings portal is running (Ctrl-C to stop)" \
+  "" \
+  "Site:            $site_url" \
+  "Administration:  $site_url/admin" \
+  "  e-mail:        admin@acme.test" \
+  "  password:      $admin_password   (in .dev/admin-password)" \
+  "" \
+  "Sign in at the site as a demo user of the development IdP:" \
+  "  b.simon (B Simon), a.lee (Alice Lee)" \
+  "  password:      $PORTAL_DEV_IDP_PASSWORD   (in .dev/idp-password)" \
+  "Development IdP: $idp_url" \
+  "  metadata URL:  $idp_url/metadata" \
+  "  (acme is already configured against it; see docs/AZURE.md for Azure AD)" \
+  "Invitation e-mails: $mail_note" \
+  "" \
+  "Try it: sign in as b.simon, schedule a meeting inviting alice.lee@contoso.com" \
+  "and start it; open its join link in a private window as a.lee or as a guest."
 
-MSG
-
-say "serving (Ctrl-C to stop)"
-exec bin/portal serve --dev-idp
+status=0
+wait "$portal_pid" || status=$?
+# A Ctrl-C interrupts that wait; this one waits for the portal to stop.
+if kill -0 "$portal_pid" 2>/dev/null; then
+  status=0
+  wait "$portal_pid" || status=$?
+fi
+exit "$status"

@@ -16,6 +16,7 @@ import (
 
 	"github.com/meetings-portal/portal/internal/dbtest"
 	"github.com/meetings-portal/portal/internal/sso"
+	"github.com/meetings-portal/portal/internal/web"
 )
 
 // testCLI runs the portal command against its own database.
@@ -305,5 +306,47 @@ func TestInternalURLIsTheListenAddressOrThisMachinesAddress(t *testing.T) {
 	got, err := internalURL("", ":8080")
 	if err != nil || !strings.HasPrefix(got, "http://") || !strings.HasSuffix(got, ":8080") || strings.Contains(got, "0.0.0.0") || strings.Contains(got, "[::]") {
 		t.Errorf("internalURL for :8080 = %q, %v", got, err)
+	}
+}
+
+func TestLogFormatIsChecked(t *testing.T) {
+	tc := newTestCLI(t)
+	for _, bad := range []string{"yaml", "JSON", "txt"} {
+		_, errOut, code := tc.run(map[string]string{"PORTAL_LOG_FORMAT": bad}, "serve", "--no-migrate")
+		if code != 2 || !strings.Contains(errOut, `PORTAL_LOG_FORMAT "`+bad+`": want json or text`) {
+			t.Errorf("PORTAL_LOG_FORMAT=%s: status %d: %q", bad, code, errOut)
+		}
+	}
+	if _, errOut, code := tc.run(map[string]string{"PORTAL_LOG_FORMAT": "text"}, "site", "list"); code != 0 {
+		t.Errorf("PORTAL_LOG_FORMAT=text: status %d: %q", code, errOut)
+	}
+	if out, _, _ := tc.run(nil, "help"); !strings.Contains(out, "PORTAL_LOG_FORMAT") {
+		t.Errorf("portal help does not list PORTAL_LOG_FORMAT:\n%s", out)
+	}
+}
+
+// The one-shot commands say nothing of the development key: `make run`
+// runs several before serve, which says it once.
+func TestOnlyServeWarnsOfTheDevelopmentKey(t *testing.T) {
+	tc := newTestCLI(t)
+	delete(tc.env, "PORTAL_SECRET_KEY")
+	if _, _, code := tc.run(nil, "migrate", "up"); code != 0 {
+		t.Fatalf("migrate up: status %d", code)
+	}
+	_, errOut, code := tc.run(nil, "site", "list")
+	if code != 0 || strings.Contains(errOut, "DEVELOPMENT key") {
+		t.Errorf("site list: status %d, stderr %q", code, errOut)
+	}
+	var cfg config
+	var out bytes.Buffer
+	log, err := web.NewLogger(&out, "text")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfg.secretBox(log, true); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out.String(), "DEVELOPMENT key"); n != 1 {
+		t.Errorf("serve's secret box warned %d times: %q", n, out.String())
 	}
 }

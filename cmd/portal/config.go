@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,6 +61,10 @@ type config struct {
 	// and private addresses (PORTAL_METADATA_ALLOW_PRIVATE=1), for IdPs on
 	// an internal network and for development.
 	MetadataAllowPrivate bool
+	// Pprof serves Go's profiler at /debug/pprof/ on the metrics address
+	// (PORTAL_PPROF=1), for measuring; off by default, as it tells how
+	// the process is built and costs CPU while a profile is taken.
+	Pprof bool
 	// SMTPURL is where invitations are sent (PORTAL_SMTP_URL); "" keeps
 	// them for the development mail page.
 	SMTPURL string
@@ -71,6 +76,9 @@ type config struct {
 	// browsers (PORTAL_ICE_SERVERS), and where other portal processes reach
 	// this one (PORTAL_INTERNAL_URL).
 	MediaUDP, MediaTCP, MediaPublicIP, ICEServers, InternalURL string
+	// LogFormat is json (the default) or text, short lines for a terminal
+	// (PORTAL_LOG_FORMAT).
+	LogFormat string
 }
 
 const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/portal?sslmode=disable"
@@ -129,7 +137,9 @@ func (c *cli) loadConfig(fs *flag.FlagSet) (cfg *config, validate func() error) 
 	fs.StringVar(&cfg.MediaPublicIP, "media-public-ip", c.env("PORTAL_MEDIA_PUBLIC_IP", ""), "public IP address(es) the media ports are reached at, behind a 1:1 NAT (PORTAL_MEDIA_PUBLIC_IP)")
 	fs.StringVar(&cfg.ICEServers, "ice-servers", c.env("PORTAL_ICE_SERVERS", ""), "STUN/TURN servers for browsers: URLs, or a JSON array of RTCIceServer (PORTAL_ICE_SERVERS)")
 	fs.StringVar(&cfg.InternalURL, "internal-url", c.env("PORTAL_INTERNAL_URL", ""), "http://host:port other portal processes reach this one at, default this machine's address and the --addr port (PORTAL_INTERNAL_URL)")
+	fs.StringVar(&cfg.LogFormat, "log-format", c.env("PORTAL_LOG_FORMAT", "json"), "json (one object a line) or text (short lines for a terminal) (PORTAL_LOG_FORMAT)")
 	cfg.MetadataAllowPrivate = c.getenv("PORTAL_METADATA_ALLOW_PRIVATE") == "1"
+	cfg.Pprof = c.getenv("PORTAL_PPROF") == "1"
 	validate = func() error {
 		d, err := time.ParseDuration(skew)
 		if err != nil || d < 0 || d > time.Hour {
@@ -165,6 +175,9 @@ func (c *cli) loadConfig(fs *flag.FlagSet) (cfg *config, validate func() error) 
 		}
 		if _, _, err := cfg.mail(); err != nil {
 			return err
+		}
+		if !slices.Contains(web.LogFormats, cfg.LogFormat) {
+			return badInputf("PORTAL_LOG_FORMAT %q: want json or text", cfg.LogFormat)
 		}
 		if _, err := cfg.media(); err != nil {
 			return err
@@ -300,13 +313,20 @@ func checkListenAddr(setting, addr string) error {
 // warning: anyone with this source code can open keys sealed under it.
 var developmentKey = sha256.Sum256([]byte("meetings-portal development key: never use in production"))
 
-func (cfg *config) secretBox(log *slog.Logger) (*seal.Box, error) {
+// secretBox opens PORTAL_SECRET_KEY, or the development key when it is
+// unset; warn says whether to say so in the log. serve does, once per
+// start; the one-shot commands do not, so that `make run`, which runs a few
+// of them before serve, prints the warning once rather than at every step.
+func (cfg *config) secretBox(log *slog.Logger, warn bool) (*seal.Box, error) {
 	if cfg.SecretKey == "" && strings.HasPrefix(cfg.BaseURL, "https://") {
 		// An https base URL means a real deployment: the built-in key is
 		// public, so it would protect nothing.
 		return nil, badInputf("PORTAL_SECRET_KEY must be set when PORTAL_BASE_URL is https (generate one with: openssl rand -hex 32)")
 	}
 	if cfg.SecretKey == "" {
+		if !warn {
+			return seal.New(developmentKey[:])
+		}
 		log.Warn("PORTAL_SECRET_KEY is not set: using the built-in DEVELOPMENT key. SP private keys in the database are NOT protected. Set PORTAL_SECRET_KEY to 32 random bytes (openssl rand -hex 32) in production.")
 		return seal.New(developmentKey[:])
 	}
@@ -326,8 +346,9 @@ func (cfg *config) directURL() string {
 	return cfg.DatabaseURL
 }
 
-// appConfig is the configuration as the portal is built from it.
-func (cfg *config) appConfig(log *slog.Logger) (app.Config, error) {
+// appConfig is the configuration as the portal is built from it;
+// warnDevKey is secretBox's warn.
+func (cfg *config) appConfig(log *slog.Logger, warnDevKey bool) (app.Config, error) {
 	hosts, err := sites.ParseBaseURL(cfg.BaseURL)
 	if err != nil {
 		return app.Config{}, badInput(err)
@@ -336,7 +357,7 @@ func (cfg *config) appConfig(log *slog.Logger) (app.Config, error) {
 	if err != nil {
 		return app.Config{}, badInput(err)
 	}
-	box, err := cfg.secretBox(log)
+	box, err := cfg.secretBox(log, warnDevKey)
 	if err != nil {
 		return app.Config{}, err
 	}

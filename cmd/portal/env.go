@@ -24,7 +24,11 @@ func (c *cli) openEnv(ctx context.Context) (*env, error) {
 	if err := validate(); err != nil {
 		return nil, err
 	}
-	appConfig, err := cfg.appConfig(c.logger())
+	log, err := c.logger(cfg)
+	if err != nil {
+		return nil, err
+	}
+	appConfig, err := cfg.appConfig(log, false)
 	if err != nil {
 		return nil, err
 	}

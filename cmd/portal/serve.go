@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -19,9 +20,14 @@ import (
 	"golang.org/x/net/netutil"
 )
 
-// logger is the portal's log: JSON lines on standard error.
-func (c *cli) logger() *slog.Logger {
-	return slog.New(web.LogHandler{Handler: slog.NewJSONHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelInfo})})
+// logger is the portal's log on standard error: JSON lines, or short text
+// lines with PORTAL_LOG_FORMAT=text.
+func (c *cli) logger(cfg *config) (*slog.Logger, error) {
+	log, err := web.NewLogger(c.stderr, cfg.LogFormat)
+	if err != nil {
+		return nil, badInputf("PORTAL_LOG_FORMAT: %v", err)
+	}
+	return log, nil
 }
 
 // shutdownTimeout bounds how long requests in flight may take to finish
@@ -53,8 +59,11 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	if err := cfg.checkAddresses(); err != nil {
 		return err
 	}
-	log := c.logger()
-	appConfig, err := cfg.appConfig(log)
+	log, err := c.logger(cfg)
+	if err != nil {
+		return err
+	}
+	appConfig, err := cfg.appConfig(log, true)
 	if err != nil {
 		return err
 	}
@@ -132,6 +141,10 @@ wait:
 			}
 			mux := http.NewServeMux()
 			mux.Handle("GET /metrics", portal.Metrics.Handler())
+			if cfg.Pprof {
+				mux.HandleFunc("/debug/pprof/", pprof.Index)
+				mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+			}
 			var h http.Handler = mux
 			metricsHandler.Store(&h)
 			go portal.Housekeeping().Run(ctx)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -105,8 +106,9 @@ func (s *servingPortal) waitFor(path string, status int, saying string, limit ti
 // forwarder is PostgreSQL coming up at an address of its own: it forwards
 // to the test server once started.
 type forwarder struct {
-	addr string
-	ln   net.Listener
+	addr     string
+	ln       net.Listener
+	accepted atomic.Int64 // connections forwarded
 }
 
 // freeAddr is a loopback address nothing listens on (yet).
@@ -132,6 +134,7 @@ func (f *forwarder) start(t *testing.T, target string) {
 			if err != nil {
 				return
 			}
+			f.accepted.Add(1)
 			up, err := net.Dial("tcp", target)
 			if err != nil {
 				c.Close()
@@ -167,6 +170,15 @@ func TestServeListensAtOnceWhileTheDatabaseIsDownAndIsReadyWhenItComesUp(t *test
 		t.Fatalf("a page with the database down: %d %.300s", status, body)
 	}
 
+	// It tried, failed and said so before PostgreSQL comes up (on a busy
+	// machine the first try may start late: wait for it).
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(s.logs.String(), "database not reachable yet"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the log does not say it waited:\n%s", s.logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
 	// PostgreSQL comes up: migrated and ready within a few seconds (the
 	// retry is capped at 3 s).
 	db.start(t, net.JoinHostPort(real.Host, strconv.Itoa(int(real.Port))))
@@ -176,9 +188,6 @@ func TestServeListensAtOnceWhileTheDatabaseIsDownAndIsReadyWhenItComesUp(t *test
 	}
 	if out, _, code := tc.run(nil, "migrate", "version"); code != 0 || out == "schema version 0\n" {
 		t.Fatalf("serve did not migrate: %d %q", code, out)
-	}
-	if !strings.Contains(s.logs.String(), "database not reachable yet") {
-		t.Errorf("the log does not say it waited:\n%s", s.logs.String())
 	}
 }
 
@@ -254,6 +263,7 @@ func TestEmptyOrMalformedListenAddressesAreConfigurationErrors(t *testing.T) {
 		{"same address twice", nil, []string{"--addr", "127.0.0.1:8181", "--metrics-addr", "127.0.0.1:8181"}, "an address of its own"},
 		{"bad grace", map[string]string{"PORTAL_SHUTDOWN_GRACE": "soon"}, nil, "PORTAL_SHUTDOWN_GRACE"},
 		{"bad database URL", map[string]string{"DATABASE_URL": "postgres://%zz"}, nil, "DATABASE_URL"},
+		{"bad direct database URL", map[string]string{"PORTAL_DIRECT_DATABASE_URL": "postgres://%zz"}, nil, "PORTAL_DIRECT_DATABASE_URL"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -262,5 +272,61 @@ func TestEmptyOrMalformedListenAddressesAreConfigurationErrors(t *testing.T) {
 				t.Fatalf("status %d, %q; want 2 and %q", code, errOut, c.want)
 			}
 		})
+	}
+}
+
+// TestServeListensAndMigratesThroughTheDirectDatabaseURL: with DATABASE_URL
+// on a transaction-pooling proxy, what needs a session of its own (the
+// migrations at start, the LISTEN connections) goes to
+// PORTAL_DIRECT_DATABASE_URL — here a stand-in that counts connections.
+func TestServeListensAndMigratesThroughTheDirectDatabaseURL(t *testing.T) {
+	tc := newTestCLI(t)
+	cfg, err := pgx.ParseConfig(tc.env["DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct := &forwarder{addr: freeAddr(t)}
+	direct.start(t, net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))))
+	host, port, _ := net.SplitHostPort(direct.addr)
+	directURL := "postgres://" + cfg.User + "@" + net.JoinHostPort(host, port) + "/" + cfg.Database + "?sslmode=disable"
+
+	s := tc.startServe(map[string]string{"PORTAL_DIRECT_DATABASE_URL": directURL})
+	s.waitFor("/readyz", http.StatusOK, "ready", 15*time.Second)
+	// The configuration cache, the meetings' watcher: each LISTENs on a
+	// connection of its own to the direct address, and the migrations ran
+	// there before them.
+	deadline := time.Now().Add(5 * time.Second)
+	for direct.accepted.Load() < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections reached PORTAL_DIRECT_DATABASE_URL, want the migrations' and two LISTENs at least", direct.accepted.Load())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestPprofIsOnlyOnTheMetricsAddressAndOnlyWhenAsked: PORTAL_PPROF=1 serves
+// the profiler beside /metrics; never on the site hosts, and not without it.
+func TestPprofIsOnlyOnTheMetricsAddressAndOnlyWhenAsked(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		tc := newTestCLI(t)
+		env := map[string]string{}
+		if on {
+			env["PORTAL_PPROF"] = "1"
+		}
+		s := tc.startServe(env)
+		s.waitFor("/readyz", http.StatusOK, "ready", 15*time.Second)
+		resp, err := client.Get("http://" + s.metrics + "/debug/pprof/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if want := map[bool]int{false: http.StatusNotFound, true: http.StatusOK}[on]; resp.StatusCode != want {
+			t.Errorf("PORTAL_PPROF %v: /debug/pprof/ on the metrics address answered %d, want %d", on, resp.StatusCode, want)
+		}
+		for _, host := range []string{"localhost:8080", "acme.localhost:8080"} {
+			if status, _ := s.get(host, "/debug/pprof/"); status == http.StatusOK {
+				t.Errorf("PORTAL_PPROF %v: /debug/pprof/ answered 200 on %s", on, host)
+			}
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/xml"
 	"flag"
 	"fmt"
+	"io"
 	mathrand "math/rand/v2"
 	"net"
 	"net/http"
@@ -39,15 +40,17 @@ import (
 // proves the generator, the seeder and the three servers work; the flags
 // make it the measurement docs/PERFORMANCE.md reports.
 var (
-	sitesFlag    = flag.Int("loadgen.sites", 3, "sites to seed")
-	usersFlag    = flag.Int("loadgen.users", 10, "users per site")
-	eventsFlag   = flag.Int("loadgen.events", 300, "sign-in events to seed")
-	requestsFlag = flag.Int("loadgen.requests", 60, "sign-ins sent to each server")
-	clientsFlag  = flag.Int("loadgen.clients", 4, "concurrent clients")
-	rateFlag     = flag.Float64("loadgen.rate", 0, "requests per second, open loop; 0: closed loop, as fast as the clients go")
-	newUsersFlag = flag.Bool("loadgen.new-users", false, "every sign-in is a user's first (just-in-time account creation)")
-	databaseFlag = flag.String("loadgen.database", "", "name of a database to seed once and reuse across runs (the 10,000-site scale test); default: a fresh one per run")
-	minimalFlag  = flag.Bool("loadgen.minimal-sp", true, "also measure a minimal crewjam samlsp service provider")
+	sitesFlag          = flag.Int("loadgen.sites", 3, "sites to seed")
+	usersFlag          = flag.Int("loadgen.users", 10, "users per site")
+	eventsFlag         = flag.Int("loadgen.events", 300, "sign-in events to seed")
+	requestsFlag       = flag.Int("loadgen.requests", 60, "sign-ins sent to each server")
+	clientsFlag        = flag.Int("loadgen.clients", 4, "concurrent clients")
+	rateFlag           = flag.Float64("loadgen.rate", 0, "requests per second, open loop; 0: closed loop, as fast as the clients go")
+	newUsersFlag       = flag.Bool("loadgen.new-users", false, "every sign-in is a user's first (just-in-time account creation)")
+	databaseFlag       = flag.String("loadgen.database", "", "name of a database to seed once and reuse across runs (the 10,000-site scale test); default: a fresh one per run")
+	minimalFlag        = flag.Bool("loadgen.minimal-sp", true, "also measure a minimal crewjam samlsp service provider")
+	profileFlag        = flag.String("loadgen.cpuprofile", "", "write the portal's CPU profile, taken while the sign-ins are sent, to this file (go tool pprof FILE)")
+	profileSecondsFlag = flag.Int("loadgen.cpuprofile-seconds", 10, "how long the CPU profile lasts, from the first sign-in")
 )
 
 // secretKey is the PORTAL_SECRET_KEY of the portal under load.
@@ -61,29 +64,20 @@ func TestLoad(t *testing.T) {
 		build(t, filepath.Join(bin, "minimalsp"), "./minimalsp")
 	}
 	dbURL, idp := loadDatabase(t)
-
-	port := freePort(t)
-	baseURL := fmt.Sprintf("http://localhost:%d", port)
-	hosts, _ := sites.ParseBaseURL(baseURL)
-	portal := start(t, filepath.Join(bin, "portal"), []string{"serve", "--no-migrate"},
-		"DATABASE_URL="+dbURL,
-		fmt.Sprintf("PORTAL_ADDR=127.0.0.1:%d", port),
-		"PORTAL_BASE_URL="+baseURL,
-		fmt.Sprintf("PORTAL_METRICS_ADDR=127.0.0.1:%d", freePort(t)),
-		"PORTAL_TRUSTED_PROXIES=127.0.0.1/32",
-		"PORTAL_SECRET_KEY="+hex.EncodeToString(secretKey))
-	waitReady(t, fmt.Sprintf("http://127.0.0.1:%d/readyz", port))
+	portal, port, metrics, hosts := startPortal(t, filepath.Join(bin, "portal"), dbURL)
 
 	// The same responses go to crewjam's ParseResponse alone, then to the
 	// portal: both verify exactly the same documents.
 	requests := portalRequests(t, idp, hosts)
 	parse := parseAlone(t, idp, hosts, requests)
 	load := Load{URL: fmt.Sprintf("http://127.0.0.1:%d/saml/acs", port), Clients: *clientsFlag, Rate: *rateFlag}
-	pgBefore := PostgresCPU()
+	profileDone := profile(t, metrics)
+	pgBefore, genBefore := PostgresCPU(), selfCPU(t)
 	before := stats(t, portal.Process.Pid)
 	got := Run(ctx, requests, load)
 	after := stats(t, portal.Process.Pid)
-	pgCPU := PostgresCPU() - pgBefore
+	pgCPU, genCPU := PostgresCPU()-pgBefore, selfCPU(t)-genBefore
+	profileDone()
 
 	report := &strings.Builder{}
 	tw := tabwriter.NewWriter(report, 0, 4, 2, ' ', tabwriter.AlignRight)
@@ -95,10 +89,17 @@ func TestLoad(t *testing.T) {
 		minimal, cpu, rss := runMinimalSP(t, filepath.Join(bin, "minimalsp"), idp)
 		row(tw, "minimal samlsp SP", minimal, cpu, 0, rss)
 		fmt.Fprintf(tw, "\t\t\t\t\t\t\t\t\t\t\n")
-		fmt.Fprintf(tw, "portal / ParseResponse alone\t%.2f\t\t\t\t\t\t\t\t\t\n", got.PerSecond()/parse.perSecond)
 		fmt.Fprintf(tw, "portal / minimal samlsp SP\t%.2f\t\t\t\t\t\t\t\t\t\n", got.PerSecond()/minimal.PerSecond())
 	}
+	fmt.Fprintf(tw, "portal / ParseResponse alone\t%.2f\t\t\t\t\t\t\t\t\t\n", got.PerSecond()/parse.perSecond)
 	tw.Flush()
+	// The generator shares the cores with the portal and PostgreSQL: what
+	// one sign-in costs the machine as a whole bounds the rate.
+	if got.OK > 0 {
+		each := func(d time.Duration) time.Duration { return (d / time.Duration(got.OK)).Round(time.Microsecond) }
+		fmt.Fprintf(report, "\nCPU of one portal sign-in on the machine: portal %s + PostgreSQL %s + load generator %s = %s (ParseResponse alone: %s a response)\n",
+			each(after.CPU-before.CPU), each(pgCPU), each(genCPU), each(after.CPU-before.CPU+pgCPU+genCPU), parse.cpuEach.Round(time.Microsecond))
+	}
 	t.Logf("%d sites, %d users each, %d sign-ins per server (%s), %d clients, rate %s, GOMAXPROCS %d\n%s",
 		*sitesFlag, *usersFlag, len(requests), map[bool]string{true: "new users", false: "existing users"}[*newUsersFlag],
 		*clientsFlag, rateLabel(*rateFlag), runtime.GOMAXPROCS(0), report)
@@ -109,6 +110,62 @@ func TestLoad(t *testing.T) {
 	if got.OK != len(requests) || got.Errors != 0 {
 		t.Errorf("portal: %d of %d signed in, %d transport errors, statuses %v; its log ends:\n%s",
 			got.OK, len(requests), got.Errors, got.ByStatus, logTail(portal))
+	}
+}
+
+// startPortal runs the portal binary on dbURL, trusting the load
+// generator as its load balancer, and waits until it is ready. It returns
+// the process, its port, its metrics address (with the profiler) and hosts.
+func startPortal(t *testing.T, bin, dbURL string) (*exec.Cmd, int, string, sites.Hosts) {
+	t.Helper()
+	port := freePort(t)
+	metrics := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	baseURL := fmt.Sprintf("http://localhost:%d", port)
+	hosts, err := sites.ParseBaseURL(baseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	portal := start(t, bin, []string{"serve", "--no-migrate"},
+		"DATABASE_URL="+dbURL,
+		fmt.Sprintf("PORTAL_ADDR=127.0.0.1:%d", port),
+		"PORTAL_BASE_URL="+baseURL,
+		"PORTAL_METRICS_ADDR="+metrics,
+		"PORTAL_PPROF=1",
+		"PORTAL_TRUSTED_PROXIES=127.0.0.1/32",
+		"PORTAL_SECRET_KEY="+hex.EncodeToString(secretKey))
+	waitReady(t, fmt.Sprintf("http://127.0.0.1:%d/readyz", port))
+	return portal, port, metrics, hosts
+}
+
+// profile starts taking the portal's CPU profile when -loadgen.cpuprofile
+// asks for one, for the first -loadgen.cpuprofile-seconds of the load; the
+// function it returns waits for it and writes the file.
+func profile(t *testing.T, metrics string) func() {
+	t.Helper()
+	if *profileFlag == "" {
+		return func() {}
+	}
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", metrics, *profileSecondsFlag))
+		if err != nil {
+			done <- err
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err == nil && resp.StatusCode != http.StatusOK {
+			err = fmt.Errorf("status %d: %s", resp.StatusCode, b)
+		}
+		if err == nil {
+			err = os.WriteFile(*profileFlag, b, 0o644)
+		}
+		done <- err
+	}()
+	return func() {
+		if err := <-done; err != nil {
+			t.Errorf("CPU profile: %v", err)
+		}
 	}
 }
 

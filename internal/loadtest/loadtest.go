@@ -24,11 +24,15 @@ import (
 	"time"
 )
 
-// Request is one prepared POST to an ACS.
+// Request is one prepared POST to an ACS, or one GET of a page.
 type Request struct {
 	Host      string // the site's host, sent as the Host header
 	Body      []byte // the form: SAMLResponse=…
 	Forwarded string // the client address, sent as X-Forwarded-For
+	// Path, when set, makes the request a GET of this path (on Load.URL's
+	// server) with Cookie, which succeeds with 200.
+	Path   string
+	Cookie string
 }
 
 // Load is how requests are sent.
@@ -48,7 +52,7 @@ type Load struct {
 // Result is what one run measured.
 type Result struct {
 	Sent      int
-	OK        int // answered with a redirect (302 or 303), as a successful sign-in is
+	OK        int // a sign-in answered with a redirect (302 or 303), a page with 200
 	ByStatus  map[int]int
 	Errors    int // transport errors
 	Elapsed   time.Duration
@@ -79,7 +83,7 @@ func Run(ctx context.Context, requests []Request, load Load) Result {
 
 	var mu sync.Mutex
 	result := Result{ByStatus: map[int]int{}}
-	record := func(status int, latency time.Duration, err error) {
+	record := func(req Request, status int, latency time.Duration, err error) {
 		mu.Lock()
 		defer mu.Unlock()
 		result.Sent++
@@ -88,29 +92,43 @@ func Run(ctx context.Context, requests []Request, load Load) Result {
 			return
 		}
 		result.ByStatus[status]++
-		if status == http.StatusSeeOther || status == http.StatusFound {
+		switch {
+		case req.Path == "" && (status == http.StatusSeeOther || status == http.StatusFound),
+			req.Path != "" && status == http.StatusOK:
 			result.OK++
 		}
 		result.latencies = append(result.latencies, latency)
 	}
+	base, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(load.URL, "http://"), "https://"), "/")
 	send := func(req Request, scheduled time.Time) {
-		httpReq, err := http.NewRequestWithContext(ctx, http.MethodPost, load.URL, bytes.NewReader(req.Body))
+		var httpReq *http.Request
+		var err error
+		if req.Path == "" {
+			httpReq, err = http.NewRequestWithContext(ctx, http.MethodPost, load.URL, bytes.NewReader(req.Body))
+		} else {
+			httpReq, err = http.NewRequestWithContext(ctx, http.MethodGet, "http://"+base+req.Path, nil)
+		}
 		if err != nil {
-			record(0, 0, err)
+			record(req, 0, 0, err)
 			return
 		}
 		httpReq.Host = req.Host
-		httpReq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if req.Path == "" {
+			httpReq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		if req.Cookie != "" {
+			httpReq.Header.Set("Cookie", req.Cookie)
+		}
 		httpReq.Header.Set("X-Forwarded-For", req.Forwarded)
 		resp, err := client.Do(httpReq)
 		if err != nil {
-			record(0, 0, err)
+			record(req, 0, 0, err)
 			return
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		// Measured from when the request was due, not when it was sent.
-		record(resp.StatusCode, time.Since(scheduled), nil)
+		record(req, resp.StatusCode, time.Since(scheduled), nil)
 	}
 
 	start := time.Now()

@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"net/http"
 	"time"
 
@@ -44,9 +45,25 @@ func New(a *app.App) (*Server, error) {
 	root.Get("/healthz", healthz)
 	root.Get("/readyz", s.ready)
 	root.Handle("/static/*", assets)
+	root.Get("/favicon.ico", favicon)
 	root.Handle("/*", http.HandlerFunc(s.dispatch))
 	s.root = root
 	return s, nil
+}
+
+// favicon answers /favicon.ico, which browsers ask every host for on their
+// own (pages name the icon, but the development IdP's and raw error
+// answers do not): the portal's SVG icon, never a 404 or a sign-in
+// redirect that an admin would see in the log at every page.
+func favicon(w http.ResponseWriter, r *http.Request) {
+	b, err := fs.ReadFile(static.FS, "favicon.svg")
+	if err != nil {
+		http.Error(w, "no icon", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	_, _ = w.Write(b)
 }
 
 // headAsGet routes HEAD like GET, for probes and link checkers; net/http

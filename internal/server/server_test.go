@@ -132,3 +132,23 @@ func TestHEADIsAnsweredLikeGET(t *testing.T) {
 		}
 	}
 }
+
+// Browsers ask every host for /favicon.ico on their own: the icon answers,
+// on a site signed out (not a sign-in redirect), on the bare host and on an
+// unknown host, and every page names the same icon.
+func TestFaviconOnEveryHost(t *testing.T) {
+	p := newPortal(t)
+	for _, host := range []string{"acme.localhost:8080", "localhost:8080", "nobody.localhost:8080"} {
+		resp, body := p.Get(host, "/favicon.ico")
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(body, "<svg") {
+			t.Errorf("%s/favicon.ico: %d %s %.40q", host, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+	}
+	_, page := p.Get("acme.localhost:8080", "/admin")
+	if !strings.Contains(page, `<link rel="icon" href="/static/favicon.svg?v=`) {
+		t.Errorf("the admin sign-in page does not name the icon")
+	}
+	if !strings.Contains(page, `<a class="skip-link" href="#main">`) || !strings.Contains(page, `<main id="main"`) {
+		t.Errorf("the admin sign-in page has no skip link to its main content")
+	}
+}

@@ -498,39 +498,44 @@ func (c *replayCache) Consume(assertionID string, expiresAt time.Time) error {
 	return nil
 }
 
-// recordReplay writes the replay-cache entry of an accepted assertion; a
-// refusal when another sign-in with it committed first.
+// insertReplay writes the replay-cache entry of an accepted assertion; no
+// row means that another sign-in with it committed first.
+const insertReplay = `INSERT INTO assertion_replay (site_id, assertion_id, expires_at)
+VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`
+
+// recordReplay writes the replay-cache entry of an accepted message; a
+// refusal when another with its ID committed first.
 func recordReplay(ctx context.Context, tx pgx.Tx, siteID int64, e replayEntry) error {
 	if e.assertionID == "" {
 		return nil
 	}
-	tag, err := tx.Exec(ctx, `INSERT INTO assertion_replay (site_id, assertion_id, expires_at)
-VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, siteID, e.assertionID, e.expiresAt)
+	tag, err := tx.Exec(ctx, insertReplay, siteID, e.assertionID, e.expiresAt)
 	if err != nil {
 		return fmt.Errorf("record assertion %s in the replay cache: %w", e.assertionID, err)
 	}
 	if tag.RowsAffected() == 0 {
-		refusal := refuse(ReasonReplayed, "the assertion %s was already used", e.assertionID)
-		refusal.Detail = reasons[ReasonReplayed].hint(hintFacts{}) + " (" + refusal.Detail + ")"
-		return refusal
+		return replayed(e)
 	}
 	return nil
 }
 
-// Complete finishes an accepted sign-in in ONE transaction: the
-// assertion's replay-cache entry, the pending request it answers, the
-// account and session (signIn, nil for a Test SSO answer, which signs
-// nobody in) and the event e. Either all of them are written or none: no
-// session exists without its event, and an assertion is not burnt by a
-// sign-in that failed — the same response can be posted again (the
-// browser's reload) once the failure has passed. A *RefusalError is a
-// replay or a second answer that lost the race; signIn's own errors are
-// returned as they are.
+// replayed is the refusal of an assertion already used.
+func replayed(e replayEntry) *RefusalError {
+	refusal := refuse(ReasonReplayed, "the assertion %s was already used", e.assertionID)
+	refusal.Detail = reasons[ReasonReplayed].hint(hintFacts{}) + " (" + refusal.Detail + ")"
+	return refusal
+}
+
+// Complete finishes an accepted sign-in in ONE transaction: the pending
+// request it answers, the account and session (signIn, nil for a Test SSO
+// answer, which signs nobody in), the assertion's replay-cache entry and
+// the event e. Either all of them are written or none: no session exists
+// without its event, and an assertion is not burnt by a sign-in that
+// failed — the same response can be posted again (the browser's reload)
+// once the failure has passed. A *RefusalError is a replay or a second
+// answer that lost the race; signIn's own errors are returned as they are.
 func (s *Service) Complete(ctx context.Context, r Result, e Event, signIn func(tx pgx.Tx) (userID int64, err error)) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := recordReplay(ctx, tx, e.SiteID, r.replay); err != nil {
-			return err
-		}
 		if r.pendingID != "" {
 			if err := s.consumePending(ctx, tx, e.SiteID, r.pendingID); err != nil {
 				return err
@@ -543,7 +548,31 @@ func (s *Service) Complete(ctx context.Context, r Result, e Event, signIn func(t
 			}
 			e.UserID = &userID
 		}
-		return s.recordEvent(ctx, tx, e)
+		// The replay entry and the event go in one round trip, last: a
+		// replay is refused at the primary key all the same, and the
+		// transaction is rolled back whole (the second of two posts of
+		// one assertion waits there, or on the account's row, for the
+		// first to commit).
+		batch := &pgx.Batch{}
+		if r.replay.assertionID != "" {
+			batch.Queue(insertReplay, e.SiteID, r.replay.assertionID, r.replay.expiresAt)
+		}
+		batch.Queue(insertEvent, s.eventArgs(e)...)
+		results := tx.SendBatch(ctx, batch)
+		defer results.Close()
+		if r.replay.assertionID != "" {
+			tag, err := results.Exec()
+			if err != nil {
+				return fmt.Errorf("record assertion %s in the replay cache: %w", r.replay.assertionID, err)
+			}
+			if tag.RowsAffected() == 0 {
+				return replayed(r.replay)
+			}
+		}
+		if _, err := results.Exec(); err != nil {
+			return fmt.Errorf("record sign-in event: %w", err)
+		}
+		return results.Close()
 	})
 }
 

@@ -82,7 +82,7 @@ func TestJITAccounts(t *testing.T) {
 			t.Fatalf("no account with uid carol.diaz@contoso.com")
 		}
 		if u.Email != "carol@contoso.com" || u.FirstName != "Carol" || u.LastName != "Díaz" ||
-			u.ObjectID != "0a1b2c3d-0000-4000-8000-000000000001" || u.CreatedBy != "jit" || !u.Active {
+			u.ObjectID != "0a1b2c3d-0000-4000-8000-000000000001" || u.CreatedBy != "jit" || !u.Active || u.LastSignInAt == nil {
 			t.Errorf("account %+v", u)
 		}
 		if _, ok := p.account("someone-else@contoso.com"); ok {
@@ -290,6 +290,55 @@ func TestConcurrentFirstSignInsCreateOneAccount(t *testing.T) {
 			if e.Result != sso.ResultSuccess || e.UserID == nil || *e.UserID != u.ID {
 				t.Errorf("%s: event %+v", uid, e)
 			}
+		}
+	}
+}
+
+// TestOneAssertionPostedManyTimesAtOnceSignsInOnce posts one response eight
+// times at the same moment, first sign-in and returning user alike: one
+// sign-in, one session, seven refusals as replayed, and the account
+// written once.
+func TestOneAssertionPostedManyTimesAtOnceSignsInOnce(t *testing.T) {
+	p := newPortal(t)
+	const uid = "quinn@contoso.com"
+	attrs := claims(uid, uid, "Quinn", "Lee", "0a1b2c3d-0000-4000-8000-000000000201")
+	for round, what := range []string{"first sign-in", "returning user"} {
+		response := p.respondWith(func(o *ssotest.Options) { o.NameID, o.Attributes = uid, attrs })
+		start := make(chan struct{})
+		results := make([]*http.Response, 8)
+		var wg sync.WaitGroup
+		for k := range results {
+			wg.Go(func() {
+				<-start
+				results[k] = p.postACS(acmeHost, response, "")
+			})
+		}
+		close(start)
+		wg.Wait()
+		signedIn := 0
+		for k, resp := range results {
+			switch {
+			case resp.StatusCode == http.StatusSeeOther && hasUserCookie(resp):
+				signedIn++
+			case resp.StatusCode == http.StatusForbidden && !hasUserCookie(resp):
+			default:
+				t.Fatalf("%s, post %d: status %d: %s", what, k, resp.StatusCode, body(t, resp))
+			}
+		}
+		if signedIn != 1 {
+			t.Fatalf("%s: %d of 8 posts of one assertion signed in, want 1", what, signedIn)
+		}
+		u, _ := p.account(uid)
+		if n := p.userSessions(u.ID); n != round+1 {
+			t.Errorf("%s: %d sessions, want %d", what, n, round+1)
+		}
+		var replays int
+		if err := p.pool.QueryRow(context.Background(), `SELECT count(*) FROM signin_events WHERE site_id = $1 AND reason = $2`,
+			p.acme.ID, sso.ReasonReplayed).Scan(&replays); err != nil {
+			t.Fatal(err)
+		}
+		if want := 7 * (round + 1); replays != want {
+			t.Errorf("%s: %d replay refusals recorded, want %d", what, replays, want)
 		}
 	}
 }

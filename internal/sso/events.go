@@ -57,6 +57,18 @@ func (s *Service) RecordEvent(ctx context.Context, e Event) error {
 }
 
 func (s *Service) recordEvent(ctx context.Context, db execer, e Event) error {
+	if _, err := db.Exec(ctx, insertEvent, s.eventArgs(e)...); err != nil {
+		return fmt.Errorf("record sign-in event: %w", err)
+	}
+	return nil
+}
+
+const insertEvent = `INSERT INTO signin_events (site_id, occurred_at, reference, flow, result, reason, detail, name_id, user_id, client_ip,
+  claimed_uid, claimed_email, claimed_name, claimed_object_id, claims)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
+
+// eventArgs are insertEvent's arguments for e, its values bounded.
+func (s *Service) eventArgs(e Event) []any {
 	if e.OccurredAt.IsZero() {
 		e.OccurredAt = s.now()
 	}
@@ -66,15 +78,8 @@ func (s *Service) recordEvent(ctx context.Context, db execer, e Event) error {
 	if e.Claims == nil {
 		e.Claims = map[string][]string{}
 	}
-	_, err := db.Exec(ctx, `INSERT INTO signin_events (site_id, occurred_at, reference, flow, result, reason, detail, name_id, user_id, client_ip,
-  claimed_uid, claimed_email, claimed_name, claimed_object_id, claims)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-		e.SiteID, e.OccurredAt, e.Reference, e.Flow, e.Result, e.Reason, web.Shorten(e.Detail, 2000), web.Shorten(e.NameID, 512), e.UserID, e.ClientIP,
-		web.Shorten(e.ClaimedUID, 512), web.Shorten(e.ClaimedEmail, 512), web.Shorten(e.ClaimedName, 600), web.Shorten(e.ClaimedObjectID, 128), e.Claims)
-	if err != nil {
-		return fmt.Errorf("record sign-in event: %w", err)
-	}
-	return nil
+	return []any{e.SiteID, e.OccurredAt, e.Reference, e.Flow, e.Result, e.Reason, web.Shorten(e.Detail, 2000), web.Shorten(e.NameID, 512), e.UserID, e.ClientIP,
+		web.Shorten(e.ClaimedUID, 512), web.Shorten(e.ClaimedEmail, 512), web.Shorten(e.ClaimedName, 600), web.Shorten(e.ClaimedObjectID, 128), e.Claims}
 }
 
 const eventColumns = `site_id, id, occurred_at, reference, flow, result, reason, detail, name_id, user_id, client_ip,

@@ -114,12 +114,15 @@ const userColumns = `site_id, id, uid, email, first_name, last_name, object_id, 
 const selectForSignIn = `SELECT ` + userColumns + ` FROM users WHERE site_id = $1 AND uid = $2 FOR UPDATE`
 
 const insertJIT = `
-INSERT INTO users (site_id, uid, email, first_name, last_name, object_id, role, created_by, created_at, updated_at, uid_skeleton)
-VALUES ($1, $2, $3, $4, $5, $6, $7, 'jit', $8, $8, $9)
+INSERT INTO users (site_id, uid, email, first_name, last_name, object_id, role, created_by, created_at, updated_at, last_sign_in_at, uid_skeleton)
+VALUES ($1, $2, $3, $4, $5, $6, $7, 'jit', $8, $8, $8, $9)
 ON CONFLICT (site_id, uid) DO NOTHING
 RETURNING ` + userColumns
 
-const updateOnSignIn = `
+// setOnSignIn is what a sign-in writes to an account: $3 Auto Account
+// Update, $4–$7 the claims (e-mail, first and last name, object ID), $8
+// now, $9 the uid's skeleton.
+const setOnSignIn = `
 UPDATE users SET
   email      = CASE WHEN $3 AND $4 <> '' THEN $4 ELSE email END,
   first_name = CASE WHEN $3 AND $5 <> '' THEN $5 ELSE first_name END,
@@ -127,8 +130,19 @@ UPDATE users SET
   object_id  = CASE WHEN object_id = '' THEN $7 ELSE object_id END,
   updated_at = CASE WHEN $3 THEN $8 ELSE updated_at END,
   last_sign_in_at = $8,
-  uid_skeleton = $9
+  uid_skeleton = $9`
+
+// updateOnSignIn updates account $2 found by the long way.
+const updateOnSignIn = setOnSignIn + `
 WHERE site_id = $1 AND id = $2
+RETURNING ` + userColumns
+
+// updateKnownOnSignIn is the common sign-in in one statement: an active
+// account with exactly uid $2 whose object ID agrees with the claim is
+// updated (and locked, as SELECT … FOR UPDATE would). No row means the long
+// way, which tells the other cases apart.
+const updateKnownOnSignIn = setOnSignIn + `
+WHERE site_id = $1 AND uid = $2 AND active AND (object_id = '' OR $7 = '' OR object_id = $7)
 RETURNING ` + userColumns
 
 // SignIn finds or creates the account for id and starts a user session
@@ -164,10 +178,18 @@ func (s *Store) SignInTx(ctx context.Context, tx pgx.Tx, siteID int64, id Identi
 	}
 	now := s.now()
 	skeleton := identifier.Skeleton(id.UID)
+	user, err := collectOne(tx.Query(ctx, updateKnownOnSignIn, siteID, id.UID, p.AutoUpdate, id.Email, id.FirstName, id.LastName, id.ObjectID, now, skeleton))
+	if err == nil {
+		return s.startSession(ctx, tx, siteID, user, origin)
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return User{}, "", fmt.Errorf("update account %s: %w", id.UID, err)
+	}
 	existing, err := collectOne(tx.Query(ctx, selectForSignIn, siteID, id.UID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		existing, err = s.sameOrLookAlike(ctx, tx, siteID, id.UID, skeleton)
 	}
+	created := false
 	if errors.Is(err, pgx.ErrNoRows) {
 		if !p.AutoCreate {
 			return User{}, "", ErrNoAccount
@@ -176,6 +198,7 @@ func (s *Store) SignInTx(ctx context.Context, tx pgx.Tx, siteID int64, id Identi
 			return User{}, "", &MissingAttributesError{Names: missing}
 		}
 		existing, err = collectOne(tx.Query(ctx, insertJIT, siteID, id.UID, id.Email, id.FirstName, id.LastName, id.ObjectID, p.Role, now, skeleton))
+		created = err == nil
 		if errors.Is(err, pgx.ErrNoRows) {
 			// Another sign-in created it between our SELECT and INSERT;
 			// the INSERT waited for that transaction, so it is visible now.
@@ -195,10 +218,18 @@ func (s *Store) SignInTx(ctx context.Context, tx pgx.Tx, siteID int64, id Identi
 	if existing.ObjectID != "" && id.ObjectID != "" && existing.ObjectID != id.ObjectID {
 		return User{}, "", &ConflictError{Err: ErrIdentityChanged, Account: existing}
 	}
-	user, err := collectOne(tx.Query(ctx, updateOnSignIn, siteID, existing.ID, p.AutoUpdate, id.Email, id.FirstName, id.LastName, id.ObjectID, now, skeleton))
-	if err != nil {
-		return User{}, "", fmt.Errorf("update account %s: %w", id.UID, err)
+	user = existing
+	// An account just created holds the claims already: no update.
+	if !created {
+		if user, err = collectOne(tx.Query(ctx, updateOnSignIn, siteID, existing.ID, p.AutoUpdate, id.Email, id.FirstName, id.LastName, id.ObjectID, now, skeleton)); err != nil {
+			return User{}, "", fmt.Errorf("update account %s: %w", id.UID, err)
+		}
 	}
+	return s.startSession(ctx, tx, siteID, user, origin)
+}
+
+// startSession starts the user session of a sign-in, in its transaction.
+func (s *Store) startSession(ctx context.Context, tx pgx.Tx, siteID int64, user User, origin session.Origin) (User, string, error) {
 	token, err := s.sessions.CreateFrom(ctx, tx, siteID, session.User, user.ID, session.UserPolicy, origin)
 	if err != nil {
 		return User{}, "", err

@@ -1,4 +1,4 @@
-// Package static embeds the stylesheet and scripts served under /static/ on
+// Package static embeds the stylesheet, scripts and icon served under /static/ on
 // every host. No page carries inline script or style (the CSP forbids it).
 package static
 
@@ -6,5 +6,5 @@ import "embed"
 
 // FS holds the static files.
 //
-//go:embed *.css *.js
+//go:embed *.css *.js *.svg
 var FS embed.FS

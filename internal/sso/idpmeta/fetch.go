@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -155,11 +156,17 @@ func safeTransport(allowPrivate bool, timeout time.Duration) *http.Transport {
 			return checkDialAddress(address, allowPrivate)
 		},
 	}
+	dial := dialer.DialContext
+	if allowPrivate {
+		dial = func(ctx context.Context, network, address string) (net.Conn, error) {
+			return dialer.DialContext(ctx, network, loopbackName(address))
+		}
+	}
 	return &http.Transport{
 		// No proxy: through one, the dialed address would be the proxy's
 		// and the check above would see nothing of the real target.
 		Proxy:                  nil,
-		DialContext:            dialer.DialContext,
+		DialContext:            dial,
 		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout:    timeout,
 		ResponseHeaderTimeout:  timeout,
@@ -168,6 +175,24 @@ func safeTransport(allowPrivate bool, timeout time.Duration) *http.Transport {
 		// A fetch happens once a day per site: keep no idle connections.
 		DisableKeepAlives: true,
 	}
+}
+
+// loopbackName turns a host:port whose host is a name under .localhost
+// into 127.0.0.1:port. RFC 6761 reserves those names for loopback and
+// browsers resolve them so, but the resolver does not: without this the
+// development IdP's metadata URL (http://idp.localhost:8080/metadata),
+// which the admin's browser opens, could not be imported by URL. Used only
+// when private addresses are allowed, loopback being one.
+func loopbackName(address string) string {
+	host, port, err := net.SplitHostPort(address)
+	if err != nil {
+		return address
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if strings.HasSuffix(host, ".localhost") {
+		return net.JoinHostPort("127.0.0.1", port)
+	}
+	return address
 }
 
 // checkDialAddress refuses to connect to a non-public IP address.

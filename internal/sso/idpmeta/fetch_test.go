@@ -82,6 +82,29 @@ func TestFetchWithAllowPrivateDownloadsOverLoopbackHTTP(t *testing.T) {
 	}
 }
 
+// The development IdP is at idp.localhost, which browsers resolve to
+// loopback and the resolver does not: with private addresses allowed, a
+// name under .localhost is dialed at 127.0.0.1; without, it is refused.
+func TestFetchReachesLocalhostNamesOnlyWhenPrivateIsAllowed(t *testing.T) {
+	metadata := readTestdata(t, "azure-federation-metadata.xml")
+	server := httptest.NewServer(serveBytes(metadata))
+	defer server.Close()
+	_, port, err := net.SplitHostPort(server.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	metadataURL := "http://idp.localhost:" + port + "/metadata"
+	got, err := Fetch(context.Background(), metadataURL, FetchOptions{AllowPrivate: true})
+	if err != nil {
+		t.Fatalf("Fetch %s: %v", metadataURL, err)
+	}
+	if !bytes.Equal(got, metadata) {
+		t.Fatalf("got %d bytes, want the %d bytes served", len(got), len(metadata))
+	}
+	_, err = Fetch(context.Background(), metadataURL, FetchOptions{})
+	wantRefusal(t, err, ReasonBadMetadataURL)
+}
+
 func TestFetchVerifiesServerCertificates(t *testing.T) {
 	server := httptest.NewUnstartedServer(serveBytes([]byte("<x/>")))
 	server.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
