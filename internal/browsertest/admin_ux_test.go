@@ -54,6 +54,7 @@ func TestExpiredSessionReturnsToTheFormWithItsValues(t *testing.T) {
 	if got := text(t, ctx, "#session-expired"); !strings.Contains(got, "Your session expired — sign in to continue") {
 		t.Errorf("sign-in page says %q", got)
 	}
+	env.CheckAccessibility(ctx, "admin-session-expired")
 	env.Screenshot("admin-session-expired")
 
 	if err := chromedp.Do(ctx,
@@ -74,6 +75,7 @@ func TestExpiredSessionReturnsToTheFormWithItsValues(t *testing.T) {
 	if strings.Join(values, "|") != "nia.park@contoso.com|Nia|Park|attendee" {
 		t.Errorf("form given back with %q", values)
 	}
+	env.CheckAccessibility(ctx, "admin-session-resumed")
 	env.Screenshot("admin-session-resumed")
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("add-user"))); err != nil {
 		t.Fatal(err)
