@@ -11,6 +11,11 @@ type Action struct {
 var actions = []Action{
 	{"sso.import-metadata", "Imported identity provider metadata"},
 	{"sso.save-idp", "Entered the identity provider by hand"},
+	// Staging a new identity provider while SSO is on (the SSO page's
+	// pending configuration, tested before it goes live).
+	{"sso.stage-idp", "Staged a new identity provider for testing"},
+	{"sso.activate-idp", "Made the staged identity provider live"},
+	{"sso.discard-idp", "Discarded the staged identity provider"},
 	{"sso.save-options", "Changed the SSO options"},
 	{"sso.refresh-metadata", "Refreshed identity provider metadata"},
 	{"sso.accept-refresh", "Accepted refreshed identity provider metadata"},
