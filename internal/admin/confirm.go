@@ -11,6 +11,4 @@ type confirmPage struct {
 	Effects             []string // what will happen, one sentence each
 	Action              string   // where the form posts
 	Button              string
-	// Hidden are the form's hidden fields, name → value.
-	Hidden map[string]string
 }
