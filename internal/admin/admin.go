@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/meetings-portal/portal/internal/audit"
@@ -35,12 +36,14 @@ type Handler struct {
 	Metrics  *metrics.Metrics
 	Sessions *session.Store
 	Session  session.Cookie // the admin's session cookie
-	Users    *users.Store
-	SSO      *sso.Service
-	Audit    *audit.Log
-	Hosts    sites.Hosts
-	Render   *web.Renderer
-	Log      *slog.Logger
+	// Resumes keep where an admin's session expired (resume.go).
+	Resumes *session.Resumes
+	Users   *users.Store
+	SSO     *sso.Service
+	Audit   *audit.Log
+	Hosts   sites.Hosts
+	Render  *web.Renderer
+	Log     *slog.Logger
 	// FetchMetadata fetches an IdP metadata URL under the operator's SSRF
 	// rules (idpmeta.Fetch with PORTAL_METADATA_ALLOW_PRIVATE).
 	FetchMetadata sso.Fetcher
@@ -53,6 +56,15 @@ type Handler struct {
 }
 
 type adminKey struct{}
+
+// sessionKey holds the id of the signed-in admin's session.
+type sessionKey struct{}
+
+// sessionIDFrom is the session id of a request that passed RequireAdmin.
+func sessionIDFrom(ctx context.Context) int64 {
+	id, _ := ctx.Value(sessionKey{}).(int64)
+	return id
+}
 
 // AdminFrom returns the signed-in admin of a request that passed RequireAdmin.
 func AdminFrom(ctx context.Context) sites.Admin {
@@ -73,46 +85,57 @@ func (h *Handler) record(r *http.Request, action, detail string) {
 	}
 }
 
+// recordDetails is record with the details as fields.
+func (h *Handler) recordDetails(r *http.Request, action string, details audit.Details) {
+	site, _ := web.SiteFrom(r.Context())
+	if _, err := h.Audit.RecordDetails(r.Context(), site.ID, h.actor(r), action, details); err != nil {
+		h.Log.ErrorContext(r.Context(), "audit", "error", err.Error())
+	}
+}
+
 // RequireAdmin lets through only a signed-in admin of this site; anyone else
 // is sent to the sign-in form.
 func (h *Handler) RequireAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		admin, ok, err := h.currentAdmin(w, r)
+		admin, sess, ok, err := h.currentAdmin(w, r)
 		if err != nil {
 			h.Render.ServerError(w, r, err)
 			return
 		}
 		if !ok {
-			http.Redirect(w, r, "/admin", http.StatusSeeOther)
+			h.sessionEnded(w, r)
 			return
 		}
 		r = web.MarkSignedIn(r, "/admin/logout")
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), adminKey{}, admin)))
+		ctx := context.WithValue(r.Context(), adminKey{}, admin)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, sessionKey{}, sess.ID)))
 	})
 }
 
 // currentAdmin returns the request's signed-in admin, or ok false. An error
 // is a failure to find out (the database), which must not sign the admin
 // out or lose the form they posted: the caller shows an error page.
-func (h *Handler) currentAdmin(w http.ResponseWriter, r *http.Request) (admin sites.Admin, ok bool, err error) {
-	sess, ok, err := h.Session.Lookup(w, r)
+func (h *Handler) currentAdmin(w http.ResponseWriter, r *http.Request) (admin sites.Admin, sess session.Session, ok bool, err error) {
+	sess, ok, err = h.Session.Lookup(w, r)
 	if !ok || err != nil {
-		return sites.Admin{}, false, err
+		return sites.Admin{}, session.Session{}, false, err
 	}
 	site, _ := web.SiteFrom(r.Context())
 	admin, err = h.Sites.AdminByID(r.Context(), site.ID, sess.SubjectID)
 	if errors.Is(err, sites.ErrNotFound) {
 		h.Session.Clear(w)
-		return sites.Admin{}, false, nil
+		return sites.Admin{}, session.Session{}, false, nil
 	}
 	if err != nil {
-		return sites.Admin{}, false, err
+		return sites.Admin{}, session.Session{}, false, err
 	}
-	return admin, true, nil
+	return admin, sess, true, nil
 }
 
 type signInPage struct {
 	Email, Error string
+	// Notice says why the sign-in form is shown (an expired session).
+	Notice string
 }
 
 type homePage struct {
@@ -120,11 +143,17 @@ type homePage struct {
 	// MailCatcher: no SMTP server is configured, and the development mail
 	// page lists what would have been sent.
 	MailCatcher bool
+	Banner      string
+}
+
+// homeNotices are the banners of the admin home after a change.
+var homeNotices = web.Notices{
+	"password": "Your password is changed. Your other admin sessions have ended; this one stays signed in.",
 }
 
 // Home is the admin sign-in form, or the admin home once signed in.
 func (h *Handler) Home(w http.ResponseWriter, r *http.Request) {
-	admin, ok, err := h.currentAdmin(w, r)
+	admin, _, ok, err := h.currentAdmin(w, r)
 	if err != nil {
 		h.Render.ServerError(w, r, err)
 		return
@@ -134,7 +163,7 @@ func (h *Handler) Home(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r = web.MarkSignedIn(r, "/admin/logout")
-	h.Render.Render(w, r, http.StatusOK, "admin_home", homePage{Admin: admin, MailCatcher: !h.Outbox.Delivers()})
+	h.Render.Render(w, r, http.StatusOK, "admin_home", homePage{Admin: admin, MailCatcher: !h.Outbox.Delivers(), Banner: homeNotices.From(r, "done")})
 }
 
 // SignIn checks an admin's credentials (POST /admin/login). Besides the
@@ -179,7 +208,7 @@ func (h *Handler) SignIn(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Session.Start(w, r, token)
 	h.Log.InfoContext(ctx, "admin signed in", "site", site.Name, "admin", admin.Email)
-	http.Redirect(w, r, "/admin", http.StatusSeeOther)
+	http.Redirect(w, r, h.resumeAfterSignIn(r, admin.ID), http.StatusSeeOther)
 }
 
 // failedSignIn counts a wrong e-mail address or password against the
@@ -196,6 +225,16 @@ func (h *Handler) failedSignIn(w http.ResponseWriter, r *http.Request, email str
 		return
 	}
 	h.Log.InfoContext(ctx, "admin sign-in refused", "site", site.Name, "client_ip", client, "failures", f.Failures, "addresses", f.Addresses)
+	// In the audit too, where the site's admins look: never the password
+	// typed, and the address typed only normalised and shortened, since
+	// anyone can type anything there.
+	details := audit.Details{{Name: "From", Value: client}, {Name: "Failures in a row", Value: strconv.Itoa(f.Failures)}}
+	if f.LockedFor > 0 {
+		details = append(details, audit.Field{Name: "Account locked for", Value: f.LockedFor.Round(time.Second).String()})
+	}
+	if _, err := h.Audit.RecordDetails(ctx, site.ID, signInName(email), "admin.sign-in-failed", details); err != nil {
+		h.Log.ErrorContext(ctx, "audit", "error", err.Error())
+	}
 	if h.Metrics != nil {
 		h.Metrics.AdminSignInFailures.Inc()
 	}
@@ -209,6 +248,15 @@ func (h *Handler) failedSignIn(w http.ResponseWriter, r *http.Request, email str
 		}
 	}
 	h.Render.Render(w, r, http.StatusUnauthorized, "admin_login", signInPage{Email: email, Error: "Wrong e-mail address or password."})
+}
+
+// signInName is the e-mail address typed at a failed sign-in as the audit
+// log names it: normalised when it is an address, else shortened.
+func signInName(typed string) string {
+	if email, err := sites.NormalizeEmail(typed); err == nil {
+		return web.Shorten(email, web.MaxQuoted)
+	}
+	return web.Shorten(strings.TrimSpace(typed), 64)
 }
 
 // lockedOut refuses a sign-in to a locked account without checking the

@@ -21,13 +21,13 @@ func TestAdminsPageListsThisSitesAdmins(t *testing.T) {
 	second := p.admin(p.acme, "second@acme.test")
 	self := p.admin(p.acme, "admin@acme.test")
 	for _, want := range []string{`<a href="/admin">Site administration</a>`, "admin@acme.test", "second@acme.test",
-		`action="/admin/admins/` + strconv.FormatInt(second.ID, 10) + `/remove"`, `<label for="email">`, `<label for="password">`} {
+		`href="/admin/admins/` + strconv.FormatInt(second.ID, 10) + `/remove"`, `<label for="email">`, `<label for="password">`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("admins page lacks %q", want)
 		}
 	}
 	// No remove button for oneself.
-	if strings.Contains(body, `action="/admin/admins/`+strconv.FormatInt(self.ID, 10)+`/remove"`) {
+	if strings.Contains(body, `/admin/admins/`+strconv.FormatInt(self.ID, 10)+`/remove"`) {
 		t.Error("the page offers to remove the signed-in admin")
 	}
 	if strings.Contains(body, "admin@globex.test") || rowCount(t, body, "admins") != 2 {
@@ -78,16 +78,16 @@ func TestAddAdminRefusesBadInputNextToTheFieldKeepingTheEmail(t *testing.T) {
 func TestAddedAdminCanSignInAndTheAdditionIsAudited(t *testing.T) {
 	p := newPortal(t)
 	cookie := p.SignInAdmin(acmeHost, "admin@acme.test")
-	p.post(acmeHost, "/admin/admins", url.Values{"email": {" New.Admin@Acme.test "}, "password": {adminPassword}}, "/admin/admins?done=added", cookie)
-	body := p.get(acmeHost, "/admin/admins?done=added", cookie)
-	if !strings.Contains(body, "The admin was added.") || !strings.Contains(body, "new.admin@acme.test") {
+	p.post(acmeHost, "/admin/admins", url.Values{"email": {" New.Admin@Acme.test "}, "password": {adminPassword}}, "/admin/admins?done=added&entry=1", cookie)
+	body := p.get(acmeHost, "/admin/admins?done=added&entry=1", cookie)
+	if !strings.Contains(body, "Added new.admin@acme.test as an admin.") {
 		t.Fatalf("after adding: %s", body)
 	}
 	p.SignInAdmin(acmeHost, "new.admin@acme.test")
 	if _, err := p.App.Sites.Authenticate(context.Background(), p.globex.ID, "new.admin@acme.test", adminPassword); !errors.Is(err, sites.ErrBadCredentials) {
 		t.Fatal("the new admin can sign in to another site")
 	}
-	if got := p.auditEntries(p.acme); len(got) != 1 || got[0] != "admin@acme.test admin.add new.admin@acme.test" {
+	if got := p.auditEntries(p.acme); len(got) != 1 || got[0] != "admin@acme.test admin.add Admin: new.admin@acme.test" {
 		t.Fatalf("audit %q", got)
 	}
 }
@@ -102,8 +102,9 @@ func TestRemoveAdminEndsTheirSessionsAtOnce(t *testing.T) {
 	secondID := p.admin(p.acme, "second@acme.test").ID
 	p.get(acmeHost, "/admin/users", second)
 
-	p.post(acmeHost, "/admin/admins/"+strconv.FormatInt(secondID, 10)+"/remove", url.Values{}, "/admin/admins?done=removed", first)
-	if body := p.get(acmeHost, "/admin/admins?done=removed", first); !strings.Contains(body, "The admin was removed and signed out everywhere.") || strings.Contains(body, "second@acme.test") {
+	p.post(acmeHost, "/admin/admins/"+strconv.FormatInt(secondID, 10)+"/remove", url.Values{}, "/admin/admins?done=removed&entry=1", first)
+	if body := p.get(acmeHost, "/admin/admins?done=removed&entry=1", first); !strings.Contains(body, "Removed second@acme.test: they are no longer an admin and are signed out everywhere.") ||
+		strings.Contains(body, `id="admin-`+strconv.FormatInt(secondID, 10)+`"`) {
 		t.Fatalf("after removal: %s", body)
 	}
 	if resp := p.Do("GET", acmeHost, "/admin/users", nil, second); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin" {
@@ -114,7 +115,7 @@ func TestRemoveAdminEndsTheirSessionsAtOnce(t *testing.T) {
 		p.acme.ID, secondID).Scan(&left); err != nil || left != 0 {
 		t.Fatalf("%d sessions of the removed admin left (%v)", left, err)
 	}
-	if got := p.auditEntries(p.acme); len(got) != 1 || got[0] != "admin@acme.test admin.remove second@acme.test" {
+	if got := p.auditEntries(p.acme); len(got) != 1 || got[0] != "admin@acme.test admin.remove Admin: second@acme.test" {
 		t.Fatalf("audit %q", got)
 	}
 }

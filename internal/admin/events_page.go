@@ -1,10 +1,17 @@
 package admin
 
 import (
+	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
 
 	"github.com/meetings-portal/portal/internal/sso"
 	"github.com/meetings-portal/portal/internal/web"
@@ -78,9 +85,8 @@ var eventResults = []resultOption{
 	{Value: sso.ResultTest, Label: "Test sign-ins"},
 }
 
-// EventsPage lists the site's sign-in events, newest first, filtered.
-func (h *Handler) EventsPage(w http.ResponseWriter, r *http.Request) {
-	site, _ := web.SiteFrom(r.Context())
+// eventsFilter reads the filters of the events page and its export.
+func eventsFilter(r *http.Request) eventsPage {
 	q := r.URL.Query()
 	page := eventsPage{
 		Result:    q.Get("result"),
@@ -100,6 +106,32 @@ func (h *Handler) EventsPage(w http.ResponseWriter, r *http.Request) {
 		page.Results[0].Selected = true
 	}
 	page.Filtered = page.Result != "" || page.User != "" || page.Reference != ""
+	return page
+}
+
+// query is the filters as a query string, for the pager and the export.
+func (p eventsPage) query() url.Values {
+	filters := url.Values{}
+	for name, value := range map[string]string{"result": p.Result, "user": p.User, "reference": p.Reference} {
+		if value != "" {
+			filters.Set(name, value)
+		}
+	}
+	return filters
+}
+
+// ExportURL is the CSV export of the filtered events.
+func (p eventsPage) ExportURL() string {
+	if q := p.query(); len(q) > 0 {
+		return "/admin/events.csv?" + q.Encode()
+	}
+	return "/admin/events.csv"
+}
+
+// EventsPage lists the site's sign-in events, newest first, filtered.
+func (h *Handler) EventsPage(w http.ResponseWriter, r *http.Request) {
+	site, _ := web.SiteFrom(r.Context())
+	page := eventsFilter(r)
 	// One more than a page: whether there is a next page, without a count.
 	events, err := h.SSO.RecentEvents(r.Context(), site.ID, sso.EventFilter{
 		Result: page.Result, User: page.User, Reference: page.Reference,
@@ -109,13 +141,7 @@ func (h *Handler) EventsPage(w http.ResponseWriter, r *http.Request) {
 		h.Render.ServerError(w, r, err)
 		return
 	}
-	filters := url.Values{}
-	for name, value := range map[string]string{"result": page.Result, "user": page.User, "reference": page.Reference} {
-		if value != "" {
-			filters.Set(name, value)
-		}
-	}
-	page.Pager = web.NewPager("/admin/events", filters, page.Page, len(events) > eventsPerPage)
+	page.Pager = web.NewPager("/admin/events", page.query(), page.Page, len(events) > eventsPerPage)
 	events = events[:min(len(events), eventsPerPage)]
 	for _, e := range events {
 		page.Events = append(page.Events, eventRow{e})
@@ -140,4 +166,67 @@ func normalizeReference(s string) string {
 		return compact[:4] + "-" + compact[4:8] + "-" + compact[8:]
 	}
 	return s
+}
+
+// ExportEvents downloads the filtered events as CSV (GET
+// /admin/events.csv), streamed as they are read.
+func (h *Handler) ExportEvents(w http.ResponseWriter, r *http.Request) {
+	site, _ := web.SiteFrom(r.Context())
+	page := eventsFilter(r)
+	out, err := web.NewCSV(w, site.Name+"-sign-in-events.csv",
+		"Time (UTC)", "Reference", "User (NameID)", "Flow", "Result", "Reason", "Explanation", "Client address", "Claimed uid", "Claimed e-mail", "Claimed name", "Claimed object ID")
+	if err == nil {
+		err = h.SSO.EachEvent(r.Context(), site.ID, sso.EventFilter{Result: page.Result, User: page.User, Reference: page.Reference}, func(e sso.Event) error {
+			row := eventRow{e}
+			return out.Row(e.OccurredAt.UTC().Format(time.DateTime), e.Reference, e.NameID, row.FlowLabel(), row.ResultLabel(), e.Reason, e.Detail,
+				e.ClientIP, e.ClaimedUID, e.ClaimedEmail, e.ClaimedName, e.ClaimedObjectID)
+		})
+	}
+	if err == nil {
+		err = out.Close()
+	}
+	if err != nil {
+		// The download has started: the status cannot change any more.
+		// The file ends short; the log says why.
+		h.Log.ErrorContext(r.Context(), "export sign-in events", "error", err.Error())
+	}
+}
+
+// eventPage is one sign-in event in full.
+type eventPage struct {
+	Event  eventRow
+	Checks []sso.CheckResult
+	Claims []claim
+}
+
+// claim is one attribute received, with its values.
+type claim struct {
+	Name   string
+	Values []string
+}
+
+// EventPage shows one sign-in event (GET /admin/events/{id}): who, when,
+// every claim the identity provider sent and every check the ACS made. An
+// event of another site is 404, like one that does not exist.
+func (h *Handler) EventPage(w http.ResponseWriter, r *http.Request) {
+	site, _ := web.SiteFrom(r.Context())
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil {
+		h.Render.NotFound(w, r)
+		return
+	}
+	e, err := h.SSO.EventByID(r.Context(), site.ID, id)
+	if errors.Is(err, sso.ErrEventNotFound) {
+		h.Render.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		h.Render.ServerError(w, r, err)
+		return
+	}
+	page := eventPage{Event: eventRow{e}, Checks: e.Checks()}
+	for _, name := range slices.Sorted(maps.Keys(e.Claims)) {
+		page.Claims = append(page.Claims, claim{Name: name, Values: e.Claims[name]})
+	}
+	h.Render.Render(w, r, http.StatusOK, "admin_event", page)
 }

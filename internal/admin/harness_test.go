@@ -7,6 +7,7 @@ package admin_test
 import (
 	"context"
 	"html/template"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -149,7 +150,7 @@ func (p *portal) auditEntries(site sites.Site) []string {
 	p.t.Helper()
 	var out []string
 	for _, e := range p.recentAudit(site) {
-		out = append(out, e.Actor+" "+e.Action+" "+e.Detail)
+		out = append(out, e.Actor+" "+e.Action+" "+e.Details.String())
 	}
 	return out
 }
@@ -181,11 +182,11 @@ func utc(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") 
 // rowCount counts the rows of the table with the given id.
 func rowCount(t *testing.T, body, tableID string) int {
 	t.Helper()
-	start := strings.Index(body, `<table class="`+tableID+`" id="`+tableID+`">`)
-	if start < 0 {
+	loc := regexp.MustCompile(`<table class="[^"]*\b` + tableID + `\b[^"]*" id="` + tableID + `">`).FindStringIndex(body)
+	if loc == nil {
 		return 0
 	}
-	rest := body[start:]
+	rest := body[loc[0]:]
 	end := strings.Index(rest, "</table>")
 	return strings.Count(rest[:end], "<tr") - 1 // minus the header row
 }
@@ -232,4 +233,18 @@ func pageError(body string) string {
 		return body
 	}
 	return strings.Join(out, " | ")
+}
+
+// sentToSignIn reports whether a request without a live admin session of
+// the site was answered as one: redirected to the sign-in form, or, for a
+// form posted with a session cookie that no longer opens a session, the
+// sign-in form itself (401), saying the session expired.
+func sentToSignIn(method string, resp *http.Response) bool {
+	if method != http.MethodPost || resp.StatusCode == http.StatusSeeOther {
+		return resp.StatusCode == http.StatusSeeOther && resp.Header.Get("Location") == "/admin"
+	}
+	var b strings.Builder
+	_, _ = io.Copy(&b, resp.Body)
+	body := b.String()
+	return resp.StatusCode == http.StatusUnauthorized && strings.Contains(body, `action="/admin/login"`) && strings.Contains(body, "Your session expired")
 }

@@ -2,11 +2,11 @@ package admin
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 
+	"github.com/meetings-portal/portal/internal/audit"
 	"github.com/meetings-portal/portal/internal/mail"
 	"github.com/meetings-portal/portal/internal/meetings"
 	"github.com/meetings-portal/portal/internal/web"
@@ -104,7 +104,8 @@ func (h *Handler) SaveMeetingSettings(w http.ResponseWriter, r *http.Request) {
 		h.Render.ServerError(w, r, err)
 		return
 	}
-	h.record(r, "meetings.settings", fmt.Sprintf("default time zone %s, hosts %s", settings.DefaultTimeZone, settings.Hosts))
+	h.recordDetails(r, "meetings.settings", audit.Details{
+		{Name: "Default time zone", Value: settings.DefaultTimeZone}, {Name: "Who may host", Value: settings.Hosts}})
 	http.Redirect(w, r, "/admin/meetings/settings?done=saved", http.StatusSeeOther)
 }
 

@@ -44,7 +44,7 @@ func (p *portal) auditWith(action string) []string {
 	var out []string
 	for _, e := range slices.Backward(p.recentAudit(p.acme)) {
 		if e.Action == action {
-			out = append(out, e.Detail)
+			out = append(out, e.Details.String())
 		}
 	}
 	return out

@@ -47,6 +47,21 @@ func (h *Handler) SSOPage(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Notice = ssoNotices.From(r, "done")
 	p.Problem = ssoProblems.From(r, "problem")
+	if form, ok := h.resumedForm(w, r, "/admin/sso"); ok {
+		// The options as the admin had posted them, with the version
+		// they were editing: if someone changed the settings since, the
+		// next Save shows it rather than overwriting it.
+		// A form posts one section: the others are shown as stored.
+		options := optionsFormFromValues(form)
+		options.Protocol, options.Section = form.Get("protocol"), form.Get("section")
+		options.version = versionFromValues(form)
+		if _, known := formSections[options.Section]; known {
+			options = options.over(p.Settings)
+		} else {
+			options.Protocol = protocolSAML2
+		}
+		p.Options, p.Notice = options, resumedNotice
+	}
 	h.Render.Render(w, r, http.StatusOK, "admin_sso", p)
 }
 

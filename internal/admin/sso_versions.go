@@ -92,8 +92,13 @@ func (v version) OpenedState() string { return v.Opened.Encode() }
 // unreadable one is revision 0 and nothing opened: such a save is refused
 // unless it changes nothing anyone else changed.
 func formVersion(r *http.Request) version {
-	revision, _ := strconv.ParseInt(r.PostFormValue("revision"), 10, 64)
-	opened, err := url.ParseQuery(r.PostFormValue("opened"))
+	return versionFromValues(postForm(r))
+}
+
+// versionFromValues is formVersion of a form kept aside (resume.go).
+func versionFromValues(form url.Values) version {
+	revision, _ := strconv.ParseInt(form.Get("revision"), 10, 64)
+	opened, err := url.ParseQuery(form.Get("opened"))
 	if err != nil {
 		opened = url.Values{}
 	}

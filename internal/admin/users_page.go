@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/meetings-portal/portal/internal/audit"
 	"github.com/meetings-portal/portal/internal/identifier"
 	"github.com/meetings-portal/portal/internal/session"
 	"github.com/meetings-portal/portal/internal/sso"
@@ -19,7 +23,8 @@ import (
 
 // userChange is one of the actions on the Users page.
 type userChange struct {
-	name   string // in the audit log and the redirect
+	name   string // in the redirect
+	action string // in the audit log
 	banner string // shown after the redirect; %s is the account
 	// apply makes the change and reports whether anything changed.
 	apply func(ctx context.Context, store *users.Store, siteID, id int64) (bool, error)
@@ -28,28 +33,31 @@ type userChange struct {
 var (
 	userDeactivate = userChange{
 		name:   "deactivate",
-		banner: "%s is deactivated and signed out everywhere.",
+		action: "user.deactivate",
+		banner: "Deactivated %s: signed out everywhere, and refused at sign-in until reactivated.",
 		apply: func(ctx context.Context, s *users.Store, siteID, id int64) (bool, error) {
 			return s.SetActive(ctx, siteID, id, false)
 		},
 	}
 	userReactivate = userChange{
 		name:   "reactivate",
-		banner: "%s is active again and can sign in.",
+		action: "user.reactivate",
+		banner: "Reactivated %s: they can sign in again.",
 		apply: func(ctx context.Context, s *users.Store, siteID, id int64) (bool, error) {
 			return s.SetActive(ctx, siteID, id, true)
 		},
 	}
 	userRelink = userChange{
 		name:   "relink",
-		banner: "%s is re-linked: the next person to sign in with this account's uid gets it. Earlier sessions have ended.",
+		action: "user.relink",
+		banner: "Re-linked %s: the next person to sign in with this account's uid gets it. Earlier sessions have ended.",
 		apply: func(ctx context.Context, s *users.Store, siteID, id int64) (bool, error) {
 			return s.Relink(ctx, siteID, id)
 		},
 	}
 	userChanges = map[string]userChange{"deactivate": userDeactivate, "reactivate": userReactivate, "relink": userRelink,
-		"end-sessions": {name: "end-sessions", banner: "%s is signed out everywhere: every session of the account has ended."},
-		"end-session":  {name: "end-session", banner: "The session of %s has ended: that browser is signed out."},
+		"end-sessions": {name: "end-sessions", action: "user.end-sessions", banner: "Signed %s out everywhere: every session of the account has ended."},
+		"end-session":  {name: "end-session", action: "user.end-session", banner: "Ended a session of %s: that browser is signed out."},
 	}
 )
 
@@ -62,6 +70,23 @@ type usersPage struct {
 	// input name.
 	Add       users.NewAccount
 	AddErrors map[string]string
+	// Query is the search, as typed.
+	Query string
+	// Resumed: the Add user form is what the admin had posted when their
+	// session expired.
+	Resumed string
+	web.Pager
+}
+
+// usersPerPage is how many accounts one page of the Users page lists.
+const usersPerPage = 50
+
+// ExportURL is the CSV export of the accounts the search selects.
+func (p usersPage) ExportURL() string {
+	if p.Query != "" {
+		return "/admin/users.csv?" + url.Values{"q": {p.Query}}.Encode()
+	}
+	return "/admin/users.csv"
 }
 
 // usersNotices are the banners after Add user.
@@ -71,17 +96,37 @@ var usersNotices = web.Notices{
 
 // UsersPage lists the site's meeting users, with the form to add one.
 func (h *Handler) UsersPage(w http.ResponseWriter, r *http.Request) {
-	h.renderUsers(w, r, http.StatusOK, usersPage{Banner: usersNotices.From(r, "done"), Add: users.NewAccount{Role: "host"}})
+	page := usersPage{Banner: usersNotices.From(r, "done"), Add: users.NewAccount{Role: "host"}}
+	if form, ok := h.resumedForm(w, r, "/admin/users"); ok {
+		page.Add = addUserForm(form)
+		page.Resumed = resumedNotice
+	}
+	h.renderUsers(w, r, http.StatusOK, page)
+}
+
+// addUserForm reads the Add user form.
+func addUserForm(form url.Values) users.NewAccount {
+	return users.NewAccount{
+		Email: form.Get("email"), UID: form.Get("uid"), Role: form.Get("role"),
+		FirstName: form.Get("first_name"), LastName: form.Get("last_name"),
+	}
 }
 
 func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, status int, page usersPage) {
 	site, _ := web.SiteFrom(r.Context())
-	list, err := h.Users.List(r.Context(), site.ID)
+	page.Query = strings.TrimSpace(r.URL.Query().Get("q"))
+	number := web.PageFrom(r)
+	list, err := h.Users.Search(r.Context(), site.ID, users.Filter{Query: page.Query, Limit: usersPerPage + 1, Offset: (number - 1) * usersPerPage})
 	if err != nil {
 		h.Render.ServerError(w, r, err)
 		return
 	}
-	page.Users = list
+	var query url.Values
+	if page.Query != "" {
+		query = url.Values{"q": {page.Query}}
+	}
+	page.Pager = web.NewPager("/admin/users", query, number, len(list) > usersPerPage)
+	page.Users = list[:min(len(list), usersPerPage)]
 	if page.Sessions, err = h.Sessions.ListSite(r.Context(), site.ID, session.User, session.UserPolicy); err != nil {
 		h.Render.ServerError(w, r, err)
 		return
@@ -90,10 +135,8 @@ func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, status int
 	// site, never from text in the URL.
 	if change, ok := userChanges[r.URL.Query().Get("done")]; ok {
 		if id, err := strconv.ParseInt(r.URL.Query().Get("id"), 10, 64); err == nil {
-			for _, u := range list {
-				if u.ID == id {
-					page.Banner = fmt.Sprintf(change.banner, u.DisplayName()+" ("+u.UID+")")
-				}
+			if u, err := h.Users.ByID(r.Context(), site.ID, id); err == nil {
+				page.Banner = fmt.Sprintf(change.banner, userName(u))
 			}
 		}
 	}
@@ -105,10 +148,7 @@ func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, status int
 // someone in. The account and its audit entry are one transaction.
 func (h *Handler) AddUser(w http.ResponseWriter, r *http.Request) {
 	site, _ := web.SiteFrom(r.Context())
-	page := usersPage{Add: users.NewAccount{
-		Email: r.PostFormValue("email"), UID: r.PostFormValue("uid"), Role: r.PostFormValue("role"),
-		FirstName: r.PostFormValue("first_name"), LastName: r.PostFormValue("last_name"),
-	}}
+	page := usersPage{Add: addUserForm(r.PostForm)}
 	_, err := h.Users.Create(r.Context(), site.ID, page.Add, func(ctx context.Context, tx pgx.Tx, u users.User) error {
 		return h.Audit.RecordIn(ctx, tx, site.ID, h.actor(r), "user.create", u.Summary())
 	})
@@ -135,6 +175,29 @@ func (h *Handler) AddUser(w http.ResponseWriter, r *http.Request) {
 // DeactivateUser deactivates the account in the URL and ends its sessions.
 func (h *Handler) DeactivateUser(w http.ResponseWriter, r *http.Request) {
 	h.changeUser(w, r, userDeactivate)
+}
+
+// ConfirmDeactivateUser asks before deactivating the account in the URL
+// (GET /admin/users/{id}/deactivate), naming it and what will happen.
+func (h *Handler) ConfirmDeactivateUser(w http.ResponseWriter, r *http.Request) {
+	user, ok := h.userPage(w, r)
+	if !ok {
+		return
+	}
+	name := user.Email
+	if name == "" {
+		name = user.UID
+	}
+	h.Render.Render(w, r, http.StatusOK, "admin_confirm", confirmPage{
+		Section: "Users", SectionURL: "/admin/users",
+		Title: "Deactivate " + name + "?",
+		Effects: []string{
+			user.DisplayName() + " (uid " + user.UID + ") is signed out everywhere at once.",
+			"Their single sign-on sign-ins are refused until an admin reactivates the account.",
+			"The account, its meetings and its rooms are kept.",
+		},
+		Action: fmt.Sprintf("/admin/users/%d/deactivate", user.ID), Button: "Deactivate " + name,
+	})
 }
 
 // ReactivateUser lets the account in the URL sign in again.
@@ -249,7 +312,7 @@ func (h *Handler) changeUser(w http.ResponseWriter, r *http.Request, change user
 	}
 	// Pressed twice, the second press changes nothing and records nothing.
 	if changed {
-		h.record(r, "user."+change.name, fmt.Sprintf("%s (id %d)", user.UID, user.ID))
+		h.recordDetails(r, change.action, userDetails(user))
 	}
 	http.Redirect(w, r, "/admin/users?done="+change.name+"&id="+strconv.FormatInt(user.ID, 10), http.StatusSeeOther)
 }
@@ -258,7 +321,7 @@ func (h *Handler) changeUser(w http.ResponseWriter, r *http.Request, change user
 // /admin/users/{id}/sessions/end): every session of it ends at once, in
 // every portal process, and the audit entry is written with the change.
 func (h *Handler) EndUserSessions(w http.ResponseWriter, r *http.Request) {
-	h.endSessions(w, r, 0, "end-sessions")
+	h.endSessions(w, r, 0, userChanges["end-sessions"])
 }
 
 // EndUserSession ends one session of an account (POST
@@ -269,13 +332,13 @@ func (h *Handler) EndUserSession(w http.ResponseWriter, r *http.Request) {
 		h.Render.NotFound(w, r)
 		return
 	}
-	h.endSessions(w, r, id, "end-session")
+	h.endSessions(w, r, id, userChanges["end-session"])
 }
 
 // endSessions ends the session id of the account in the URL, or all of
 // them (id 0), with its audit entry in the same transaction: pressed
 // twice, the second press ends nothing and records nothing.
-func (h *Handler) endSessions(w http.ResponseWriter, r *http.Request, id int64, action string) {
+func (h *Handler) endSessions(w http.ResponseWriter, r *http.Request, id int64, change userChange) {
 	site, _ := web.SiteFrom(r.Context())
 	user, ok := h.userPage(w, r)
 	if !ok {
@@ -285,15 +348,63 @@ func (h *Handler) endSessions(w http.ResponseWriter, r *http.Request, id int64, 
 		if ended == 0 {
 			return nil
 		}
-		detail := fmt.Sprintf("%s (id %d): %d session(s) ended", user.UID, user.ID, ended)
+		details := append(userDetails(user), audit.Field{Name: "Sessions ended", Value: strconv.FormatInt(ended, 10)})
 		if id != 0 {
-			detail = fmt.Sprintf("%s (id %d): session %d ended", user.UID, user.ID, id)
+			details = append(userDetails(user), audit.Field{Name: "Session", Value: strconv.FormatInt(id, 10)})
 		}
-		return h.Audit.RecordIn(ctx, tx, site.ID, h.actor(r), "user."+action, detail)
+		return h.Audit.RecordDetailsIn(ctx, tx, site.ID, h.actor(r), change.action, details)
 	})
 	if err != nil {
 		h.Render.ServerError(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/admin/users?done="+action+"&id="+strconv.FormatInt(user.ID, 10), http.StatusSeeOther)
+	http.Redirect(w, r, "/admin/users?done="+change.name+"&id="+strconv.FormatInt(user.ID, 10), http.StatusSeeOther)
+}
+
+// userName names an account in a banner: its e-mail address, and its uid
+// when that differs.
+func userName(u users.User) string {
+	if u.Email == "" || u.Email == u.UID {
+		return u.UID
+	}
+	return u.Email + " (uid " + u.UID + ")"
+}
+
+// userDetails names an account in the audit log.
+func userDetails(u users.User) audit.Details {
+	d := audit.Details{{Name: "User", Value: u.UID}}
+	if u.Email != u.UID {
+		d = append(d, audit.Field{Name: "E-mail", Value: u.Email})
+	}
+	return append(d, audit.Field{Name: "Account ID", Value: strconv.FormatInt(u.ID, 10)})
+}
+
+// ExportUsers downloads the accounts the search selects as CSV (GET
+// /admin/users.csv?q=…), streamed as they are read.
+func (h *Handler) ExportUsers(w http.ResponseWriter, r *http.Request) {
+	site, _ := web.SiteFrom(r.Context())
+	out, err := web.NewCSV(w, site.Name+"-users.csv",
+		"uid", "E-mail", "First name", "Last name", "Role", "Created by", "Status", "Created (UTC)", "Last sign-in (UTC)", "IdP object ID")
+	if err == nil {
+		err = h.Users.EachUser(r.Context(), site.ID, users.Filter{Query: r.URL.Query().Get("q")}, func(u users.User) error {
+			createdBy, status, last := "Admin", "Active", ""
+			if u.CreatedBy == "jit" {
+				createdBy = "Auto Account Creation"
+			}
+			if !u.Active {
+				status = "Deactivated"
+			}
+			if u.LastSignInAt != nil {
+				last = u.LastSignInAt.UTC().Format(time.DateTime)
+			}
+			return out.Row(u.UID, u.Email, u.FirstName, u.LastName, u.Role, createdBy, status, u.CreatedAt.UTC().Format(time.DateTime), last, u.ObjectID)
+		})
+	}
+	if err == nil {
+		err = out.Close()
+	}
+	if err != nil {
+		// The download has started: it ends short, and the log says why.
+		h.Log.ErrorContext(r.Context(), "export users", "error", err.Error())
+	}
 }

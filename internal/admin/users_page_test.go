@@ -21,9 +21,9 @@ func TestUsersPageListsTheSitesAccounts(t *testing.T) {
 	body := p.get(acmeHost, "/admin/users", p.SignInAdmin(acmeHost, "admin@acme.test"))
 	for _, want := range []string{
 		`<a href="/admin">Site administration</a>`,
-		"Britta Simon", "britta.simon@contoso.com", "Host", "Auto Account Creation", "Active",
+		"Britta Simon", "britta.simon@contoso.com", "Host, active", "by Auto Account Creation",
 		utc(*britta.LastSignInAt),
-		`action="/admin/users/` + strconv.FormatInt(britta.ID, 10) + `/deactivate"`,
+		`href="/admin/users/` + strconv.FormatInt(britta.ID, 10) + `/deactivate"`,
 		`href="/admin/users/` + strconv.FormatInt(britta.ID, 10) + `/relink"`,
 	} {
 		if !strings.Contains(body, want) {
@@ -53,7 +53,7 @@ func TestDeactivateEndsTheUsersSessionsAtOnce(t *testing.T) {
 		t.Fatalf("the session survived deactivation: %v", err)
 	}
 	body := p.get(acmeHost, "/admin/users?done=deactivate&id="+id, admin)
-	if !strings.Contains(body, "Britta Simon (britta.simon@contoso.com) is deactivated and signed out everywhere.") ||
+	if !strings.Contains(body, "Deactivated britta.simon@contoso.com: signed out everywhere") ||
 		!strings.Contains(body, "Deactivated") || !strings.Contains(body, "/reactivate") {
 		t.Fatalf("after deactivation: %s", body)
 	}
@@ -62,7 +62,7 @@ func TestDeactivateEndsTheUsersSessionsAtOnce(t *testing.T) {
 	}
 
 	p.post(acmeHost, "/admin/users/"+id+"/reactivate", url.Values{}, "/admin/users?done=reactivate&id="+id, admin)
-	if body := p.get(acmeHost, "/admin/users?done=reactivate&id="+id, admin); !strings.Contains(body, "is active again and can sign in.") {
+	if body := p.get(acmeHost, "/admin/users?done=reactivate&id="+id, admin); !strings.Contains(body, "Reactivated britta.simon@contoso.com: they can sign in again.") {
 		t.Fatalf("after reactivation: %s", body)
 	}
 	if u, _ := p.App.Users.ByID(ctx, p.acme.ID, britta.ID); !u.Active {
@@ -72,8 +72,8 @@ func TestDeactivateEndsTheUsersSessionsAtOnce(t *testing.T) {
 		t.Fatal("the session from before the deactivation works again after reactivation")
 	}
 	want := []string{
-		"admin@acme.test user.reactivate britta.simon@contoso.com (id " + id + ")",
-		"admin@acme.test user.deactivate britta.simon@contoso.com (id " + id + ")",
+		"admin@acme.test user.reactivate User: britta.simon@contoso.com; Account ID: " + id,
+		"admin@acme.test user.deactivate User: britta.simon@contoso.com; Account ID: " + id,
 	}
 	if got := p.auditEntries(p.acme); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("audit %q, want %q", got, want)
@@ -93,7 +93,7 @@ func TestRelinkLetsTheNewOwnerSignIn(t *testing.T) {
 	id := strconv.FormatInt(britta.ID, 10)
 	admin := p.SignInAdmin(acmeHost, "admin@acme.test")
 	p.post(acmeHost, "/admin/users/"+id+"/relink", url.Values{}, "/admin/users?done=relink&id="+id, admin)
-	if body := p.get(acmeHost, "/admin/users?done=relink&id="+id, admin); !strings.Contains(body, "is re-linked") {
+	if body := p.get(acmeHost, "/admin/users?done=relink&id="+id, admin); !strings.Contains(body, "Re-linked britta.simon@contoso.com") {
 		t.Fatalf("no banner: %s", body)
 	}
 	if _, err := p.App.Sessions.Lookup(ctx, p.acme.ID, session.User, oldToken, session.UserPolicy); !errors.Is(err, session.ErrNotFound) {
@@ -103,7 +103,7 @@ func TestRelinkLetsTheNewOwnerSignIn(t *testing.T) {
 	if err != nil || u.ID != britta.ID || u.ObjectID != "obj-new" {
 		t.Fatalf("after re-link: %+v, %v", u, err)
 	}
-	if got := p.auditEntries(p.acme); len(got) != 1 || got[0] != "admin@acme.test user.relink britta.simon@contoso.com (id "+id+")" {
+	if got := p.auditEntries(p.acme); len(got) != 1 || got[0] != "admin@acme.test user.relink User: britta.simon@contoso.com; Account ID: "+id {
 		t.Fatalf("audit %q", got)
 	}
 }
@@ -129,9 +129,9 @@ func TestUserActionsAnswer404ForAccountsNotOfThisSite(t *testing.T) {
 	if got := p.auditEntries(p.acme); len(got) != 0 {
 		t.Errorf("refused actions were audited: %q", got)
 	}
-	// State changes are POSTs only.
-	if resp := p.Do("GET", acmeHost, "/admin/users/"+strconv.FormatInt(foreign.ID, 10)+"/deactivate", nil, admin); resp.StatusCode != http.StatusMethodNotAllowed {
-		t.Errorf("GET of an action: status %d", resp.StatusCode)
+	// The confirmation page of another site's account does not exist either.
+	if resp := p.Do("GET", acmeHost, "/admin/users/"+strconv.FormatInt(foreign.ID, 10)+"/deactivate", nil, admin); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET of another site's account's confirmation: status %d", resp.StatusCode)
 	}
 }
 

@@ -87,12 +87,12 @@ func TestAdminSeesAndEndsUsersSessions(t *testing.T) {
 	if p.live(phone) || !p.live(alice) {
 		t.Fatal("Sign out everywhere must end every session of the account, and no one else's")
 	}
-	if body := p.get(acmeHost, "/admin/users?done=end-sessions&id="+user, admin); !strings.Contains(body, "B Simon (b.simon@contoso.com) is signed out everywhere") {
+	if body := p.get(acmeHost, "/admin/users?done=end-sessions&id="+user, admin); !strings.Contains(body, "Signed b.simon@contoso.com out everywhere") {
 		t.Errorf("banner missing: %.500s", body)
 	}
 	want := []string{
-		"admin@acme.test user.end-sessions b.simon@contoso.com (id " + user + "): 1 session(s) ended",
-		"admin@acme.test user.end-session b.simon@contoso.com (id " + user + "): session " + strconv.FormatInt(laptopID, 10) + " ended",
+		"admin@acme.test user.end-sessions User: b.simon@contoso.com; Account ID: " + user + "; Sessions ended: 1",
+		"admin@acme.test user.end-session User: b.simon@contoso.com; Account ID: " + user + "; Session: " + strconv.FormatInt(laptopID, 10),
 	}
 	if got := p.auditEntries(p.acme); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("audit %q, want %q", got, want)

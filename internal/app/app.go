@@ -92,10 +92,12 @@ type App struct {
 	// AdminLockouts is the per-account limit on admin sign-in.
 	AdminLockouts *sites.Lockouts
 	Sessions      *session.Store
-	Users         *users.Store
-	SSO           *sso.Service
-	Audit         *audit.Log
-	Metrics       *metrics.Metrics
+	// Resumes take an admin whose session expired back where they were.
+	Resumes *session.Resumes
+	Users   *users.Store
+	SSO     *sso.Service
+	Audit   *audit.Log
+	Metrics *metrics.Metrics
 	// FetchMetadata fetches IdP metadata URLs under the operator's SSRF
 	// rules.
 	FetchMetadata sso.Fetcher
@@ -158,6 +160,7 @@ func New(pool *pgxpool.Pool, cfg Config) *App {
 		Sites:         sites.NewStore(pool),
 		AdminLockouts: sites.NewLockouts(pool, cfg.Now),
 		Sessions:      sessions,
+		Resumes:       session.NewResumes(pool, cfg.Box, cfg.Now),
 		Users:         users.NewStore(pool, sessions, cfg.Now),
 		SSO:           sso.New(pool, cfg.Box, cfg.Hosts, cfg.Log, cfg.Now),
 		Audit:         audit.New(pool, cfg.Now),
@@ -198,6 +201,7 @@ func (a *App) Housekeeping() *housekeeping.Runner {
 		Pool: a.Pool, Interval: 5 * time.Minute, BatchSize: 1000, Log: a.Log,
 		Jobs: []housekeeping.Job{
 			{Name: "sessions", Run: a.Sessions.DeleteExpired},
+			{Name: "session-resumes", Run: a.Resumes.DeleteExpired},
 			{Name: "pending-requests", Run: a.SSO.DeleteExpiredRequests},
 			{Name: "logout-requests", Run: a.SSO.DeleteExpiredLogoutRequests},
 			{Name: "replay-cache", Run: a.SSO.DeleteExpiredReplays},

@@ -167,13 +167,33 @@ func TestEveryPageIsAccessible(t *testing.T) {
 	waitForText(t, admin, "main h1", "Test SSO")
 	p.check(admin, "admin-sso-test", "main h1")
 	p.open(admin, "admin-events", acme+"/admin/events", "main h1")
+	event, err := chromedp.Run(admin, chromedp.Evaluate[string](`(document.querySelector('#events a[href^="/admin/events/"]') || {}).href || ""`))
+	if err != nil || event == "" {
+		t.Fatalf("no event detail link on the events page (%v)", err)
+	}
+	p.open(admin, "admin-event", event, "main h1")
 	p.open(admin, "admin-users", acme+"/admin/users", "main h1")
+	deactivate, err := chromedp.Run(admin, chromedp.Evaluate[string](`(document.querySelector('a[href$="/deactivate"]') || {}).href || ""`))
+	if err != nil || deactivate == "" {
+		t.Fatalf("no Deactivate link on the users page (%v)", err)
+	}
+
 	relink, err := chromedp.Run(admin, chromedp.Evaluate[string](`(document.querySelector('a[href$="/relink"]') || {}).href || ""`))
 	if err != nil || relink == "" {
 		t.Fatalf("no Re-link link on the users page (%v)", err)
 	}
 	p.open(admin, "admin-users-relink", relink, "main h1")
+	p.open(admin, "admin-users-deactivate", deactivate, "main h1")
+	if err := env.App.Sites.CreateAdmin(context.Background(), site.ID, "second.admin@acme.test", portaltest.AdminPassword); err != nil {
+		t.Fatal(err)
+	}
 	p.open(admin, "admin-admins", acme+"/admin/admins", "main h1")
+	remove, err := chromedp.Run(admin, chromedp.Evaluate[string](`(document.querySelector('a[href$="/remove"]') || {}).href || ""`))
+	if err != nil || remove == "" {
+		t.Fatalf("no Remove link on the admins page (%v)", err)
+	}
+	p.open(admin, "admin-admins-remove", remove, "main h1")
+	p.open(admin, "admin-password", acme+"/admin/password", "main h1")
 	p.open(admin, "admin-audit", acme+"/admin/audit", "main h1")
 	p.open(admin, "admin-meetings", acme+"/admin/meetings", "main h1")
 	p.open(admin, "admin-meetings-settings", acme+"/admin/meetings/settings", "main h1")

@@ -13,8 +13,17 @@ var inputRules = web.InputRules{
 	DefaultMax: 16 << 10,
 	Fields: map[string]web.Field{
 		// Sign-in and accounts.
-		"email":      {Label: "E-mail address", Max: 254},
-		"password":   {Label: "Password", Max: 1024},
+		"email":    {Label: "E-mail address", Max: 254},
+		"password": {Label: "Password", Max: 1024},
+		// An admin changing their own password.
+		"current_password": {Label: "Current password", Max: 1024},
+		"new_password":     {Label: "New password", Max: 1024},
+		"confirm_password": {Label: "New password again", Max: 1024},
+		"username":         {Max: 254},
+		// Users search; audit filters.
+		"q":          {Label: "Search", Max: 254},
+		"action":     {Label: "What", Max: 64},
+		"admin":      {Label: "Who", Max: 254},
 		"uid":        {Label: "uid", Max: 254},
 		"first_name": {Label: "First name", Max: 200},
 		"last_name":  {Label: "Last name", Max: 200},

@@ -28,7 +28,7 @@ func (s *Server) siteRoutes() http.Handler {
 	ssoPages.Auth = auth
 	auth.SingleLogout = ssoPages.SingleLogout
 	adminPages := &admin.Handler{
-		Sites: a.Sites, Lockouts: a.AdminLockouts, Metrics: a.Metrics, Sessions: a.Sessions, Users: a.Users, SSO: a.SSO, Audit: a.Audit, Hosts: a.Hosts,
+		Sites: a.Sites, Lockouts: a.AdminLockouts, Metrics: a.Metrics, Sessions: a.Sessions, Resumes: a.Resumes, Users: a.Users, SSO: a.SSO, Audit: a.Audit, Hosts: a.Hosts,
 		Render: render, Log: a.Log, FetchMetadata: a.FetchMetadata, Now: a.Now, Meetings: a.Meetings, Outbox: a.Outbox,
 		Session: session.Cookie{
 			Store: a.Sessions, Cookies: cookies, Name: admin.SessionCookie, Kind: session.Admin, Policy: session.AdminPolicy,
@@ -149,8 +149,12 @@ func (s *Server) siteRoutes() http.Handler {
 		r.Get("/admin/sso/test", adminPages.SSOTest)
 		// Sign-in events, users, admins, audit.
 		r.Get("/admin/events", adminPages.EventsPage)
+		r.Get("/admin/events.csv", adminPages.ExportEvents)
+		r.Get("/admin/events/{id}", adminPages.EventPage)
 		r.Get("/admin/users", adminPages.UsersPage)
+		r.Get("/admin/users.csv", adminPages.ExportUsers)
 		r.Post("/admin/users", adminPages.AddUser)
+		r.Get("/admin/users/{id}/deactivate", adminPages.ConfirmDeactivateUser)
 		r.Post("/admin/users/{id}/deactivate", adminPages.DeactivateUser)
 		r.Post("/admin/users/{id}/reactivate", adminPages.ReactivateUser)
 		r.Post("/admin/users/{id}/sessions/end", adminPages.EndUserSessions)
@@ -159,8 +163,11 @@ func (s *Server) siteRoutes() http.Handler {
 		r.Post("/admin/users/{id}/relink", adminPages.RelinkUser)
 		r.Get("/admin/admins", adminPages.AdminsPage)
 		r.Post("/admin/admins", adminPages.AddAdmin)
+		r.Get("/admin/admins/{id}/remove", adminPages.ConfirmRemoveAdmin)
 		r.Post("/admin/admins/{id}/remove", adminPages.RemoveAdmin)
 		r.Get("/admin/audit", adminPages.AuditPage)
+		r.Get("/admin/password", adminPages.PasswordPage)
+		r.Post("/admin/password", adminPages.ChangePassword)
 		// Meetings: the site's meetings, its meeting settings, and in
 		// development (no SMTP server) the mail it would have sent.
 		r.Get("/admin/meetings", adminPages.MeetingsPage)

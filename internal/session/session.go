@@ -189,6 +189,17 @@ func (s *Store) DeleteForSubject(ctx context.Context, siteID int64, kind Kind, s
 	return nil
 }
 
+// EndOthersIn ends, in tx, every session of one account but keep (the one
+// the account is using): after a password change, a session opened with
+// the old password stops working. It returns how many ended.
+func (s *Store) EndOthersIn(ctx context.Context, tx pgx.Tx, siteID int64, kind Kind, subjectID, keep int64) (int64, error) {
+	tag, err := tx.Exec(ctx, `DELETE FROM sessions WHERE site_id = $1 AND kind = $2 AND subject_id = $3 AND id <> $4`, siteID, kind, subjectID, keep)
+	if err != nil {
+		return 0, fmt.Errorf("end other sessions of %s %d: %w", kind, subjectID, err)
+	}
+	return tag.RowsAffected(), nil
+}
+
 // DeleteExpired removes at most limit sessions past their absolute expiry or
 // idle for longer than the longest idle timeout, and reports how many.
 func (s *Store) DeleteExpired(ctx context.Context, limit int) (int64, error) {

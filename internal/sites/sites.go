@@ -293,6 +293,47 @@ RETURNING site_id, id, email, password_hash, created_at`, siteID, email, hash)
 	return admin, nil
 }
 
+// ChangeAdminPassword replaces the password of admin id after checking
+// their current one (ErrBadCredentials when it is wrong; an invalid new
+// one is an error of the kind CreateAdmin returns). inTx, when not nil,
+// runs in the same transaction: the admin's other sessions end and the
+// audit entry is written with the change or not at all.
+func (s *Store) ChangeAdminPassword(ctx context.Context, siteID, id int64, current, next string, inTx func(context.Context, pgx.Tx, Admin) error) error {
+	admin, err := s.AdminByID(ctx, siteID, id)
+	if err != nil {
+		return err
+	}
+	if err := s.verify(ctx, admin.PasswordHash, current); err != nil {
+		if errors.Is(err, ErrBusy) {
+			return err
+		}
+		return ErrBadCredentials
+	}
+	if err := password.Validate(next); err != nil {
+		return invalidf("%s", err)
+	}
+	hash, err := password.Hash(next)
+	if err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// Only if the password is still the one checked: two changes at
+		// once do not both succeed on the same current password.
+		tag, err := tx.Exec(ctx, `UPDATE site_admins SET password_hash = $4 WHERE site_id = $1 AND id = $2 AND password_hash = $3`,
+			siteID, id, admin.PasswordHash, hash)
+		if err != nil {
+			return fmt.Errorf("change password of admin %d: %w", id, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return ErrBadCredentials
+		}
+		if inTx != nil {
+			return inTx(ctx, tx, admin)
+		}
+		return nil
+	})
+}
+
 const selectAdmin = `SELECT site_id, id, email, password_hash, created_at FROM site_admins`
 
 // Authenticate checks an admin's credentials on one site. A wrong e-mail and

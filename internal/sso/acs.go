@@ -71,6 +71,9 @@ type Result struct {
 	// Received is the decoded response of a test, to show the admin what
 	// arrived even when it was refused (unverified, for reading only).
 	Received []byte
+	// Claims are what the verified assertion carried (see Event.Claims),
+	// kept with the event whether the sign-in then succeeds or is refused.
+	Claims map[string][]string
 
 	// What Complete writes, in the transaction that signs the user in: the
 	// assertion's replay-cache entry and the request it answers.
@@ -233,6 +236,7 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 		a.NameID, a.NameIDFormat, a.NameQualifier, a.SPNameQualifier = id.Value, id.Format, id.NameQualifier, id.SPNameQualifier
 	}
 	if a.Identity, err = users.IdentityWith(a.NameID, a.Attributes, p.settings.Mapping()); err != nil {
+		result.Claims = claimsOf(a)
 		return result, explained(claimRefusal(err))
 	}
 	for _, st := range verified.AuthnStatements {
@@ -243,6 +247,7 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 			a.SessionIndex = st.SessionIndex
 		}
 	}
+	result.Claims = claimsOf(a)
 	if p.settings.RequireMFA && !a.showsMFA(p.settings.MFAContexts) {
 		return result, refuse(ReasonMFARequired,
 			"this site requires multi-factor sign-in, and the assertion shows none (authentication methods %s; authentication context %s)",

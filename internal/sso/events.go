@@ -33,6 +33,10 @@ type Event struct {
 	ClaimedEmail    string `db:"claimed_email"`
 	ClaimedName     string `db:"claimed_name"`
 	ClaimedObjectID string `db:"claimed_object_id"`
+	// Claims are the attributes the verified assertion carried, by name,
+	// and its AuthnContextClassRef; empty when the response was refused
+	// before its signature was verified (nothing in it can be believed).
+	Claims map[string][]string `db:"claims"`
 }
 
 // Claimed fills the event's claimed identity.
@@ -60,8 +64,8 @@ func (s *Service) recordEvent(ctx context.Context, db execer, e Event) error {
 }
 
 const insertEvent = `INSERT INTO signin_events (site_id, occurred_at, reference, flow, result, reason, detail, name_id, user_id, client_ip,
-  claimed_uid, claimed_email, claimed_name, claimed_object_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
+  claimed_uid, claimed_email, claimed_name, claimed_object_id, claims)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
 
 // eventArgs are insertEvent's arguments for e, its values bounded.
 func (s *Service) eventArgs(e Event) []any {
@@ -71,12 +75,66 @@ func (s *Service) eventArgs(e Event) []any {
 	if e.Flow == "" {
 		e.Flow = FlowUnknown
 	}
+	if e.Claims == nil {
+		e.Claims = map[string][]string{}
+	}
 	return []any{e.SiteID, e.OccurredAt, e.Reference, e.Flow, e.Result, e.Reason, web.Shorten(e.Detail, 2000), web.Shorten(e.NameID, 512), e.UserID, e.ClientIP,
-		web.Shorten(e.ClaimedUID, 512), web.Shorten(e.ClaimedEmail, 512), web.Shorten(e.ClaimedName, 600), web.Shorten(e.ClaimedObjectID, 128)}
+		web.Shorten(e.ClaimedUID, 512), web.Shorten(e.ClaimedEmail, 512), web.Shorten(e.ClaimedName, 600), web.Shorten(e.ClaimedObjectID, 128), e.Claims}
 }
 
 const eventColumns = `site_id, id, occurred_at, reference, flow, result, reason, detail, name_id, user_id, client_ip,
-  claimed_uid, claimed_email, claimed_name, claimed_object_id`
+  claimed_uid, claimed_email, claimed_name, claimed_object_id, claims`
+
+// ErrEventNotFound: the site has no such sign-in event.
+var ErrEventNotFound = errors.New("sign-in event not found")
+
+// EventByID is one sign-in event of a site; another site's id is
+// ErrEventNotFound, like an id that does not exist.
+func (s *Service) EventByID(ctx context.Context, siteID, id int64) (Event, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+` FROM signin_events WHERE site_id = $1 AND id = $2`, siteID, id)
+	if err != nil {
+		return Event{}, fmt.Errorf("sign-in event %d: %w", id, err)
+	}
+	e, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Event])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Event{}, ErrEventNotFound
+	}
+	if err != nil {
+		return Event{}, fmt.Errorf("sign-in event %d: %w", id, err)
+	}
+	return e, nil
+}
+
+// maxExported bounds one CSV export of events: the retention period's
+// worth of a busy site, not an unbounded read.
+const maxExported = 100000
+
+// EachEvent calls fn with every event of a site that f selects (its Limit
+// and Offset ignored), newest first, at most maxExported, reading them as
+// they come rather than all at once: for the CSV export.
+func (s *Service) EachEvent(ctx context.Context, siteID int64, f EventFilter, fn func(Event) error) error {
+	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+`
+FROM signin_events
+WHERE site_id = $1 AND ($2 = '' OR result = $2) AND ($3 = '' OR name_id ILIKE '%' || $3 || '%') AND ($4 = '' OR reference = $4)
+ORDER BY occurred_at DESC, id DESC LIMIT $5`, siteID, f.Result, likeLiteral(f.User), f.Reference, maxExported)
+	if err != nil {
+		return fmt.Errorf("export sign-in events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		e, err := pgx.RowToStructByName[Event](rows)
+		if err != nil {
+			return fmt.Errorf("export sign-in events: %w", err)
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("export sign-in events: %w", err)
+	}
+	return nil
+}
 
 // LatestConflict is the newest sign-in refused because of account userID
 // (account-identity-changed or account-look-alike): whom the admin's

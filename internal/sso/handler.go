@@ -107,7 +107,7 @@ func (h *Handler) ACS(w http.ResponseWriter, r *http.Request) {
 	}
 	a := result.Assertion
 	event := Event{SiteID: site.ID, Reference: web.RequestID(ctx), Flow: a.Flow, Result: ResultSuccess,
-		NameID: a.NameID, ClientIP: web.ClientFrom(ctx).IP}
+		NameID: a.NameID, ClientIP: web.ClientFrom(ctx).IP, Claims: result.Claims}
 	event.Claimed(a.Identity)
 	if a.Test {
 		event.Result, event.Reason = ResultTest, ReasonTestPassed
@@ -249,7 +249,7 @@ func (h *Handler) refusedAs(w http.ResponseWriter, r *http.Request, result Resul
 		outcome = ResultTest
 	}
 	event := Event{SiteID: site.ID, Reference: ref, Flow: result.Flow, Result: outcome, Reason: refusal.Reason,
-		Detail: refusal.Detail, ClientIP: web.ClientFrom(ctx).IP, UserID: refusal.Account}
+		Detail: refusal.Detail, ClientIP: web.ClientFrom(ctx).IP, UserID: refusal.Account, Claims: result.Claims}
 	if a != nil {
 		event.NameID = a.NameID
 		event.Claimed(a.Identity)

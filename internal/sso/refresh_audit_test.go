@@ -40,7 +40,7 @@ func TestDailyRefreshRecordsWhatItChangesAsThePortal(t *testing.T) {
 		}
 		var out []string
 		for i := len(list) - 1; i >= 0; i-- {
-			out = append(out, list[i].Actor+" "+list[i].Action+" "+list[i].Detail)
+			out = append(out, list[i].Actor+" "+list[i].Action+" "+list[i].Details.String())
 		}
 		return out
 	}

@@ -50,6 +50,9 @@ func TestSPInitiatedSignInLandsOnTheDeepLink(t *testing.T) {
 	}
 	if e := p.lastEvent(p.acme); e.Result != sso.ResultSuccess || e.Flow != sso.FlowSP || e.NameID != ssotest.DefaultNameID {
 		t.Errorf("event %+v", e)
+	} else if len(e.Claims) == 0 || len(e.Claims[sso.ClaimAuthnContext]) == 0 {
+		// The event detail page shows what was received.
+		t.Errorf("the event keeps no claims: %v", e.Claims)
 	}
 	// The acme session means nothing on globex.
 	if resp := p.get(globexHost, "/", cookie); resp.StatusCode != http.StatusFound {

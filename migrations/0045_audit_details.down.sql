@@ -1,0 +1,3 @@
+DROP INDEX admin_audit_actor;
+DROP INDEX admin_audit_action;
+ALTER TABLE admin_audit DROP COLUMN details;

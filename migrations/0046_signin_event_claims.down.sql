@@ -1,0 +1,1 @@
+ALTER TABLE signin_events DROP COLUMN claims;
