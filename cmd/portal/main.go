@@ -50,9 +50,11 @@ type cli struct {
 // gcPercent is the portal's GOGC unless the environment sets one. A
 // sign-in allocates about 0.6 MB (XML parsed by encoding/xml and etree)
 // over a live heap of a few MB, so Go's default of 100 collects dozens of
-// times a second under load: 300 cut the CPU of a sign-in by a fifth for
-// about 20 MiB more memory (docs/PERFORMANCE.md).
-const gcPercent = 300
+// times a second under load. 200 cut the CPU of a sign-in by about a
+// sixth and kept the peak RSS under load at 100 MiB with 10,000 sites
+// cached; 300 saved a little more CPU but reached 125 MiB
+// (docs/PERFORMANCE.md).
+const gcPercent = 200
 
 func main() {
 	if _, set := os.LookupEnv("GOGC"); !set {
