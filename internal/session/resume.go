@@ -60,8 +60,7 @@ func SafeReturnPath(p string) bool {
 		return false
 	}
 	// Control characters (a tab or newline is dropped by browsers, turning
-	// "/\t/evil" into "//evil") and backslashes anywhere are refused, as
-	// sso.SafeReturnPath does for a RelayState.
+	// "/\t/evil" into "//evil") and backslashes anywhere are refused.
 	if strings.ContainsAny(p, "\\") || strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return false
 	}

@@ -6,11 +6,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/crewjam/saml"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/meetings-portal/portal/internal/session"
 	"github.com/meetings-portal/portal/internal/sites"
 )
 
@@ -18,21 +18,13 @@ import (
 // sign-ins to it (__Host-sso_binding on https).
 const BindingCookie = "sso_binding"
 
-// maxReturnPath bounds a path followed after sign-in.
-const maxReturnPath = 2048
-
 // SafeReturnPath reports whether p may be followed after sign-in: a path on
 // this site. "//host" and "/\host" are refused because browsers read them as
 // another host (open redirect).
 func SafeReturnPath(p string) bool {
-	// A RelayState the IdP relays may be anything up to the POST's size;
-	// a return path longer than any real page address is not followed.
-	if len(p) > maxReturnPath || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
-		return false
-	}
-	// Control characters (a tab or newline is dropped by browsers, turning
-	// "/\t/evil" into "//evil") and backslashes anywhere are refused.
-	return !strings.ContainsAny(p, "\\\x00\t\r\n") && !strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f })
+	// One rule for every path followed after a sign-in: a RelayState, a
+	// default target page, an admin's page kept across an expired session.
+	return session.SafeReturnPath(p)
 }
 
 // StartSignIn begins an SP-initiated sign-in: it records a pending
