@@ -296,9 +296,11 @@ func TestThreePeopleMeetWithAudioVideoAndScreenSharingInTheBrowser(t *testing.T)
 	allIn := time.Now()
 	progress("the guest has joined")
 
-	// Everyone receives everyone else's video and audio within 10 s of the
+	// Everyone receives everyone else's video and audio within 20 s of the
 	// last one joining (longer on a loaded machine: see patience): frames
-	// decoded, audio bytes and energy rising.
+	// decoded, audio bytes and energy rising. Usually it takes 1–3 s; with
+	// the other test packages running beside three browsers under the race
+	// detector, Chromium's encoders fall behind for a while first.
 	slow := patience(t)
 	windows := []window{host, alee, guest}
 	waitFor(t, host, "three participants", `window.portalMedia.participants.length === 3`, slow*10*time.Second)
@@ -321,7 +323,7 @@ func TestThreePeopleMeetWithAudioVideoAndScreenSharingInTheBrowser(t *testing.T)
 		}
 		everyone = append(everyone, e)
 	}
-	waitUntil(t, "video frames decoded and audio received, rising, from everyone", everyone, time.Second, allIn.Add(slow*10*time.Second),
+	waitUntil(t, "video frames decoded and audio received, rising, from everyone", everyone, time.Second, allIn.Add(slow*20*time.Second),
 		func(c change) bool { return c.videoRising() && c.audioRising() && c.audible() })
 	progress(fmt.Sprintf("everyone receives everyone, %v after the last one joined", time.Since(allIn).Round(100*time.Millisecond)))
 	// Each tile is named.
