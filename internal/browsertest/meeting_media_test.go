@@ -341,7 +341,7 @@ func TestThreePeopleMeetWithAudioVideoAndScreenSharingInTheBrowser(t *testing.T)
 	for _, e := range fromAlee {
 		waitFor(t, e.w, "a.lee's screen tile", fmt.Sprintf(`document.querySelectorAll('.media-tile[data-participant="%s"][data-source="screen"]').length === 1`, ids["Alice Lee"]), slow*20*time.Second)
 	}
-	waitUntil(t, "a.lee's screen frames decoded, rising", fromAlee, time.Second, time.Now().Add(slow*10*time.Second), change.screenRising)
+	waitUntil(t, "a.lee's screen frames decoded, rising", fromAlee, time.Second, time.Now().Add(slow*20*time.Second), change.screenRising)
 	progress("a.lee's screen is shared")
 	env.Screenshot("meeting-media")
 
