@@ -118,12 +118,8 @@ RETURNING document, source_url`, siteID, id, s.now().Add(-draftLifetime), s.now(
 		if _, err := s.saveIdP(ctx, tx, siteID, idp, sourceURL); err != nil {
 			return err
 		}
-		detail := fmt.Sprintf("entity ID %s, SSO URL %s, %d signing certificate(s): %s", idp.EntityID, idp.SSOURL,
-			len(idp.Certificates), Fingerprints(idp.Certificates))
-		if sourceURL != "" {
-			detail += ", from " + sourceURL
-		}
-		return s.audit.RecordIn(ctx, tx, siteID, actor, "sso.import-metadata", detail)
+		return s.audit.RecordDetailsIn(ctx, tx, siteID, actor, "sso.import-metadata",
+			idpDetails(idp.EntityID, idp.SSOURL, idp.Certificates, sourceURL))
 	})
 	if err != nil {
 		return nil, false, err

@@ -18,6 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/meetings-portal/portal/internal/audit"
 	"github.com/meetings-portal/portal/internal/sso/idpmeta"
 )
 
@@ -86,12 +87,9 @@ func (s *Service) stageIdP(ctx context.Context, tx pgx.Tx, siteID int64, idp *id
 	if _, err := tx.Exec(ctx, stagePending, siteID, idp.EntityID, idp.SSOURL, idp.SLOURL, ders, sourceURL, s.now(), actor); err != nil {
 		return fmt.Errorf("stage the identity provider: %w", err)
 	}
-	detail := fmt.Sprintf("%s, staged while SSO is on: entity ID %s, SSO URL %s, %d signing certificate(s): %s",
-		how, idp.EntityID, idp.SSOURL, len(idp.Certificates), Fingerprints(idp.Certificates))
-	if sourceURL != "" {
-		detail += ", from " + sourceURL
-	}
-	return s.audit.RecordIn(ctx, tx, siteID, actor, "sso.stage-idp", detail)
+	details := append(audit.Details{{Value: how + ", staged while single sign-on is on"}},
+		idpDetails(idp.EntityID, idp.SSOURL, idp.Certificates, sourceURL)...)
+	return s.audit.RecordDetailsIn(ctx, tx, siteID, actor, "sso.stage-idp", details)
 }
 
 // ActivatePending makes the staged identity provider the live one for
@@ -122,9 +120,11 @@ func (s *Service) ActivatePending(ctx context.Context, siteID int64, token, acto
 		if _, err := tx.Exec(ctx, clearPending, siteID); err != nil {
 			return fmt.Errorf("clear the staged identity provider: %w", err)
 		}
-		return s.audit.RecordIn(ctx, tx, siteID, actor, "sso.activate-idp", fmt.Sprintf(
-			"entity ID %s → %s, SSO URL %s → %s, signing certificate(s) %s → %s", current.IdPEntityID, idp.EntityID,
-			current.SSOURL, idp.SSOURL, Fingerprints(current.Certificates), Fingerprints(idp.Certificates)))
+		return s.audit.RecordDetailsIn(ctx, tx, siteID, actor, "sso.activate-idp", audit.Details{
+			{Name: "Entity ID", Value: current.IdPEntityID + " → " + idp.EntityID},
+			{Name: "SSO URL", Value: current.SSOURL + " → " + idp.SSOURL},
+			{Name: "Signing certificates", Value: "SHA-256 " + Fingerprints(current.Certificates) + " → " + Fingerprints(idp.Certificates)},
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -149,7 +149,7 @@ func (s *Service) DiscardPending(ctx context.Context, siteID int64, token, actor
 		if _, err := tx.Exec(ctx, clearPending, siteID); err != nil {
 			return fmt.Errorf("discard the staged identity provider: %w", err)
 		}
-		return s.audit.RecordIn(ctx, tx, siteID, actor, "sso.discard-idp", fmt.Sprintf("entity ID %s, SSO URL %s, %d signing certificate(s): %s",
-			current.PendingEntityID, current.PendingSSOURL, len(current.PendingCertificates), Fingerprints(current.PendingCertificates)))
+		return s.audit.RecordDetailsIn(ctx, tx, siteID, actor, "sso.discard-idp",
+			idpDetails(current.PendingEntityID, current.PendingSSOURL, current.PendingCertificates, ""))
 	})
 }

@@ -91,8 +91,11 @@ WHERE site_id = $1`, current.SiteID, message, s.now()); err != nil {
 	if actor == audit.Portal && current.RefreshError == message {
 		return nil
 	}
-	return s.audit.RecordIn(ctx, tx, current.SiteID, actor, "sso.refresh-metadata",
-		"fetching "+current.MetadataURL+" failed: "+message+"; the configuration in use has not changed")
+	return s.audit.RecordDetailsIn(ctx, tx, current.SiteID, actor, "sso.refresh-metadata", audit.Details{
+		{Name: "Metadata URL", Value: current.MetadataURL},
+		{Name: "Failed", Value: message},
+		{Value: "The configuration in use has not changed."},
+	})
 }
 
 // applyRefresh writes a good fetch into current's site and says what it
@@ -173,6 +176,21 @@ func CertificatesNotIn(a, b []*x509.Certificate) []*x509.Certificate {
 		}
 	}
 	return out
+}
+
+// idpDetails are an audit entry's fields for an identity provider: its
+// entity ID, SSO URL, signing certificates and, when it came from one,
+// its metadata URL.
+func idpDetails(entityID, ssoURL string, certs []*x509.Certificate, sourceURL string) audit.Details {
+	d := audit.Details{
+		{Name: "Entity ID", Value: entityID},
+		{Name: "SSO URL", Value: ssoURL},
+		{Name: "Signing certificates", Value: fmt.Sprintf("%d (SHA-256 %s)", len(certs), Fingerprints(certs))},
+	}
+	if sourceURL != "" {
+		d = append(d, audit.Field{Name: "Metadata URL", Value: sourceURL})
+	}
+	return d
 }
 
 // Fingerprints lists certificates' SHA-256 fingerprints, for the audit log
@@ -284,10 +302,12 @@ WHERE site_id = $1`, siteID, s.now())
 			return err
 		}
 		changed = true
-		return s.audit.RecordIn(ctx, tx, siteID, actor, "sso.accept-refresh", fmt.Sprintf(
-			"entity ID %s → %s, SSO URL %s → %s, SLO URL %s → %s, signing certificates %s",
-			current.IdPEntityID, current.ProposedEntityID, current.SSOURL, current.ProposedSSOURL,
-			orNone(current.SLOURL), orNone(current.ProposedSLOURL), Fingerprints(certs)))
+		return s.audit.RecordDetailsIn(ctx, tx, siteID, actor, "sso.accept-refresh", audit.Details{
+			{Name: "Entity ID", Value: current.IdPEntityID + " → " + current.ProposedEntityID},
+			{Name: "SSO URL", Value: current.SSOURL + " → " + current.ProposedSSOURL},
+			{Name: "SLO URL", Value: orNone(current.SLOURL) + " → " + orNone(current.ProposedSLOURL)},
+			{Name: "Signing certificates", Value: "SHA-256 " + Fingerprints(certs)},
+		})
 	})
 	return changed, err
 }

@@ -63,8 +63,8 @@ func TestDailyRefreshRecordsWhatItChangesAsThePortal(t *testing.T) {
 	got := entries()
 	want := []string{
 		"portal sso.refresh-metadata IdP signing certificates are now ",
-		"portal sso.refresh-metadata fetching " + metadataURL + " failed: connection refused",
-		"portal sso.refresh-metadata fetching " + metadataURL + " failed: tls: certificate expired",
+		"portal sso.refresh-metadata Metadata URL: " + metadataURL + "; Failed: connection refused; The configuration in use has not changed.",
+		"portal sso.refresh-metadata Metadata URL: " + metadataURL + "; Failed: tls: certificate expired; The configuration in use has not changed.",
 		"portal sso.refresh-metadata the metadata now names entity ID https://sts.windows.net/new-tenant/",
 	}
 	if len(got) != len(want) {
