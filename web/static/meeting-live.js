@@ -87,10 +87,18 @@
     return li;
   }
 
+  // drawn remembers what each list shows, so that an event that changes
+  // nothing in it leaves it alone: redrawing replaces its buttons, and a
+  // click whose press and release land on two different buttons is lost.
+  var drawn = {};
+
   function renderList(live, id, people, waiting) {
     var list = document.getElementById(id);
     var count = document.getElementById(id + "-count");
     if (!list) { return; }
+    var signature = JSON.stringify(people);
+    if (drawn[id] === signature) { return; }
+    drawn[id] = signature;
     var control = live.getAttribute("data-control") === "true";
     var path = live.getAttribute("data-path");
     list.replaceChildren.apply(list, people.map(function (p) { return person(p, control, path, waiting); }));
