@@ -113,12 +113,7 @@ type forwarder struct {
 
 // freeAddr is a loopback address nothing listens on (yet).
 func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(portaltest.FreePort(t)))
 }
 
 func (f *forwarder) start(t *testing.T, target string) {

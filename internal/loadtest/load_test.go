@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	mathrand "math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -31,6 +30,7 @@ import (
 
 	"github.com/meetings-portal/portal/internal/database"
 	"github.com/meetings-portal/portal/internal/dbtest"
+	"github.com/meetings-portal/portal/internal/portaltest"
 	"github.com/meetings-portal/portal/internal/seal"
 	"github.com/meetings-portal/portal/internal/sites"
 	"github.com/meetings-portal/portal/internal/sso/ssotest"
@@ -118,8 +118,8 @@ func TestLoad(t *testing.T) {
 // the process, its port, its metrics address (with the profiler) and hosts.
 func startPortal(t *testing.T, bin, dbURL string) (*exec.Cmd, int, string, sites.Hosts) {
 	t.Helper()
-	port := freePort(t)
-	metrics := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	port := portaltest.FreePort(t)
+	metrics := fmt.Sprintf("127.0.0.1:%d", portaltest.FreePort(t))
 	baseURL := fmt.Sprintf("http://localhost:%d", port)
 	hosts, err := sites.ParseBaseURL(baseURL)
 	if err != nil {
@@ -384,7 +384,7 @@ func parseAlone(t *testing.T, idp *ssotest.IdP, hosts sites.Hosts, requests []Re
 // the run and its peak RSS.
 func runMinimalSP(t *testing.T, bin string, idp *ssotest.IdP) (Result, time.Duration, int64) {
 	t.Helper()
-	port := freePort(t)
+	port := portaltest.FreePort(t)
 	root := fmt.Sprintf("http://127.0.0.1:%d", port)
 	metadata := filepath.Join(t.TempDir(), "idp.xml")
 	if err := os.WriteFile(metadata, idp.MetadataXML(), 0o600); err != nil {
@@ -463,16 +463,6 @@ func waitReady(t *testing.T, u string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("%s did not answer 200 within a minute", u)
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func stats(t *testing.T, pid int) ProcessStats {

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -43,7 +42,7 @@ func TestTwoProcessesOnOneDatabase(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	// Both processes serve the same base URL: the load balancer's.
-	portA, portB := freePort(t), freePort(t)
+	portA, portB := portaltest.FreePort(t), portaltest.FreePort(t)
 	base := fmt.Sprintf("http://localhost:%d", portA)
 	hosts, _ := sites.ParseBaseURL(base)
 	siteHost := strings.TrimPrefix(hosts.SiteURL("acme"), "http://")
@@ -159,7 +158,7 @@ func start(t *testing.T, bin, dbURL string, key []byte, base string, port int) p
 	}
 	cmd := exec.Command(bin, "serve", "--no-migrate")
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, fmt.Sprintf("PORTAL_ADDR=127.0.0.1:%d", port),
-		"PORTAL_BASE_URL="+base, fmt.Sprintf("PORTAL_METRICS_ADDR=127.0.0.1:%d", freePort(t)),
+		"PORTAL_BASE_URL="+base, fmt.Sprintf("PORTAL_METRICS_ADDR=127.0.0.1:%d", portaltest.FreePort(t)),
 		"PORTAL_SECRET_KEY="+hex.EncodeToString(key), "PORTAL_SHUTDOWN_GRACE=0s")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
@@ -243,14 +242,4 @@ func body(resp *http.Response) string {
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	return string(b)
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
