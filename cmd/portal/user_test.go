@@ -111,3 +111,24 @@ func TestSSOSetClaimMappingAndShowIt(t *testing.T) {
 		t.Errorf("no e-mail claim: status %d, stderr %q", code, errOut)
 	}
 }
+
+// TestSSOSetClaimFlagsRefuseTextPostgreSQLCannotStore: invalid UTF-8 in any
+// claim flag is a usage error (exit 2) naming the flag, not a raw SQL error,
+// and changes nothing.
+func TestSSOSetClaimFlagsRefuseTextPostgreSQLCannotStore(t *testing.T) {
+	tc := newTestCLI(t)
+	tc.run(goodPassword, "site", "create", "acme", "--admin-email", "admin@acme.test")
+	before, _, _ := tc.run(nil, "sso", "show", "--site", "acme")
+	for _, args := range [][]string{
+		{"--uid-claims", "a\xffb"}, {"--email-claims", "\xff"}, {"--first-name-claims", "x\xc3"}, {"--last-name-claims", "a\xffb"},
+		{"--group-claim", "g\xff"}, {"--group-claim", "g", "--host-groups", "h\xff"}, {"--group-claim", "g", "--attendee-groups", "\xc3"},
+	} {
+		_, errOut, code := tc.run(nil, append([]string{"sso", "set", "--site", "acme"}, args...)...)
+		if code != 2 || strings.Contains(errOut, "SQLSTATE") || !strings.Contains(errOut, args[len(args)-2]) {
+			t.Errorf("sso set %q: status %d, %q; want 2 naming %s", args, code, errOut, args[len(args)-2])
+		}
+	}
+	if after, _, _ := tc.run(nil, "sso", "show", "--site", "acme"); after != before {
+		t.Errorf("refused flags changed the settings:\n%s\nwas\n%s", after, before)
+	}
+}

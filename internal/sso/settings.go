@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -456,7 +457,7 @@ func badClaimNames(names []string, emptyOK bool) string {
 		if n == "" && emptyOK {
 			continue
 		}
-		if strings.TrimSpace(n) != n || n == "" || len(n) > 1024 || strings.ContainsFunc(n, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		if strings.TrimSpace(n) != n || n == "" || len(n) > 1024 || !utf8.ValidString(n) || strings.ContainsFunc(n, func(r rune) bool { return r < ' ' || r == 0x7f }) {
 			return fmt.Sprintf("%q is not a claim name: one per line, without spaces around it.", shorten(n))
 		}
 	}
