@@ -259,6 +259,8 @@ func TestEmptyOrMalformedListenAddressesAreConfigurationErrors(t *testing.T) {
 		{"bad grace", map[string]string{"PORTAL_SHUTDOWN_GRACE": "soon"}, nil, "PORTAL_SHUTDOWN_GRACE"},
 		{"bad database URL", map[string]string{"DATABASE_URL": "postgres://%zz"}, nil, "DATABASE_URL"},
 		{"bad direct database URL", map[string]string{"PORTAL_DIRECT_DATABASE_URL": "postgres://%zz"}, nil, "PORTAL_DIRECT_DATABASE_URL"},
+		{"direct database name not UTF-8", map[string]string{"PORTAL_DIRECT_DATABASE_URL": "postgres://postgres@127.0.0.1:5432/a%FFb"}, nil, "PORTAL_DIRECT_DATABASE_URL"},
+		{"database name not UTF-8", map[string]string{"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/a%FFb"}, nil, "DATABASE_URL"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

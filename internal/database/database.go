@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -39,6 +41,11 @@ func PoolConfig(url string) (*pgxpool.Config, error) {
 		return nil, fmt.Errorf("parse database URL: %w", err)
 	}
 	conn := cfg.ConnConfig
+	// PostgreSQL refuses such a name only once connected, with an error
+	// that names no setting; `migrate up` would try to create it.
+	if !utf8.ValidString(conn.Database) || strings.ContainsRune(conn.Database, 0) {
+		return nil, fmt.Errorf("parse database URL: the database name %q is not valid UTF-8 text", conn.Database)
+	}
 	if conn.ConnectTimeout == 0 {
 		conn.ConnectTimeout = DefaultConnectTimeout
 	}
