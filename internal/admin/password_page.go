@@ -79,6 +79,15 @@ func (h *Handler) ChangePassword(w http.ResponseWriter, r *http.Request) {
 			h.Render.ServerError(w, r, err)
 			return
 		}
+		// The same form posted twice (a double click): the first post
+		// changed the password to the new one, so the second finds the
+		// current one wrong. Counted all the same — otherwise the new
+		// password field would be a way to guess the password that no
+		// lockout sees — but answered as the change it is.
+		if _, err := h.Sites.Authenticate(ctx, site.ID, admin.Email, next); err == nil {
+			http.Redirect(w, r, "/admin?done=password", http.StatusSeeOther)
+			return
+		}
 		page.Errors["current_password"] = "This is not your current password."
 		h.Render.Render(w, r, http.StatusUnprocessableEntity, "admin_password", page)
 	case errors.Is(err, sites.ErrBusy):

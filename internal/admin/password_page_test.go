@@ -67,3 +67,25 @@ func TestAdminChangesOwnPassword(t *testing.T) {
 		t.Error("signed out, the form was not answered with the sign-in form")
 	}
 }
+
+// TestOwnPasswordFormPostedTwiceIsTheChangeItMade: a double click posts the
+// form twice; the second post finds the current password changed by the
+// first, and is answered as the change that happened, not as a wrong
+// password. It is still counted against the account (the new password
+// field must not be an uncounted way to guess), and audited once.
+func TestOwnPasswordFormPostedTwiceIsTheChangeItMade(t *testing.T) {
+	p := newPortal(t)
+	newPassword := "a brand new passphrase 42"
+	form := url.Values{"current_password": {adminPassword}, "new_password": {newPassword}, "confirm_password": {newPassword}}
+	p.post(acmeHost, "/admin/password", form, "/admin?done=password", p.acmeAdmin)
+	p.post(acmeHost, "/admin/password", form, "/admin?done=password", p.acmeAdmin)
+	if got := p.auditEntries(p.acme); len(got) != 1 {
+		t.Errorf("audit %q, want the one change", got)
+	}
+	// A guess in the new-password field that is not the password is the
+	// wrong-password answer.
+	guess := url.Values{"current_password": {"not my password at all"}, "new_password": {"another guess 12345"}, "confirm_password": {"another guess 12345"}}
+	if resp, body := p.adminPost("/admin/password", guess); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "This is not your current password.") {
+		t.Errorf("a wrong current password: status %d", resp.StatusCode)
+	}
+}
