@@ -12,6 +12,10 @@
 //  - Forms marked data-confirm ask before they are sent, with the text of
 //    the attribute; data-confirm-unchecked="ID" asks only when the
 //    checkbox ID was ticked when the page was shown and is not any more.
+//  - A form that posts is sent once: a double click on its button would
+//    post it twice, and the browser shows the answer to the second (for a
+//    removal, "not found"). Back to the page (the back/forward cache), it
+//    can be sent again.
 (function () {
   "use strict";
 
@@ -100,7 +104,25 @@
     });
   }
 
+  function sendOnce() {
+    // On the document, so that it runs after a form's own listeners (a
+    // declined confirmation has prevented the submit: not sent).
+    document.addEventListener("submit", function (event) {
+      var form = event.target;
+      if (event.defaultPrevented || (form.method || "").toLowerCase() !== "post") { return; }
+      if (form.hasAttribute("data-sent")) {
+        event.preventDefault();
+        return;
+      }
+      form.setAttribute("data-sent", "");
+    });
+    window.addEventListener("pageshow", function () {
+      document.querySelectorAll("form[data-sent]").forEach(function (form) { form.removeAttribute("data-sent"); });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    sendOnce();
     setUpCopyButtons();
     setUpPresets();
     setUpConfirmations();
