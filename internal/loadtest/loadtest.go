@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -99,14 +100,18 @@ func Run(ctx context.Context, requests []Request, load Load) Result {
 		}
 		result.latencies = append(result.latencies, latency)
 	}
-	base, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(load.URL, "http://"), "https://"), "/")
+	// A page's Path is on the same server as the ACS.
+	server, _ := url.Parse(load.URL)
 	send := func(req Request, scheduled time.Time) {
 		var httpReq *http.Request
 		var err error
 		if req.Path == "" {
 			httpReq, err = http.NewRequestWithContext(ctx, http.MethodPost, load.URL, bytes.NewReader(req.Body))
 		} else {
-			httpReq, err = http.NewRequestWithContext(ctx, http.MethodGet, "http://"+base+req.Path, nil)
+			var page *url.URL
+			if page, err = server.Parse(req.Path); err == nil {
+				httpReq, err = http.NewRequestWithContext(ctx, http.MethodGet, page.String(), nil)
+			}
 		}
 		if err != nil {
 			record(req, 0, 0, err)
