@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meetings-portal/portal/internal/identifier"
 	"github.com/meetings-portal/portal/internal/sso"
 	"github.com/meetings-portal/portal/internal/sso/ssotest"
 	"github.com/meetings-portal/portal/internal/users"
@@ -93,6 +94,31 @@ VALUES ($1, 'mu`+"\u0308"+`ller@contoso.com', 'mu`+"\u0308"+`ller@contoso.com', 
 		}
 		if u, _ := p.App.Users.ByID(ctx, p.acme.ID, id); u.UID != "müller@contoso.com" {
 			t.Errorf("uid %q, want it re-keyed to its normalised form", u.UID)
+		}
+	})
+
+	// Accounts found beside a new uid that are not in its way: an ASCII
+	// uid sharing its skeleton ("rn" looks like "m", but real colleagues
+	// have such addresses), and one whose skeleton is not known yet. The
+	// new user gets an account, and the skeleton is stored on the way.
+	t.Run("AccountsBesideANewUIDThatAreNotInItsWay", func(t *testing.T) {
+		p := p.forTest(t)
+		if _, err := p.pool.Exec(ctx, `INSERT INTO users (site_id, uid, email, first_name, last_name, created_at, updated_at, uid_skeleton)
+VALUES ($1, 'rnorris@contoso.com', 'rnorris@contoso.com', 'R', 'Norris', now(), now(), $2),
+       ($1, 'a.unrelated@contoso.com', 'a.unrelated@contoso.com', 'A', 'Unrelated', now(), now(), NULL)`,
+			p.acme.ID, identifier.Skeleton("rnorris@contoso.com")); err != nil {
+			t.Fatal(err)
+		}
+		if identifier.Skeleton("rnorris@contoso.com") != identifier.Skeleton("morris@contoso.com") {
+			t.Fatal("the test needs two ASCII uids with one skeleton")
+		}
+		p.signIn("morris@contoso.com", claims("morris@contoso.com", "morris@contoso.com", "M", "Orris", "0a1b2c3d-0000-4000-8000-0000000000cc"))
+		if u, ok := p.account("morris@contoso.com"); !ok || u.CreatedBy != "jit" || u.LastSignInAt == nil {
+			t.Errorf("no account made for morris: %+v", u)
+		}
+		var unknown int
+		if err := p.pool.QueryRow(ctx, `SELECT count(*) FROM users WHERE site_id = $1 AND uid_skeleton IS NULL`, p.acme.ID).Scan(&unknown); err != nil || unknown != 0 {
+			t.Errorf("%d skeletons still unknown (%v)", unknown, err)
 		}
 	})
 

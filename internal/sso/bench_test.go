@@ -167,6 +167,30 @@ func BenchmarkStepAccount(b *testing.B) {
 	})
 }
 
+// BenchmarkStepAccountFirst measures a user's first sign-in: no account
+// with the uid, the look-alike check, the account created, the session
+// made. The site has 1,000 other accounts.
+func BenchmarkStepAccountFirst(b *testing.B) {
+	tp := portaltest.New(b)
+	site := tp.CreateSite("acme")
+	policy := users.Policy{AutoCreate: true, AutoUpdate: true, Role: "host"}
+	ctx := context.Background()
+	if _, err := tp.App.Pool.Exec(ctx, `INSERT INTO users (site_id, uid, email, created_at, updated_at, uid_skeleton)
+		SELECT $1, 'user' || g || '@example.com', 'user' || g || '@example.com', now(), now(), 'user' || g || '@example.com'
+		FROM generate_series(1, 1000) g`, site.ID); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := tp.App.Pool.Exec(ctx, `ANALYZE users`); err != nil {
+		b.Fatal(err)
+	}
+	inTx(b, tp, func(ctx context.Context, tx pgx.Tx, i int) error {
+		uid := fmt.Sprintf("new%d@example.com", i)
+		id := users.Identity{UID: uid, Email: uid, FirstName: "New", LastName: "Person"}
+		_, _, err := tp.App.Users.SignInTx(ctx, tx, site.ID, id, policy, session.Origin{UserAgent: "Mozilla/5.0", ClientIP: "192.0.2.1", NameID: uid})
+		return err
+	})
+}
+
 // BenchmarkStepEvent measures writing the sign-in's event.
 func BenchmarkStepEvent(b *testing.B) {
 	tp := portaltest.New(b)

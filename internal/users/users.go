@@ -190,33 +190,11 @@ func (s *Store) SignInTx(ctx context.Context, tx pgx.Tx, siteID int64, id Identi
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return User{}, "", fmt.Errorf("update account %s: %w", id.UID, err)
 	}
-	existing, err := collectOne(tx.Query(ctx, selectForSignIn, siteID, id.UID))
-	if errors.Is(err, pgx.ErrNoRows) {
-		existing, err = s.sameOrLookAlike(ctx, tx, siteID, id.UID, skeleton)
-	}
-	created := false
-	if errors.Is(err, pgx.ErrNoRows) {
-		if !p.AutoCreate {
-			return User{}, "", ErrNoAccount
-		}
-		if missing := id.Missing(); len(missing) > 0 {
-			return User{}, "", &MissingAttributesError{Names: missing}
-		}
-		role := p.Role
-		if id.Role != "" {
-			role = id.Role // the user's groups decide (ClaimMapping)
-		}
-		existing, err = collectOne(tx.Query(ctx, insertJIT, siteID, id.UID, id.Email, id.FirstName, id.LastName, id.ObjectID, role, now, skeleton))
-		created = err == nil
-		if errors.Is(err, pgx.ErrNoRows) {
-			// Another sign-in created it between our SELECT and INSERT;
-			// the INSERT waited for that transaction, so it is visible now.
-			existing, err = collectOne(tx.Query(ctx, selectForSignIn, siteID, id.UID))
-		}
-	}
+	existing, created, err := s.findOrCreate(ctx, tx, siteID, id, p, now, skeleton)
 	if err != nil {
 		var conflict *ConflictError
-		if errors.As(err, &conflict) {
+		var missing *MissingAttributesError
+		if errors.As(err, &conflict) || errors.As(err, &missing) || errors.Is(err, ErrNoAccount) {
 			return User{}, "", err
 		}
 		return User{}, "", fmt.Errorf("find account %s: %w", id.UID, err)
@@ -254,32 +232,129 @@ func (s *Store) startSession(ctx context.Context, tx pgx.Tx, siteID int64, user 
 // time at the same moment cannot both be created.
 const lockSkeleton = `SELECT pg_advisory_xact_lock(hashtextextended($1::bigint::text || '|' || $2::text, 0))`
 
-// selectLookAlikes finds the accounts whose uid may look like a new one:
-// those with its skeleton, and those whose skeleton is not known yet.
-const selectLookAlikes = `SELECT ` + userColumns + `, uid_skeleton FROM users
-WHERE site_id = $1 AND (uid_skeleton = $2 OR uid_skeleton IS NULL) FOR UPDATE`
+// candidatesWhere selects the accounts that may stand in the way of
+// creating uid $2 with skeleton $3: the one with that uid, those whose uid
+// may look like it (its skeleton), and those whose skeleton is not known
+// yet.
+const candidatesWhere = `site_id = $1 AND (uid = $2 OR uid_skeleton = $3 OR uid_skeleton IS NULL)`
 
-// sameOrLookAlike is asked when no account has exactly uid. It returns
-// the account that has the same identifier stored in an older form (a uid
-// lower-cased before PRECIS, whose normalised form is uid: it is re-keyed
-// to uid), a *ConflictError with ErrLookAlike for an account whose uid only
-// looks like uid, or pgx.ErrNoRows. Skeletons not known yet are computed
-// and stored on the way.
-func (s *Store) sameOrLookAlike(ctx context.Context, tx pgx.Tx, siteID int64, uid, skeleton string) (User, error) {
-	if _, err := tx.Exec(ctx, lockSkeleton, siteID, skeleton); err != nil {
-		return User{}, fmt.Errorf("lock skeleton: %w", err)
+const selectCandidates = `SELECT ` + userColumns + `, uid_skeleton FROM users WHERE ` + candidatesWhere + ` FOR UPDATE`
+
+// insertJITAlone creates the account when no candidate is there at all:
+// a user's first sign-in, sent with the lock and the candidates. Its
+// snapshot is taken after the lock is held, so it sees every account that
+// a sign-in which held the lock before us created.
+const insertJITAlone = `
+INSERT INTO users (site_id, uid, email, first_name, last_name, object_id, role, created_by, created_at, updated_at, last_sign_in_at, uid_skeleton)
+SELECT $1::bigint, $2::text, $4::text, $5::text, $6::text, $7::text, $8::text, 'jit', $9::timestamptz, $9, $9, $3::text
+WHERE NOT EXISTS (SELECT FROM users WHERE ` + candidatesWhere + `)
+ON CONFLICT (site_id, uid) DO NOTHING
+RETURNING ` + userColumns
+
+// findOrCreate finds the account of a sign-in that the one-statement
+// update did not: an account with exactly the uid (deactivated, or linked
+// to another object ID: the caller refuses it), the account that has the
+// uid stored in an older form (re-keyed to uid), or, when the site creates
+// accounts, a new one. An account whose uid only looks like uid is a
+// *ConflictError with ErrLookAlike. created says the account is new.
+//
+// The common case, a first sign-in with no candidate at all, is one round
+// trip: the skeleton's lock, the candidates and the insert are sent
+// together. When candidates are found, they are judged here and the
+// account created after, if none stands in the way.
+func (s *Store) findOrCreate(ctx context.Context, tx pgx.Tx, siteID int64, id Identity, p Policy, now time.Time, skeleton string) (User, bool, error) {
+	missing := id.Missing()
+	role := p.Role
+	if id.Role != "" {
+		role = id.Role // the user's groups decide (ClaimMapping)
 	}
-	type candidate struct {
-		User
-		Skeleton *string `db:"uid_skeleton"`
+	batch := queueCandidates(&pgx.Batch{}, siteID, id.UID, skeleton)
+	withInsert := p.AutoCreate && len(missing) == 0
+	if withInsert {
+		batch.Queue(insertJITAlone, siteID, id.UID, skeleton, id.Email, id.FirstName, id.LastName, id.ObjectID, role, now)
 	}
-	rows, err := tx.Query(ctx, selectLookAlikes, siteID, skeleton)
+	candidates, created, err := readCandidates(tx.SendBatch(ctx, batch), withInsert)
 	if err != nil {
-		return User{}, fmt.Errorf("find look-alike accounts: %w", err)
+		return User{}, false, err
+	}
+	if created != nil {
+		return *created, true, nil
+	}
+	user, err := s.sameOrLookAlike(ctx, tx, siteID, id.UID, candidates)
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return user, false, err
+	}
+	if !p.AutoCreate {
+		return User{}, false, ErrNoAccount
+	}
+	if len(missing) > 0 {
+		return User{}, false, &MissingAttributesError{Names: missing}
+	}
+	user, err = collectOne(tx.Query(ctx, insertJIT, siteID, id.UID, id.Email, id.FirstName, id.LastName, id.ObjectID, role, now, skeleton))
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Another sign-in, or an admin, created it after our candidates
+		// were read; the INSERT waited for that transaction, so it is
+		// visible now.
+		user, err = collectOne(tx.Query(ctx, selectForSignIn, siteID, id.UID))
+		return user, false, err
+	}
+	return user, err == nil, err
+}
+
+// queueCandidates queues the skeleton's lock, then the accounts that may
+// stand in the way of uid, locked.
+func queueCandidates(batch *pgx.Batch, siteID int64, uid, skeleton string) *pgx.Batch {
+	batch.Queue(lockSkeleton, siteID, skeleton)
+	batch.Queue(selectCandidates, siteID, uid, skeleton)
+	return batch
+}
+
+// candidate is an account that may stand in the way of a new uid.
+type candidate struct {
+	User
+	Skeleton *string `db:"uid_skeleton"`
+}
+
+// readCandidates reads a batch that queueCandidates began: the candidates,
+// then, withInsert, the account insertJITAlone created (nil when it
+// created none).
+func readCandidates(results pgx.BatchResults, withInsert bool) ([]candidate, *User, error) {
+	defer results.Close()
+	if _, err := results.Exec(); err != nil {
+		return nil, nil, fmt.Errorf("lock skeleton: %w", err)
+	}
+	rows, err := results.Query()
+	if err != nil {
+		return nil, nil, fmt.Errorf("find accounts in the way: %w", err)
 	}
 	candidates, err := pgx.CollectRows(rows, pgx.RowToStructByName[candidate])
 	if err != nil {
-		return User{}, fmt.Errorf("find look-alike accounts: %w", err)
+		return nil, nil, fmt.Errorf("find accounts in the way: %w", err)
+	}
+	if !withInsert {
+		return candidates, nil, results.Close()
+	}
+	created, err := collectOne(results.Query())
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return candidates, nil, results.Close()
+	case err != nil:
+		return nil, nil, fmt.Errorf("create account: %w", err)
+	}
+	return candidates, &created, results.Close()
+}
+
+// sameOrLookAlike decides, among the candidates, the account of uid: the
+// one with exactly uid, the one that has the same identifier stored in an
+// older form (a uid lower-cased before PRECIS, whose normalised form is
+// uid: it is re-keyed to uid), a *ConflictError with ErrLookAlike for an
+// account whose uid only looks like uid, or pgx.ErrNoRows. Skeletons not
+// known yet are computed and stored on the way.
+func (s *Store) sameOrLookAlike(ctx context.Context, tx pgx.Tx, siteID int64, uid string, candidates []candidate) (User, error) {
+	for _, c := range candidates {
+		if c.UID == uid {
+			return c.User, nil
+		}
 	}
 	for _, c := range candidates {
 		stored := c.UID
@@ -533,7 +608,11 @@ func (s *Store) Create(ctx context.Context, siteID int64, a NewAccount, inTx fun
 		skeleton := identifier.Skeleton(a.UID)
 		// An account whose uid only looks like this one's would let one
 		// person sign in as the other: refused as a sign-in would be.
-		existing, err := s.sameOrLookAlike(ctx, tx, siteID, a.UID, skeleton)
+		candidates, _, err := readCandidates(tx.SendBatch(ctx, queueCandidates(&pgx.Batch{}, siteID, a.UID, skeleton)), false)
+		if err != nil {
+			return err
+		}
+		existing, err := s.sameOrLookAlike(ctx, tx, siteID, a.UID, candidates)
 		if err == nil {
 			return fmt.Errorf("uid %s: %w", existing.UID, ErrExists)
 		}
