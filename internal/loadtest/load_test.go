@@ -47,6 +47,8 @@ var (
 	clientsFlag        = flag.Int("loadgen.clients", 4, "concurrent clients")
 	rateFlag           = flag.Float64("loadgen.rate", 0, "requests per second, open loop; 0: closed loop, as fast as the clients go")
 	newUsersFlag       = flag.Bool("loadgen.new-users", false, "every sign-in is a user's first (just-in-time account creation)")
+	compareFirstFlag   = flag.Bool("loadgen.compare-first", false, "send -loadgen.requests sign-ins of existing users and as many first sign-ins to one portal, in alternating rounds, and compare their rates")
+	roundsFlag         = flag.Int("loadgen.rounds", 6, "with -loadgen.compare-first: the rounds of each kind")
 	databaseFlag       = flag.String("loadgen.database", "", "name of a database to seed once and reuse across runs (the 10,000-site scale test); default: a fresh one per run")
 	minimalFlag        = flag.Bool("loadgen.minimal-sp", true, "also measure a minimal crewjam samlsp service provider")
 	profileFlag        = flag.String("loadgen.cpuprofile", "", "write the portal's CPU profile, taken while the sign-ins are sent, to this file (go tool pprof FILE)")
@@ -68,9 +70,13 @@ func TestLoad(t *testing.T) {
 
 	// The same responses go to crewjam's ParseResponse alone, then to the
 	// portal: both verify exactly the same documents.
-	requests := portalRequests(t, idp, hosts)
+	requests := portalRequests(t, idp, hosts, *newUsersFlag && !*compareFirstFlag)
 	parse := parseAlone(t, idp, hosts, requests)
 	load := Load{URL: fmt.Sprintf("http://127.0.0.1:%d/saml/acs", port), Clients: *clientsFlag, Rate: *rateFlag}
+	if *compareFirstFlag {
+		compareFirstSignIns(ctx, t, portal, load, requests, portalRequests(t, idp, hosts, true), parse)
+		return
+	}
 	profileDone := profile(t, metrics)
 	pgBefore, genBefore := PostgresCPU(), selfCPU(t)
 	before := stats(t, portal.Process.Pid)
@@ -281,13 +287,83 @@ func readIdP(path string) (*ssotest.IdP, error) {
 		SSOURL: "https://login.microsoftonline.com/" + s.TenantID + "/saml2", Key: key, Cert: cert}, nil
 }
 
+// compareFirstSignIns sends existing users' sign-ins and first sign-ins
+// (each one creating its account) to one portal, in alternating rounds
+// (existing then first, then first then existing, …), so that both kinds
+// meet the same process, database and machine: on these shared cores two
+// runs one after the other differ by ±10 %, more than what is compared.
+// Each kind's rate and CPU are summed over its rounds.
+func compareFirstSignIns(ctx context.Context, t *testing.T, portal *exec.Cmd, load Load, existing, first []Request, parse parseResult) {
+	t.Helper()
+	type kind struct {
+		name          string
+		requests      []Request
+		result        Result
+		cpu, pg, self time.Duration
+	}
+	// A twentieth of the existing users' sign-ins warm the process up (its
+	// caches, the pool's connections), uncounted: the first round would
+	// otherwise pay it alone.
+	warm := len(existing) / 20
+	Run(ctx, existing[:warm], load)
+	kinds := []*kind{{name: "portal, existing users", requests: existing[warm:]}, {name: "portal, first sign-ins", requests: first}}
+	rounds := max(*roundsFlag, 1)
+	for r := range rounds {
+		order := []*kind{kinds[0], kinds[1]}
+		if r%2 == 1 {
+			order = []*kind{kinds[1], kinds[0]}
+		}
+		for _, k := range order {
+			chunk := k.requests[r*len(k.requests)/rounds : (r+1)*len(k.requests)/rounds]
+			pgBefore, selfBefore := PostgresCPU(), selfCPU(t)
+			before := stats(t, portal.Process.Pid)
+			k.result.Add(Run(ctx, chunk, load))
+			after := stats(t, portal.Process.Pid)
+			k.cpu += after.CPU - before.CPU
+			k.pg += PostgresCPU() - pgBefore
+			k.self += selfCPU(t) - selfBefore
+		}
+	}
+	peak := stats(t, portal.Process.Pid).PeakRSS
+
+	report := &strings.Builder{}
+	tw := tabwriter.NewWriter(report, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "server\tsign-ins/s\tp50\tp95\tp99\tmax\tCPU/sign-in\tPostgreSQL CPU/sign-in\tpeak RSS\tstatuses\t\n")
+	fmt.Fprintf(tw, "crewjam ParseResponse alone (%d workers)\t%.0f\t\t\t\t\t%s\t\t\t%d ok, %d refused\t\n",
+		runtime.GOMAXPROCS(0), parse.perSecond, parse.cpuEach.Round(time.Microsecond), parse.ok, parse.failed)
+	for _, k := range kinds {
+		row(tw, k.name, k.result, k.cpu, k.pg, peak)
+	}
+	fmt.Fprintf(tw, "first sign-ins / existing users\t%.2f\t\t\t\t\t\t\t\t\t\n", kinds[1].result.PerSecond()/kinds[0].result.PerSecond())
+	tw.Flush()
+	for _, k := range kinds {
+		if k.result.OK > 0 {
+			each := func(d time.Duration) time.Duration { return (d / time.Duration(k.result.OK)).Round(time.Microsecond) }
+			fmt.Fprintf(report, "CPU of one sign-in on the machine, %s: portal %s + PostgreSQL %s + load generator %s = %s\n",
+				k.name, each(k.cpu), each(k.pg), each(k.self), each(k.cpu+k.pg+k.self))
+		}
+	}
+	t.Logf("%d sites, %d users each, %d sign-ins of existing users (and %d to warm up) and %d first sign-ins in %d rounds, %d clients, rate %s, GOMAXPROCS %d\n%s",
+		*sitesFlag, *usersFlag, len(kinds[0].requests), warm, len(first), rounds, *clientsFlag, rateLabel(*rateFlag), runtime.GOMAXPROCS(0), report)
+	for _, k := range kinds {
+		if k.result.OK != len(k.requests) || k.result.Errors != 0 {
+			t.Errorf("%s: %d of %d signed in, %d transport errors, statuses %v; its log ends:\n%s",
+				k.name, k.result.OK, len(k.requests), k.result.Errors, k.result.ByStatus, logTail(portal))
+		}
+	}
+}
+
 // portalRequests signs one IdP-initiated response per sign-in, each for a
 // random site and user, from its own client address.
-func portalRequests(t *testing.T, idp *ssotest.IdP, hosts sites.Hosts) []Request {
+func portalRequests(t *testing.T, idp *ssotest.IdP, hosts sites.Hosts, newUsers bool) []Request {
 	t.Helper()
 	requests := make([]Request, *requestsFlag)
 	rng := mathrand.New(mathrand.NewPCG(1, 2))
+	// New users are numbered past the seeded ones, from a base of this
+	// run's own, so that a database reused across runs still has never
+	// seen them.
 	var firstSignIns atomic.Int64
+	firstSignIns.Store(int64(*usersFlag) + time.Now().Unix()%100_000*100_000)
 	sign := func(i int, site string, user int) {
 		siteURL := hosts.SiteURL(site)
 		uid := UserID(site, user)
@@ -313,8 +389,8 @@ func portalRequests(t *testing.T, idp *ssotest.IdP, hosts sites.Hosts) []Request
 	for i := range requests {
 		site := SiteName(rng.IntN(*sitesFlag))
 		user := rng.IntN(*usersFlag)
-		if *newUsersFlag {
-			user = *usersFlag + int(firstSignIns.Add(1))
+		if newUsers {
+			user = int(firstSignIns.Add(1))
 		}
 		jobs <- job{i: i, site: site, user: user}
 	}

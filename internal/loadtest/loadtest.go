@@ -63,6 +63,22 @@ type Result struct {
 // PerSecond is successful sign-ins per second.
 func (r Result) PerSecond() float64 { return float64(r.OK) / r.Elapsed.Seconds() }
 
+// Add counts other's requests in r, as one run that lasted both runs'
+// time.
+func (r *Result) Add(other Result) {
+	r.Sent += other.Sent
+	r.OK += other.OK
+	r.Errors += other.Errors
+	r.Elapsed += other.Elapsed
+	r.latencies = append(r.latencies, other.latencies...)
+	if r.ByStatus == nil {
+		r.ByStatus = map[int]int{}
+	}
+	for status, n := range other.ByStatus {
+		r.ByStatus[status] += n
+	}
+}
+
 // Percentile is the latency below which p (0–100) percent of the answered
 // requests fell.
 func (r Result) Percentile(p float64) time.Duration {

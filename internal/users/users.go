@@ -240,8 +240,8 @@ const candidatesWhere = `site_id = $1 AND (uid = $2 OR uid_skeleton = $3 OR uid_
 
 const selectCandidates = `SELECT ` + userColumns + `, uid_skeleton FROM users WHERE ` + candidatesWhere + ` FOR UPDATE`
 
-// insertJITAlone creates the account when no candidate is there at all:
-// a user's first sign-in, sent with the lock and the candidates. Its
+// insertJITAlone creates the account when no account is there that may
+// stand in its way: a user's first sign-in, sent with the lock. Its
 // snapshot is taken after the lock is held, so it sees every account that
 // a sign-in which held the lock before us created.
 const insertJITAlone = `
@@ -258,27 +258,34 @@ RETURNING ` + userColumns
 // accounts, a new one. An account whose uid only looks like uid is a
 // *ConflictError with ErrLookAlike. created says the account is new.
 //
-// The common case, a first sign-in with no candidate at all, is one round
-// trip: the skeleton's lock, the candidates and the insert are sent
-// together. When candidates are found, they are judged here and the
-// account created after, if none stands in the way.
+// The common case, a first sign-in with no account of the site anywhere
+// near the uid, is one round trip: the skeleton's lock and the insert are
+// sent together. Only when something may be in the way are the candidates
+// read, judged, and the account created after if none stands in the way.
 func (s *Store) findOrCreate(ctx context.Context, tx pgx.Tx, siteID int64, id Identity, p Policy, now time.Time, skeleton string) (User, bool, error) {
 	missing := id.Missing()
 	role := p.Role
 	if id.Role != "" {
 		role = id.Role // the user's groups decide (ClaimMapping)
 	}
-	batch := queueCandidates(&pgx.Batch{}, siteID, id.UID, skeleton)
-	withInsert := p.AutoCreate && len(missing) == 0
-	if withInsert {
-		batch.Queue(insertJITAlone, siteID, id.UID, skeleton, id.Email, id.FirstName, id.LastName, id.ObjectID, role, now)
-	}
-	candidates, created, err := readCandidates(tx.SendBatch(ctx, batch), withInsert)
-	if err != nil {
-		return User{}, false, err
-	}
-	if created != nil {
-		return *created, true, nil
+	var candidates []candidate
+	if p.AutoCreate && len(missing) == 0 {
+		user, err := createAlone(ctx, tx, siteID, id, role, now, skeleton)
+		if err == nil {
+			return user, true, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return User{}, false, err
+		}
+		rows, err := tx.Query(ctx, selectCandidates, siteID, id.UID, skeleton)
+		if candidates, err = collectCandidates(rows, err); err != nil {
+			return User{}, false, err
+		}
+	} else {
+		var err error
+		if candidates, err = lockedCandidates(ctx, tx, siteID, id.UID, skeleton); err != nil {
+			return User{}, false, err
+		}
 	}
 	user, err := s.sameOrLookAlike(ctx, tx, siteID, id.UID, candidates)
 	if !errors.Is(err, pgx.ErrNoRows) {
@@ -301,12 +308,25 @@ func (s *Store) findOrCreate(ctx context.Context, tx pgx.Tx, siteID int64, id Id
 	return user, err == nil, err
 }
 
-// queueCandidates queues the skeleton's lock, then the accounts that may
-// stand in the way of uid, locked.
-func queueCandidates(batch *pgx.Batch, siteID int64, uid, skeleton string) *pgx.Batch {
+// createAlone takes the skeleton's lock and creates the account unless an
+// account may stand in its way (pgx.ErrNoRows), in one round trip.
+func createAlone(ctx context.Context, tx pgx.Tx, siteID int64, id Identity, role string, now time.Time, skeleton string) (User, error) {
+	batch := &pgx.Batch{}
 	batch.Queue(lockSkeleton, siteID, skeleton)
-	batch.Queue(selectCandidates, siteID, uid, skeleton)
-	return batch
+	batch.Queue(insertJITAlone, siteID, id.UID, skeleton, id.Email, id.FirstName, id.LastName, id.ObjectID, role, now)
+	results := tx.SendBatch(ctx, batch)
+	defer results.Close()
+	if _, err := results.Exec(); err != nil {
+		return User{}, fmt.Errorf("lock skeleton: %w", err)
+	}
+	user, err := collectOne(results.Query())
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return User{}, fmt.Errorf("create account: %w", err)
+	}
+	if closeErr := results.Close(); closeErr != nil {
+		return User{}, fmt.Errorf("create account: %w", closeErr)
+	}
+	return user, err
 }
 
 // candidate is an account that may stand in the way of a new uid.
@@ -315,33 +335,33 @@ type candidate struct {
 	Skeleton *string `db:"uid_skeleton"`
 }
 
-// readCandidates reads a batch that queueCandidates began: the candidates,
-// then, withInsert, the account insertJITAlone created (nil when it
-// created none).
-func readCandidates(results pgx.BatchResults, withInsert bool) ([]candidate, *User, error) {
+// lockedCandidates takes the skeleton's lock and reads the accounts that
+// may stand in the way of uid, in one round trip.
+func lockedCandidates(ctx context.Context, tx pgx.Tx, siteID int64, uid, skeleton string) ([]candidate, error) {
+	batch := &pgx.Batch{}
+	batch.Queue(lockSkeleton, siteID, skeleton)
+	batch.Queue(selectCandidates, siteID, uid, skeleton)
+	results := tx.SendBatch(ctx, batch)
 	defer results.Close()
 	if _, err := results.Exec(); err != nil {
-		return nil, nil, fmt.Errorf("lock skeleton: %w", err)
+		return nil, fmt.Errorf("lock skeleton: %w", err)
 	}
-	rows, err := results.Query()
+	candidates, err := collectCandidates(results.Query())
 	if err != nil {
-		return nil, nil, fmt.Errorf("find accounts in the way: %w", err)
+		return nil, err
+	}
+	return candidates, results.Close()
+}
+
+func collectCandidates(rows pgx.Rows, err error) ([]candidate, error) {
+	if err != nil {
+		return nil, fmt.Errorf("find accounts in the way: %w", err)
 	}
 	candidates, err := pgx.CollectRows(rows, pgx.RowToStructByName[candidate])
 	if err != nil {
-		return nil, nil, fmt.Errorf("find accounts in the way: %w", err)
+		return nil, fmt.Errorf("find accounts in the way: %w", err)
 	}
-	if !withInsert {
-		return candidates, nil, results.Close()
-	}
-	created, err := collectOne(results.Query())
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return candidates, nil, results.Close()
-	case err != nil:
-		return nil, nil, fmt.Errorf("create account: %w", err)
-	}
-	return candidates, &created, results.Close()
+	return candidates, nil
 }
 
 // sameOrLookAlike decides, among the candidates, the account of uid: the
@@ -608,7 +628,7 @@ func (s *Store) Create(ctx context.Context, siteID int64, a NewAccount, inTx fun
 		skeleton := identifier.Skeleton(a.UID)
 		// An account whose uid only looks like this one's would let one
 		// person sign in as the other: refused as a sign-in would be.
-		candidates, _, err := readCandidates(tx.SendBatch(ctx, queueCandidates(&pgx.Batch{}, siteID, a.UID, skeleton)), false)
+		candidates, err := lockedCandidates(ctx, tx, siteID, a.UID, skeleton)
 		if err != nil {
 			return err
 		}
