@@ -48,17 +48,22 @@ go-test:
 # The load generator's measurement (docs/PERFORMANCE.md); LOADGEN adds flags.
 LOADGEN ?=
 
-## bench: every benchmark (the steps of a sign-in, the pages, the media), then the load generator: sign-ins side by side with crewjam's ParseResponse and a minimal samlsp SP, and the pages
+## bench: every benchmark (the steps of a sign-in, the pages, the media), then the load generator: sign-ins side by side with crewjam's ParseResponse and a minimal samlsp SP, the pages, and first sign-ins against existing users' in one run
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) test -count=1 -timeout 30m -v -run 'TestLoad|TestPages' ./internal/loadtest \
 		-args -loadgen.requests 3000 -loadgen.page-requests 300 -loadgen.clients 32 $(LOADGEN)
+	$(GO) test -count=1 -timeout 30m -v -run 'TestLoad$$' ./internal/loadtest \
+		-args -loadgen.compare-first -loadgen.users 1000 -loadgen.requests 6000 -loadgen.clients 32 -loadgen.minimal-sp=false $(LOADGEN)
 
 ## bench-scale: the load generator on 10,000 sites, 1,000,000 users and 10,000,000 events (database portal_scale, seeded once with COPY: about 15 minutes)
 bench-scale:
 	$(GO) test -count=1 -timeout 60m -v -run 'TestLoad|TestPages' ./internal/loadtest \
 		-args -loadgen.database portal_scale -loadgen.sites 10000 -loadgen.users 100 -loadgen.events 10000000 \
 		-loadgen.requests 3000 -loadgen.page-requests 300 -loadgen.clients 32 -loadgen.minimal-sp=false $(LOADGEN)
+	$(GO) test -count=1 -timeout 60m -v -run 'TestLoad$$' ./internal/loadtest \
+		-args -loadgen.database portal_scale -loadgen.sites 10000 -loadgen.users 100 -loadgen.events 10000000 \
+		-loadgen.compare-first -loadgen.requests 6000 -loadgen.clients 32 -loadgen.minimal-sp=false $(LOADGEN)
 
 ## rss: the portal's resident memory when up and idle; fails over RSS_LIMIT_MIB (40)
 rss:
