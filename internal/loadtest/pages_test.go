@@ -37,6 +37,7 @@ var pages = []page{
 	{"admin", "/admin/events?result=refused"},
 	{"admin", "/admin/events?user=user000001"},
 	{"admin", "/admin/events?page=5"},
+	{"admin", "/admin/events?reference=LOAD-0000-0000"}, // the first site's first seeded event
 	{"admin", "/admin/users"},
 	{"admin", "/admin/admins"},
 	{"admin", "/admin/audit"},
