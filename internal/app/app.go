@@ -273,10 +273,16 @@ const fullRefresh = time.Minute
 // while it does not (before it connects, after a lost connection), every
 // read goes to PostgreSQL. Run it once per process, until ctx ends.
 func (a *App) WatchConfig(ctx context.Context) {
+	preload := func() {
+		if err := a.Sites.Preload(ctx); err != nil && ctx.Err() == nil {
+			a.Log.Warn("keep sites in memory", "error", err.Error())
+		}
+	}
 	caches := func(on bool) {
 		if on {
 			a.Sites.CacheOn()
 			a.SSO.CacheOn()
+			preload()
 		} else {
 			a.Sites.CacheOff()
 			a.SSO.CacheOff()
@@ -308,6 +314,7 @@ func (a *App) WatchConfig(ctx context.Context) {
 			case <-tick.C:
 				a.Sites.Forget()
 				a.SSO.ForgetAll()
+				preload()
 			}
 		}
 	}()

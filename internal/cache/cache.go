@@ -46,6 +46,13 @@ func (c *Cache[K, V]) Get(key K) (V, Epoch, bool) {
 	return v, c.epoch, ok
 }
 
+// Epoch returns the epoch to Put values read from now on under.
+func (c *Cache[K, V]) Epoch() Epoch {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.epoch
+}
+
 // Update keeps what change makes of key's value (the zero value when none
 // is kept), unless the cache is off or something was forgotten since epoch.
 func (c *Cache[K, V]) Update(key K, epoch Epoch, change func(*V)) {

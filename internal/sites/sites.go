@@ -232,6 +232,23 @@ func (s *Store) ByName(ctx context.Context, name string) (Site, error) {
 // to the sites table (portal_config).
 func (s *Store) CacheOn() { s.byName.Reset(true) }
 
+// Preload reads up to the cache's size of sites in one query and keeps
+// them, so that the first request of each site after a start or a full
+// refresh does not pay a lookup of its own: with 10,000 sites that was
+// nearly every request for minutes. A change heard while it reads wins.
+func (s *Store) Preload(ctx context.Context) error {
+	epoch := s.byName.Epoch()
+	rows, _ := s.pool.Query(ctx, `SELECT id, name, created_at FROM sites ORDER BY id LIMIT $1`, cachedSites)
+	list, err := pgx.CollectRows(rows, pgx.RowToStructByName[Site])
+	if err != nil {
+		return fmt.Errorf("preload sites: %w", err)
+	}
+	for _, site := range list {
+		s.byName.Put(site.Name, epoch, site)
+	}
+	return nil
+}
+
 // CacheOff stops keeping sites: changes may go unheard.
 func (s *Store) CacheOff() { s.byName.Reset(false) }
 

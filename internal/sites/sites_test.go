@@ -163,3 +163,52 @@ func TestAuthenticateIsBusyWhenEveryHashingSlotIsTaken(t *testing.T) {
 		t.Fatalf("a slot free: %v", err)
 	}
 }
+
+// Preload keeps every site by name in one read: a lookup afterwards asks
+// PostgreSQL nothing (here: the sites table renamed away would make it
+// fail). A change heard while it reads wins: nothing read before it is
+// kept.
+func TestPreloadKeepsSitesWithoutALookupEach(t *testing.T) {
+	ctx := context.Background()
+	pool := dbtest.New(t)
+	s := NewStore(pool)
+	acme, _ := s.Create(ctx, "acme", "admin@acme.test", "a good long password", nil)
+	globex, _ := s.Create(ctx, "globex", "admin@globex.test", "another long password", nil)
+	s.CacheOn()
+	if err := s.Preload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `ALTER TABLE sites RENAME TO sites_away`); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []Site{acme, globex} {
+		got, err := s.ByName(ctx, strings.ToUpper(want.Name))
+		if err != nil || got.ID != want.ID {
+			t.Errorf("ByName(%s) = %+v, %v: not kept by Preload", want.Name, got, err)
+		}
+	}
+	if _, err := s.ByName(ctx, "initech"); err == nil {
+		t.Errorf("a site not in the database was found")
+	}
+	if _, err := pool.Exec(ctx, `ALTER TABLE sites_away RENAME TO sites`); err != nil {
+		t.Fatal(err)
+	}
+
+	// Forgotten (a change to the sites table) while a preload was reading:
+	// what it read is not kept.
+	s.Forget()
+	epoch := s.byName.Epoch()
+	s.Forget()
+	s.byName.Put("acme", epoch, acme)
+	if _, _, ok := s.byName.Get("acme"); ok {
+		t.Errorf("a site read before a change was kept")
+	}
+	// Off (not listening): nothing is kept.
+	s.CacheOff()
+	if err := s.Preload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := s.byName.Get("acme"); ok {
+		t.Errorf("kept while the cache is off")
+	}
+}
