@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -134,5 +136,31 @@ func TestCrossOriginPostIsRefused(t *testing.T) {
 	req.Header.Set("Origin", "http://evil.example")
 	if resp := serve(p, req); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("foreign Origin: status %d", resp.StatusCode)
+	}
+}
+
+// Ids in paths are digits: strconv reads "+7" as 7, which let one account
+// answer at another address.
+func TestIDsInPathsAreDigitsOnly(t *testing.T) {
+	p := newPortal(t)
+	site, err := p.App.Sites.ByName(context.Background(), "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, _ := p.SignInUser(site, "b.simon@contoso.com", "B", "Simon", "host")
+	admin := p.SignInAdmin(acme, "admin@acme.test")
+	for _, c := range []struct {
+		path string
+		want int
+	}{
+		{fmt.Sprintf("/admin/users/%d/deactivate", user.ID), http.StatusOK},
+		{fmt.Sprintf("/admin/users/+%d/deactivate", user.ID), http.StatusNotFound},
+		{fmt.Sprintf("/admin/users/%%2B%d/deactivate", user.ID), http.StatusNotFound},
+		{fmt.Sprintf("/admin/users/-%d/relink", user.ID), http.StatusNotFound},
+		{"/admin/events/1e3", http.StatusNotFound},
+	} {
+		if resp, body := p.Get(acme, c.path, admin); resp.StatusCode != c.want {
+			t.Errorf("GET %s: status %d, want %d: %.200s", c.path, resp.StatusCode, c.want, body)
+		}
 	}
 }

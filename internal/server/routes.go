@@ -16,7 +16,8 @@ import (
 
 // siteRoutes is every route of a site host (<site>.<base host>), in one
 // table. The site is already resolved from the Host header; each handler
-// finds it with web.SiteFrom.
+// finds it with web.SiteFrom. Ids in paths are {id:[0-9]+}: the handlers
+// read them with strconv, which would take "+7" for 7.
 func (s *Server) siteRoutes() http.Handler {
 	a, render := s.app, s.render
 	cookies := web.Cookies{HTTPS: a.Hosts.HTTPS()}
@@ -86,7 +87,7 @@ func (s *Server) siteRoutes() http.Handler {
 		// Where the user is signed in, and signing those sessions out
 		// (internal/users; listed on Preferences).
 		r.Get("/sessions", auth.SessionsPage)
-		r.Post("/sessions/{id}/end", auth.EndSession)
+		r.Post("/sessions/{id:[0-9]+}/end", auth.EndSession)
 		r.Post("/sessions/end-all", auth.EndAllSessions)
 		r.Get("/meetings/new", meetingPages.NewMeeting)
 		r.Post("/meetings/new", meetingPages.Schedule)
@@ -144,27 +145,27 @@ func (s *Server) siteRoutes() http.Handler {
 		r.Post("/admin/sso/refresh", adminPages.SSORefresh)
 		r.Post("/admin/sso/refresh/accept", adminPages.SSOAcceptProposal)
 		r.Post("/admin/sso/sp-certificates/next", adminPages.SSOCreateNextSPKey)
-		r.Post("/admin/sso/sp-certificates/{id}/activate", adminPages.SSOActivateSPKey)
-		r.Post("/admin/sso/sp-certificates/{id}/remove", adminPages.SSORemoveSPKey)
+		r.Post("/admin/sso/sp-certificates/{id:[0-9]+}/activate", adminPages.SSOActivateSPKey)
+		r.Post("/admin/sso/sp-certificates/{id:[0-9]+}/remove", adminPages.SSORemoveSPKey)
 		r.Get("/admin/sso/test", adminPages.SSOTest)
 		// Sign-in events, users, admins, audit.
 		r.Get("/admin/events", adminPages.EventsPage)
 		r.Get("/admin/events.csv", adminPages.ExportEvents)
-		r.Get("/admin/events/{id}", adminPages.EventPage)
+		r.Get("/admin/events/{id:[0-9]+}", adminPages.EventPage)
 		r.Get("/admin/users", adminPages.UsersPage)
 		r.Get("/admin/users.csv", adminPages.ExportUsers)
 		r.Post("/admin/users", adminPages.AddUser)
-		r.Get("/admin/users/{id}/deactivate", adminPages.ConfirmDeactivateUser)
-		r.Post("/admin/users/{id}/deactivate", adminPages.DeactivateUser)
-		r.Post("/admin/users/{id}/reactivate", adminPages.ReactivateUser)
-		r.Post("/admin/users/{id}/sessions/end", adminPages.EndUserSessions)
-		r.Post("/admin/users/{id}/sessions/{session}/end", adminPages.EndUserSession)
-		r.Get("/admin/users/{id}/relink", adminPages.RelinkPage)
-		r.Post("/admin/users/{id}/relink", adminPages.RelinkUser)
+		r.Get("/admin/users/{id:[0-9]+}/deactivate", adminPages.ConfirmDeactivateUser)
+		r.Post("/admin/users/{id:[0-9]+}/deactivate", adminPages.DeactivateUser)
+		r.Post("/admin/users/{id:[0-9]+}/reactivate", adminPages.ReactivateUser)
+		r.Post("/admin/users/{id:[0-9]+}/sessions/end", adminPages.EndUserSessions)
+		r.Post("/admin/users/{id:[0-9]+}/sessions/{session:[0-9]+}/end", adminPages.EndUserSession)
+		r.Get("/admin/users/{id:[0-9]+}/relink", adminPages.RelinkPage)
+		r.Post("/admin/users/{id:[0-9]+}/relink", adminPages.RelinkUser)
 		r.Get("/admin/admins", adminPages.AdminsPage)
 		r.Post("/admin/admins", adminPages.AddAdmin)
-		r.Get("/admin/admins/{id}/remove", adminPages.ConfirmRemoveAdmin)
-		r.Post("/admin/admins/{id}/remove", adminPages.RemoveAdmin)
+		r.Get("/admin/admins/{id:[0-9]+}/remove", adminPages.ConfirmRemoveAdmin)
+		r.Post("/admin/admins/{id:[0-9]+}/remove", adminPages.RemoveAdmin)
 		r.Get("/admin/audit", adminPages.AuditPage)
 		r.Get("/admin/password", adminPages.PasswordPage)
 		r.Post("/admin/password", adminPages.ChangePassword)
