@@ -139,10 +139,12 @@ ORDER BY id DESC LIMIT $5`, siteID, f.Result, likeLiteral(f.User), f.Reference, 
 // LatestConflict is the newest sign-in refused because of account userID
 // (account-identity-changed or account-look-alike): whom the admin's
 // re-link page shows beside the account. ok is false when there is none.
+// It reads the account's own events (signin_events_user), in that index's
+// order, not the site's newest first.
 func (s *Service) LatestConflict(ctx context.Context, siteID, userID int64) (e Event, ok bool, err error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+` FROM signin_events
 WHERE site_id = $1 AND user_id = $2 AND result = 'refused' AND reason = ANY($3)
-ORDER BY id DESC LIMIT 1`, siteID, userID, []string{ReasonIdentityChanged, ReasonLookAlike})
+ORDER BY occurred_at DESC, id DESC LIMIT 1`, siteID, userID, []string{ReasonIdentityChanged, ReasonLookAlike})
 	if err != nil {
 		return Event{}, false, fmt.Errorf("find the refused sign-in of user %d: %w", userID, err)
 	}
