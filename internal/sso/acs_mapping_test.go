@@ -74,6 +74,22 @@ func TestRoleMappingFromAzureGroupClaim(t *testing.T) {
 	if u, _ := p.account("attendee@contoso.com"); u.Role != "attendee" {
 		t.Errorf("in no listed group the role is %q, want the default, attendee", u.Role)
 	}
+	// No group claim at all (taken out of the IdP's claims, or Azure's
+	// groups.link for a user in more than 150 groups): the groups are not
+	// known, and the host stays a host.
+	for _, c := range []map[string][]string{
+		claims("host@contoso.com"),
+		func() map[string][]string {
+			c := claims("host@contoso.com")
+			c["http://schemas.microsoft.com/claims/groups.link"] = []string{"https://graph.windows.net/contoso/users/x/getMemberObjects"}
+			return c
+		}(),
+	} {
+		p.signIn("host@contoso.com", c)
+		if u, _ := p.account("host@contoso.com"); u.Role != "host" {
+			t.Errorf("without the group claim the role became %q, want host as it was", u.Role)
+		}
+	}
 }
 
 // TestAttributeMappingReadsTheConfiguredClaims: a site that maps the uid

@@ -54,10 +54,14 @@ type Identity struct {
 	// Role is the role the user's groups give ("host" or "attendee"),
 	// "" when the mapping names none of them: the site's default then.
 	Role string
-	// RoleFromGroups says that the site maps groups to roles: a user in
-	// none of its groups then has the site's default role, at creation and
-	// (with Auto Account Update) at every sign-in — someone taken out of
-	// the hosts' group stops being a host.
+	// RoleFromGroups says that the site maps groups to roles and the
+	// response carries the group claim: a user in none of its groups then
+	// has the site's default role, at creation and (with Auto Account
+	// Update) at every sign-in — someone taken out of the hosts' group
+	// stops being a host. Without the claim (removed from the IdP's
+	// claims, or Azure's groups.link sent instead for a user in more than
+	// 150 groups) the role is not known and an account keeps its own, as
+	// it keeps its name when the name claim is missing.
 	RoleFromGroups bool
 	// Claims says which claim gave each value, for the Test SSO page.
 	Claims IdentityClaims
@@ -105,7 +109,7 @@ func IdentityWith(nameID string, attrs map[string][]string, m ClaimMapping) (Ide
 	role, group := m.roleFromGroups(attrs)
 
 	id := Identity{FirstName: firstName, LastName: lastName, ObjectID: strings.ToLower(objectID), Role: role,
-		RoleFromGroups: m.GroupClaim != "" && len(m.HostGroups)+len(m.AttendeeGroups) > 0,
+		RoleFromGroups: m.GroupClaim != "" && len(m.HostGroups)+len(m.AttendeeGroups) > 0 && attrs[m.GroupClaim] != nil,
 		Claims:         IdentityClaims{UID: uidClaim, Email: emailClaim, FirstName: firstClaim, LastName: lastClaim, ObjectID: objectClaim, RoleGroup: group}}
 	for _, c := range []struct {
 		claim, value string
