@@ -71,12 +71,11 @@ func SafeReturnPath(p string) bool {
 // ErrUnsafeReturn: the return path is not a local path.
 var ErrUnsafeReturn = errors.New("return path is not a local path")
 
-// ErrTooManyResumes: the site holds maxResumesPerSite live resumes already.
-var ErrTooManyResumes = errors.New("too many sessions waiting to resume on this site")
-
-// maxResumesPerSite bounds the live resumes of a site: a site has a few
+// maxResumesPerSite bounds the resumes a site keeps: a site has a few
 // admins, and requests with made-up cookies must not fill the table (at
-// most this many forms of MaxResumedForm a site).
+// most this many forms of MaxResumedForm a site). Past it the oldest go,
+// so that such requests cannot stop a real admin's resume from being kept
+// — the admin signs in again within moments of keeping it.
 const maxResumesPerSite = 200
 
 // Save keeps r for kind on a site and returns the token for the browser.
@@ -98,15 +97,13 @@ func (s *Resumes) Save(ctx context.Context, siteID int64, kind Kind, r Resume) (
 		r.FormPath = ""
 	}
 	now := s.now()
-	tag, err := s.pool.Exec(ctx, `INSERT INTO session_resumes (site_id, token_hash, kind, return_path, form_path, form, created_at, expires_at)
-SELECT $1, $2, $3, $4, $5, $6, $7, $8
-WHERE (SELECT count(*) FROM session_resumes WHERE site_id = $1 AND expires_at > $7) < $9`,
-		siteID, hashToken(token), kind, r.ReturnPath, r.FormPath, sealed, now, now.Add(ResumeFor), maxResumesPerSite)
-	if err != nil {
+	if _, err := s.pool.Exec(ctx, `WITH evicted AS (
+  DELETE FROM session_resumes WHERE site_id = $1 AND token_hash IN (
+    SELECT token_hash FROM session_resumes WHERE site_id = $1 ORDER BY created_at DESC, token_hash OFFSET $9::int - 1))
+INSERT INTO session_resumes (site_id, token_hash, kind, return_path, form_path, form, created_at, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		siteID, hashToken(token), kind, r.ReturnPath, r.FormPath, sealed, now, now.Add(ResumeFor), maxResumesPerSite); err != nil {
 		return "", fmt.Errorf("save resume: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return "", ErrTooManyResumes
 	}
 	return token, nil
 }

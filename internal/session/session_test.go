@@ -1,12 +1,15 @@
 package session_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/meetings-portal/portal/internal/dbtest"
+	"github.com/meetings-portal/portal/internal/seal"
 	"github.com/meetings-portal/portal/internal/session"
 	"github.com/meetings-portal/portal/internal/sites"
 )
@@ -111,5 +114,45 @@ func TestDeleteExpiredRemovesOnlyDeadSessionsInBoundedBatches(t *testing.T) {
 	n, _ = store.DeleteExpired(ctx, 3)
 	if n != 0 {
 		t.Fatalf("third batch: %d, want 0", n)
+	}
+}
+
+// Requests with made-up cookies can keep resumes, but never stop a real
+// admin's from being kept: past the bound, the oldest go, the newest stays
+// and can be claimed.
+func TestResumesPastTheBoundEvictTheOldest(t *testing.T) {
+	ctx := context.Background()
+	pool := dbtest.New(t)
+	acme, err := sites.NewStore(pool).Create(ctx, "acme", "admin@acme.test", "a good long password", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := seal.New(bytes.Repeat([]byte{7}, seal.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{t: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
+	resumes := session.NewResumes(pool, box, c.now)
+	var first, last string
+	for i := range 250 {
+		c.t = c.t.Add(time.Second)
+		token, err := resumes.Save(ctx, acme.ID, session.Admin, session.Resume{ReturnPath: fmt.Sprintf("/admin/users?page=%d", i)})
+		if err != nil {
+			t.Fatalf("save %d: %v", i, err)
+		}
+		if i == 0 {
+			first = token
+		}
+		last = token
+	}
+	var kept int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM session_resumes WHERE site_id = $1`, acme.ID).Scan(&kept); err != nil || kept != 200 {
+		t.Errorf("%d resumes kept (%v), want 200", kept, err)
+	}
+	if path, ok, err := resumes.Claim(ctx, acme.ID, session.Admin, last, 1); err != nil || !ok || path != "/admin/users?page=249" {
+		t.Errorf("the newest resume: %q %v %v", path, ok, err)
+	}
+	if _, ok, err := resumes.Claim(ctx, acme.ID, session.Admin, first, 1); err != nil || ok {
+		t.Errorf("the oldest resume was still kept (%v)", err)
 	}
 }
