@@ -3,7 +3,7 @@ package sso
 // A configuration tested before it goes live. While single sign-on is on,
 // an identity provider imported or entered on the admin page does not
 // replace the one every user signs in with: it is staged (the pending_*
-// columns of sso_settings, migration 0041). Test SSO can run against it —
+// columns of sso_settings, migration 0054). Test SSO can run against it —
 // its AuthnRequest goes to the staged IdP and the answer is checked with
 // the staged certificates — and the admin then activates it (it becomes
 // the live IdP, audited, in one transaction) or discards it. With SSO off

@@ -154,7 +154,7 @@ func TestStagedIdentityProviderIsDiscardedAndOnlyTheOneShown(t *testing.T) {
 
 // TestSettingsOfASiteWithNoRowAreTheColumnDefaults: a site nobody
 // configured reads the same settings before and after its row is written
-// with the table's defaults (migrations 0002–0041), so the code's defaults
+// with the table's defaults (migrations 0002–0054), so the code's defaults
 // and the columns' cannot drift apart — the claim mapping included.
 func TestSettingsOfASiteWithNoRowAreTheColumnDefaults(t *testing.T) {
 	p := newPortal(t)
