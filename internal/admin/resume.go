@@ -13,9 +13,19 @@ import (
 // where their session expired, and the form they had posted.
 const resumeCookie = "admin_resume"
 
-// expiredNotice is what an admin reads when the form they posted met an
-// expired session.
-const expiredNotice = "Your session expired — sign in to continue. What you were saving is kept: after signing in you are taken back to it, to check and save again."
+// What an admin reads when the form they posted met an expired session:
+// the form kept and given back after sign-in, only the way back kept, or
+// nothing kept.
+const (
+	expiredNotice        = "Your session expired — sign in to continue. What you were saving is kept: after signing in you are taken back to it, to check and save again."
+	expiredReturnNotice  = "Your session expired — sign in to continue. What you were saving was not saved: after signing in you are taken back to the page, to do it again."
+	expiredNotKeptNotice = "Your session expired — sign in to continue. What you were saving was not saved."
+)
+
+// restoredForms are the pages that give a kept form back after a sign-in
+// (resumedForm): the form posted to one of them is kept; of any other, only
+// the way back to its page.
+var restoredForms = map[string]bool{"/admin/sso": true, "/admin/users": true, "/admin/admins": true}
 
 // sessionEnded answers a request to an admin page without a live session.
 // When the browser had a session, the page (and a posted form) is kept
@@ -31,14 +41,16 @@ func (h *Handler) sessionEnded(w http.ResponseWriter, r *http.Request) {
 	posted := r.Method == http.MethodPost
 	if posted {
 		resume.ReturnPath = formPage(r)
-		resume.FormPath = r.URL.Path
-		resume.Form = keptForm(r)
+		if form := keptForm(r); restoredForms[r.URL.Path] && len(form.Encode()) <= session.MaxResumedForm {
+			resume.FormPath, resume.Form = r.URL.Path, form
+		}
 	} else {
 		resume.ReturnPath = r.URL.RequestURI()
 	}
 	// Only a browser that had an admin session (now expired) is given a
 	// way back: an anonymous visitor's requests store nothing.
 	hadSession := h.Session.Cookies.Get(r, SessionCookie) != ""
+	notice := expiredNotKeptNotice
 	if h.Resumes != nil && hadSession && adminPath(resume.ReturnPath) {
 		token, err := h.Resumes.Save(ctx, site.ID, session.Admin, resume)
 		if err != nil {
@@ -46,13 +58,17 @@ func (h *Handler) sessionEnded(w http.ResponseWriter, r *http.Request) {
 			h.Log.WarnContext(ctx, "keep where the admin was", "error", err.Error())
 		} else {
 			h.Session.Cookies.Set(w, resumeCookie, token, session.ResumeFor)
+			notice = expiredReturnNotice
+			if resume.FormPath != "" {
+				notice = expiredNotice
+			}
 		}
 	}
 	if !posted || !hadSession {
 		http.Redirect(w, r, "/admin", http.StatusSeeOther)
 		return
 	}
-	h.Render.Render(w, r, http.StatusUnauthorized, "admin_login", signInPage{Notice: expiredNotice})
+	h.Render.Render(w, r, http.StatusUnauthorized, "admin_login", signInPage{Notice: notice})
 }
 
 // adminPath reports whether p is a safe local path of the admin pages,

@@ -239,3 +239,25 @@ func TestExpiredSessionGivesBackTheSSOOptions(t *testing.T) {
 		t.Errorf("saved default target %q", got)
 	}
 }
+
+// A form whose page cannot give it back (the manual IdP entry) is not
+// said to be kept: the admin reads that it was not saved and that sign-in
+// returns to the page; the form given back promise is for the pages that
+// keep it (the test above).
+func TestExpiredSessionSaysWhatIsKeptOfAFormNoPageGivesBack(t *testing.T) {
+	p := newPortal(t)
+	p.Clock.Set(time.Now())
+	expired := p.SignInAdmin(acmeHost, "admin@acme.test")
+	p.expire()
+	req := portaltest.Request("POST", acmeHost, "/admin/sso/idp", url.Values{"entity_id": {"https://sts.windows.net/x/"}}, expired)
+	req.Header.Set("Referer", "http://"+acmeHost+"/admin/sso")
+	resp := p.Serve(req)
+	body := readBody(t, resp)
+	if resp.StatusCode != http.StatusUnauthorized || strings.Contains(body, "What you were saving is kept") ||
+		!strings.Contains(body, "was not saved: after signing in you are taken back to the page") {
+		t.Fatalf("POST /admin/sso/idp with an expired session: status %d: %.600s", resp.StatusCode, body)
+	}
+	if signIn := p.signInWith(acmeHost, "admin@acme.test", portaltest.Cookie(resp, "admin_resume")); signIn.Header.Get("Location") != "/admin/sso" {
+		t.Errorf("after sign-in: to %q, want /admin/sso", signIn.Header.Get("Location"))
+	}
+}
