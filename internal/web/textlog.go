@@ -125,10 +125,18 @@ func writeRequest(b *strings.Builder, attrs []slog.Attr) {
 				return a.Value.Resolve()
 			}
 		}
-		return slog.Value{}
+		return slog.StringValue("")
+	}
+	// A record that only looks like the access log's (the message
+	// "request", numbers of another kind) must not panic the logger.
+	number := func(key string) int64 {
+		if v := get(key); v.Kind() == slog.KindInt64 {
+			return v.Int64()
+		}
+		return 0
 	}
 	fmt.Fprintf(b, " %s %s%s %s %dms %s", get("method"), get("host"), get("path"), get("status"),
-		get("duration_ms").Int64(), size(get("bytes").Int64()))
+		number("duration_ms"), size(number("bytes")))
 }
 
 // size is a response size as a person reads it: 512B, 4.1kB, 2.3MB.

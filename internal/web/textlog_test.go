@@ -25,6 +25,9 @@ func TestTextHandler(t *testing.T) {
 			r := httptest.NewRequest("POST", "http://localhost:8080/x", nil)
 			AccessLog(l)(r, 303, 12, 0)
 		}, "POST localhost:8080/x 303 0ms 12B"},
+		{"a record that only looks like the access log", func(l *slog.Logger) {
+			l.Info("request", "method", "GET", "duration_ms", "slow", "bytes", 1.5)
+		}, "GET   0ms 0B"},
 		{"info", func(l *slog.Logger) { l.Info("portal ready") }, "portal ready"},
 		{"warning with attributes", func(l *slog.Logger) {
 			l.Warn("not ready yet", "reason", "no database", "tries", 3)
