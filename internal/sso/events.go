@@ -105,6 +105,12 @@ func (s *Service) EventByID(ctx context.Context, siteID, id int64) (Event, error
 	return e, nil
 }
 
+// eventsWhere is what an EventFilter selects of a site's events ($1):
+// the result ($2), a substring of the NameID ($3, LIKE-escaped), the
+// reference ($4); "" selects all. The page and the export share it.
+const eventsWhere = `
+WHERE site_id = $1 AND ($2 = '' OR result = $2) AND ($3 = '' OR name_id ILIKE '%' || $3 || '%') AND ($4 = '' OR reference = $4)`
+
 // maxExported bounds one CSV export of events: the retention period's
 // worth of a busy site, not an unbounded read.
 const maxExported = 100000
@@ -114,8 +120,7 @@ const maxExported = 100000
 // they come rather than all at once: for the CSV export.
 func (s *Service) EachEvent(ctx context.Context, siteID int64, f EventFilter, fn func(Event) error) error {
 	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+`
-FROM signin_events
-WHERE site_id = $1 AND ($2 = '' OR result = $2) AND ($3 = '' OR name_id ILIKE '%' || $3 || '%') AND ($4 = '' OR reference = $4)
+FROM signin_events` + eventsWhere + `
 ORDER BY id DESC LIMIT $5`, siteID, f.Result, likeLiteral(f.User), f.Reference, maxExported)
 	if err != nil {
 		return fmt.Errorf("export sign-in events: %w", err)
@@ -187,8 +192,7 @@ func (s *Service) RecentEvents(ctx context.Context, siteID int64, f EventFilter)
 		f.Limit = 50
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+`
-FROM signin_events
-WHERE site_id = $1 AND ($2 = '' OR result = $2) AND ($3 = '' OR name_id ILIKE '%' || $3 || '%') AND ($4 = '' OR reference = $4)
+FROM signin_events` + eventsWhere + `
 ORDER BY id DESC LIMIT $5 OFFSET $6`, siteID, f.Result, likeLiteral(f.User), f.Reference, f.Limit, f.Offset)
 	if err != nil {
 		return nil, fmt.Errorf("list sign-in events: %w", err)
