@@ -177,7 +177,7 @@ func (c *cli) loadConfig(fs *flag.FlagSet) (cfg *config, validate func() error) 
 			return err
 		}
 		if !slices.Contains(web.LogFormats, cfg.LogFormat) {
-			return badInputf("PORTAL_LOG_FORMAT %q: want json or text", cfg.LogFormat)
+			return badInputf("--log-format, PORTAL_LOG_FORMAT %q: want json or text", cfg.LogFormat)
 		}
 		if _, err := cfg.media(); err != nil {
 			return err

@@ -120,7 +120,7 @@ const maxExported = 100000
 // they come rather than all at once: for the CSV export.
 func (s *Service) EachEvent(ctx context.Context, siteID int64, f EventFilter, fn func(Event) error) error {
 	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+`
-FROM signin_events` + eventsWhere + `
+FROM signin_events`+eventsWhere+`
 ORDER BY id DESC LIMIT $5`, siteID, f.Result, likeLiteral(f.User), f.Reference, maxExported)
 	if err != nil {
 		return fmt.Errorf("export sign-in events: %w", err)
@@ -192,7 +192,7 @@ func (s *Service) RecentEvents(ctx context.Context, siteID int64, f EventFilter)
 		f.Limit = 50
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+`
-FROM signin_events` + eventsWhere + `
+FROM signin_events`+eventsWhere+`
 ORDER BY id DESC LIMIT $5 OFFSET $6`, siteID, f.Result, likeLiteral(f.User), f.Reference, f.Limit, f.Offset)
 	if err != nil {
 		return nil, fmt.Errorf("list sign-in events: %w", err)
