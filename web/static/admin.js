@@ -115,6 +115,10 @@
         return;
       }
       form.setAttribute("data-sent", "");
+      // The portal answers within its 10 s request deadline; a form still
+      // waiting after 15 s was not answered (the network, Stop pressed, a
+      // download that left the page in place) and may be sent again.
+      window.setTimeout(function () { form.removeAttribute("data-sent"); }, 15000);
     });
     window.addEventListener("pageshow", function () {
       document.querySelectorAll("form[data-sent]").forEach(function (form) { form.removeAttribute("data-sent"); });
