@@ -28,7 +28,8 @@ test-deps:
 
 fmt-check:
 	@echo "== gofmt"
-	@unformatted=$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*')); \
+	@gofmt=$(dir $(GO))gofmt; [ -x "$$gofmt" ] || { echo "no gofmt beside $(GO)"; exit 1; }; \
+	unformatted=$$($$gofmt -l $$(find . -name '*.go' -not -path './.git/*')) || exit 1; \
 	if [ -n "$$unformatted" ]; then \
 		echo "these files need gofmt -w:"; echo "$$unformatted"; exit 1; \
 	fi

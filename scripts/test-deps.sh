@@ -54,6 +54,8 @@ command -v gcc >/dev/null 2>&1 && [ -e /usr/include/stdlib.h ] || missing+=(gcc 
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 python_has saml2 || missing+=(python3-pysaml2)
 command -v xmlsec1 >/dev/null 2>&1 || missing+=(xmlsec1)
+# pg_isready tells whether the database answers, here and below.
+command -v pg_isready >/dev/null 2>&1 || missing+=(postgresql-client)
 python_has icalendar || missing+=(python3-icalendar)
 fresh_postgresql=no
 if local_db && ! command -v pg_ctlcluster >/dev/null 2>&1 && ! db_answers; then
