@@ -513,10 +513,10 @@ func (h *Handler) loadSSOPage(r *http.Request) (ssoPage, error) {
 	if !sp.ActiveExpires.IsZero() {
 		p.SPWarning = describeCertificate(idpmeta.CertificateInfo{NotAfter: sp.ActiveExpires}, now).Warning
 	}
-	if p.LastSuccess, err = h.latestEvent(r, site.ID, "success"); err != nil {
+	if p.LastSuccess, err = h.latestEvent(r, site.ID, sso.ResultSuccess); err != nil {
 		return ssoPage{}, err
 	}
-	if p.LastFailure, err = h.latestEvent(r, site.ID, "refused"); err != nil {
+	if p.LastFailure, err = h.latestEvent(r, site.ID, sso.ResultRefused); err != nil {
 		return ssoPage{}, err
 	}
 	return p, nil

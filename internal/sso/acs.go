@@ -12,6 +12,7 @@ import (
 	"github.com/crewjam/saml"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/meetings-portal/portal/internal/session"
 	"github.com/meetings-portal/portal/internal/sites"
 	"github.com/meetings-portal/portal/internal/sso/xmlguard"
 	"github.com/meetings-portal/portal/internal/users"
@@ -256,7 +257,7 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 	switch {
 	case pending.requestID != "" && pending.returnPath != "/":
 		a.ReturnPath = pending.returnPath
-	case pending.requestID == "" && SafeReturnPath(relayState) && relayState != "/":
+	case pending.requestID == "" && session.SafeReturnPath(relayState) && relayState != "/":
 		// Azure's "Relay State" setting for the My Apps tile: a path on
 		// this site only, never another host.
 		a.ReturnPath = relayState

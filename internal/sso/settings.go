@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/meetings-portal/portal/internal/session"
 	"github.com/meetings-portal/portal/internal/sso/idpmeta"
 	"github.com/meetings-portal/portal/internal/users"
 )
@@ -393,7 +394,7 @@ func (s Settings) Validate() FieldErrors {
 	if s.NewUserRole != "host" && s.NewUserRole != "attendee" {
 		errs["attendee"] = "New accounts are hosts or attendees."
 	}
-	if !SafeReturnPath(s.DefaultTarget) {
+	if !session.SafeReturnPath(s.DefaultTarget) {
 		errs["default_target"] = "Enter a page of this site, starting with / (for example /)."
 	}
 	if s.ErrorPageURL != "" {

@@ -18,15 +18,6 @@ import (
 // sign-ins to it (__Host-sso_binding on https).
 const BindingCookie = "sso_binding"
 
-// SafeReturnPath reports whether p may be followed after sign-in: a path on
-// this site. "//host" and "/\host" are refused because browsers read them as
-// another host (open redirect).
-func SafeReturnPath(p string) bool {
-	// One rule for every path followed after a sign-in: a RelayState, a
-	// default target page, an admin's page kept across an expired session.
-	return session.SafeReturnPath(p)
-}
-
 // StartSignIn begins an SP-initiated sign-in: it records a pending
 // AuthnRequest for returnPath, bound to the browser whose binding token
 // (Binding) is given, and returns the IdP URL (HTTP-Redirect binding,
@@ -54,7 +45,7 @@ func (s *Service) start(ctx context.Context, site sites.Site, returnPath string,
 	if !p.settings.Enabled && !test {
 		return "", ErrNotEnabled
 	}
-	if !SafeReturnPath(returnPath) {
+	if !session.SafeReturnPath(returnPath) {
 		returnPath = "/"
 	}
 	req, err := p.sp.MakeAuthenticationRequest(p.settings.SSOURL, saml.HTTPRedirectBinding, saml.HTTPPostBinding)
