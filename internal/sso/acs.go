@@ -236,10 +236,6 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 		id := verified.Subject.NameID
 		a.NameID, a.NameIDFormat, a.NameQualifier, a.SPNameQualifier = id.Value, id.Format, id.NameQualifier, id.SPNameQualifier
 	}
-	if a.Identity, err = users.IdentityWith(a.NameID, a.Attributes, p.settings.Mapping()); err != nil {
-		result.Claims = claimsOf(a)
-		return result, explained(claimRefusal(err))
-	}
 	for _, st := range verified.AuthnStatements {
 		if st.AuthnContext.AuthnContextClassRef != nil {
 			a.AuthnContext = append(a.AuthnContext, st.AuthnContext.AuthnContextClassRef.Value)
@@ -248,7 +244,12 @@ func (s *Service) Consume(ctx context.Context, site sites.Site, samlResponse, re
 			a.SessionIndex = st.SessionIndex
 		}
 	}
+	// Every claim, the authentication context too, is kept with the event,
+	// whether the identity below can be read from them or not.
 	result.Claims = claimsOf(a)
+	if a.Identity, err = users.IdentityWith(a.NameID, a.Attributes, p.settings.Mapping()); err != nil {
+		return result, explained(claimRefusal(err))
+	}
 	if p.settings.RequireMFA && !a.showsMFA(p.settings.MFAContexts) {
 		return result, refuse(ReasonMFARequired,
 			"this site requires multi-factor sign-in, and the assertion shows none (authentication methods %s; authentication context %s)",
