@@ -84,18 +84,27 @@ func (h *Handler) ChangePassword(w http.ResponseWriter, r *http.Request) {
 		// current one wrong. Counted all the same — otherwise the new
 		// password field would be a way to guess the password that no
 		// lockout sees — but answered as the change it is.
-		if _, err := h.Sites.Authenticate(ctx, site.ID, admin.Email, next); err == nil {
+		switch _, err := h.Sites.Authenticate(ctx, site.ID, admin.Email, next); {
+		case err == nil:
 			http.Redirect(w, r, "/admin?done=password", http.StatusSeeOther)
-			return
+		case errors.Is(err, sites.ErrBusy):
+			h.busy(w, r)
+		default:
+			page.Errors["current_password"] = "This is not your current password."
+			h.Render.Render(w, r, http.StatusUnprocessableEntity, "admin_password", page)
 		}
-		page.Errors["current_password"] = "This is not your current password."
-		h.Render.Render(w, r, http.StatusUnprocessableEntity, "admin_password", page)
 	case errors.Is(err, sites.ErrBusy):
-		h.Render.Error(w, r, http.StatusServiceUnavailable, "Busy", "Too many passwords are being checked at this moment. Please try again in a few seconds.")
+		h.busy(w, r)
 	case err != nil:
 		h.Render.ServerError(w, r, err)
 	default:
 		h.Log.InfoContext(ctx, "admin changed their password", "site", site.Name, "admin", admin.Email)
 		http.Redirect(w, r, "/admin?done=password", http.StatusSeeOther)
 	}
+}
+
+// busy answers a password check refused because every hashing slot was
+// taken (sites.ErrBusy): nothing is wrong with what was typed.
+func (h *Handler) busy(w http.ResponseWriter, r *http.Request) {
+	h.Render.Error(w, r, http.StatusServiceUnavailable, "Busy", "Too many passwords are being checked at this moment. Please try again in a few seconds.")
 }
