@@ -350,3 +350,15 @@ func TestOnlyServeWarnsOfTheDevelopmentKey(t *testing.T) {
 		t.Errorf("serve's secret box warned %d times: %q", n, out.String())
 	}
 }
+
+// A boolean flag given an empty value as the next argument (--enabled "")
+// says what went wrong, not only the usage line; nothing is changed.
+func TestSSOSetBooleanFlagWithASeparateEmptyValue(t *testing.T) {
+	tc := newTestCLI(t)
+	for _, flag := range []string{"--enabled", "--slo", "--require-encryption"} {
+		_, errOut, code := tc.run(nil, "sso", "set", "--site", "acme", flag, "")
+		if code != 2 || !strings.Contains(errOut, `unexpected argument ""`) || !strings.Contains(errOut, "=true or =false") {
+			t.Errorf("sso set %s \"\": status %d: %q", flag, code, errOut)
+		}
+	}
+}

@@ -48,7 +48,12 @@ func (c *cli) siteFlag(name string, args []string, more func(*flag.FlagSet)) (st
 	if err != nil {
 		return "", nil, err
 	}
-	if len(pos) != 0 || *site == "" {
+	if len(pos) != 0 {
+		// `--enabled ""` leaves "" behind: a boolean flag takes its value
+		// after "=", never as the next argument.
+		return "", nil, badInputf("sso %s: unexpected argument %q (boolean flags take =true or =false, as in --enabled=false)", name, pos[0])
+	}
+	if *site == "" {
 		return "", nil, usageError("sso " + name)
 	}
 	return *site, fs, nil
