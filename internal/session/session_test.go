@@ -156,3 +156,65 @@ func TestResumesPastTheBoundEvictTheOldest(t *testing.T) {
 		t.Errorf("the oldest resume was still kept (%v)", err)
 	}
 }
+
+// A page view within a minute of the last one reads the session and
+// writes nothing (no new row version, no wait for the WAL); the first
+// after a minute moves last_seen_at, from which the idle limit counts.
+func TestLookupWritesOnlyWhenLastSeenIsToMove(t *testing.T) {
+	ctx := context.Background()
+	pool := dbtest.New(t)
+	acme, err := sites.NewStore(pool).Create(ctx, "acme", "admin@acme.test", "a good long password", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{t: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
+	store := session.NewStore(pool, c.now)
+	p := session.AdminPolicy
+	token, err := store.Create(ctx, nil, acme.ID, session.Admin, 1, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := func() (xmin string, lastSeen time.Time) {
+		t.Helper()
+		if err := pool.QueryRow(ctx, `SELECT xmin::text, last_seen_at FROM sessions WHERE site_id = $1`, acme.ID).Scan(&xmin, &lastSeen); err != nil {
+			t.Fatal(err)
+		}
+		return xmin, lastSeen.UTC()
+	}
+	created, start := version()
+
+	for _, step := range []struct {
+		after    time.Duration
+		wantSeen time.Time
+		written  bool
+	}{
+		{after: 30 * time.Second, wantSeen: start},
+		{after: 59 * time.Second, wantSeen: start},
+		{after: 61 * time.Second, wantSeen: start.Add(61 * time.Second), written: true},
+		{after: 90 * time.Second, wantSeen: start.Add(61 * time.Second)},
+	} {
+		before, _ := version()
+		c.t = start.Add(step.after)
+		sess, err := store.Lookup(ctx, acme.ID, session.Admin, token, p)
+		if err != nil {
+			t.Fatalf("at +%v: %v", step.after, err)
+		}
+		xmin, stored := version()
+		if !sess.LastSeenAt.Equal(step.wantSeen) || !stored.Equal(step.wantSeen) {
+			t.Errorf("at +%v: last seen %v returned, %v stored; want %v", step.after, sess.LastSeenAt, stored, step.wantSeen)
+		}
+		if (xmin != before) != step.written {
+			t.Errorf("at +%v: row version %s → %s, want written=%v", step.after, before, xmin, step.written)
+		}
+	}
+	if first, _ := version(); first == created {
+		t.Error("the session was never written")
+	}
+
+	// The idle limit counts from the last move: 30 minutes after +61 s
+	// the session is gone, although it was used at +90 s.
+	c.t = start.Add(61*time.Second + 30*time.Minute + time.Second)
+	if _, err := store.Lookup(ctx, acme.ID, session.Admin, token, p); !errors.Is(err, session.ErrNotFound) {
+		t.Errorf("idle past the limit: %v, want ErrNotFound", err)
+	}
+}
