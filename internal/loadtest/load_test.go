@@ -53,6 +53,7 @@ var (
 	minimalFlag        = flag.Bool("loadgen.minimal-sp", true, "also measure a minimal crewjam samlsp service provider")
 	profileFlag        = flag.String("loadgen.cpuprofile", "", "write the portal's CPU profile, taken while the sign-ins are sent, to this file (go tool pprof FILE)")
 	profileSecondsFlag = flag.Int("loadgen.cpuprofile-seconds", 10, "how long the CPU profile lasts, from the first sign-in")
+	heapProfileFlag    = flag.String("loadgen.heapprofile", "", "write the portal's heap profile, taken when the sign-ins are done, to this file (go tool pprof -sample_index=inuse_space FILE)")
 )
 
 // secretKey is the PORTAL_SECRET_KEY of the portal under load.
@@ -84,6 +85,7 @@ func TestLoad(t *testing.T) {
 	after := stats(t, portal.Process.Pid)
 	pgCPU, genCPU := PostgresCPU()-pgBefore, selfCPU(t)-genBefore
 	profileDone()
+	heapProfile(t, metrics)
 
 	report := &strings.Builder{}
 	tw := tabwriter.NewWriter(report, 0, 4, 2, ' ', tabwriter.AlignRight)
@@ -153,26 +155,42 @@ func profile(t *testing.T, metrics string) func() {
 	}
 	done := make(chan error, 1)
 	go func() {
-		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", metrics, *profileSecondsFlag))
-		if err != nil {
-			done <- err
-			return
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err == nil && resp.StatusCode != http.StatusOK {
-			err = fmt.Errorf("status %d: %s", resp.StatusCode, b)
-		}
-		if err == nil {
-			err = os.WriteFile(*profileFlag, b, 0o644)
-		}
-		done <- err
+		done <- saveProfile(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", metrics, *profileSecondsFlag), *profileFlag)
 	}()
 	return func() {
 		if err := <-done; err != nil {
 			t.Errorf("CPU profile: %v", err)
 		}
 	}
+}
+
+// heapProfile writes the portal's heap profile, after a collection, when
+// -loadgen.heapprofile asks for one.
+func heapProfile(t *testing.T, metrics string) {
+	t.Helper()
+	if *heapProfileFlag == "" {
+		return
+	}
+	if err := saveProfile(fmt.Sprintf("http://%s/debug/pprof/heap?gc=1", metrics), *heapProfileFlag); err != nil {
+		t.Errorf("heap profile: %v", err)
+	}
+}
+
+// saveProfile writes what the portal's profiler serves at url to file.
+func saveProfile(url, file string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("status %d: %s", resp.StatusCode, b)
+	}
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(file, b, 0o644)
 }
 
 func rateLabel(r float64) string {
