@@ -53,7 +53,7 @@ func TestPages(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "portal")
 	build(t, bin, "../../cmd/portal")
 	dbURL, idp := loadDatabase(t)
-	portal, port, _, hosts := startPortal(t, bin, dbURL)
+	portal, port, metrics, hosts := startPortal(t, bin, dbURL)
 	site := SiteName(0)
 	siteURL := hosts.SiteURL(site)
 	host := strings.TrimPrefix(siteURL, "http://")
@@ -89,9 +89,11 @@ func TestPages(t *testing.T) {
 			interleaved = append(interleaved, mixed[j**pageRequestsFlag+i])
 		}
 	}
+	profileDone := profile(t, metrics)
 	before := stats(t, portal.Process.Pid)
 	peak := Run(context.Background(), interleaved, Load{URL: server, Clients: *clientsFlag})
 	after := stats(t, portal.Process.Pid)
+	profileDone()
 	half := Run(context.Background(), interleaved, Load{URL: server, Clients: *clientsFlag, Rate: peak.PerSecond() / 2})
 	fmt.Fprintf(report, "\nevery page mixed, %d clients, closed loop: %.0f requests/s, p50 %s, p99 %s, portal CPU %s a request, peak RSS %.0f MiB, %v\n",
 		*clientsFlag, peak.PerSecond(), ms(peak.Percentile(50)), ms(peak.Percentile(99)),
