@@ -277,6 +277,9 @@ func (a *App) WatchConfig(ctx context.Context) {
 		if err := a.Sites.Preload(ctx); err != nil && ctx.Err() == nil {
 			a.Log.Warn("keep sites in memory", "error", err.Error())
 		}
+		if err := a.SSO.PreloadSettings(ctx); err != nil && ctx.Err() == nil {
+			a.Log.Warn("keep SSO settings in memory", "error", err.Error())
+		}
 	}
 	caches := func(on bool) {
 		if on {

@@ -141,7 +141,7 @@ WHERE NOT EXISTS (SELECT 1 FROM sp_keys k WHERE k.site_id = s.id AND k.state = '
 			return made, err
 		}
 		stored, err := s.storeSPKey(ctx, s.pool, site.ID, key, KeyActive)
-		s.cache.Forget(site.ID)
+		s.Forget(site.ID)
 		if err != nil {
 			return made, err
 		}
@@ -189,16 +189,16 @@ func (e *SPKeyUnreadableError) Explain() (int, string, string) {
 // signing and the metadata need them.
 func (s *Service) spKeys(ctx context.Context, site sites.Site) ([]spKey, error) {
 	siteID := site.ID
-	kept, epoch, ok := s.cache.Get(siteID)
-	if ok && kept.keys != nil {
-		return kept.keys, nil
+	keys, epoch, ok := s.cache.keys.Get(siteID)
+	if ok {
+		return keys, nil
 	}
 	rows, err := s.pool.Query(ctx, `SELECT id, sealed_key, certificate, state FROM sp_keys
 WHERE site_id = $1 ORDER BY state = 'active' DESC, id`, siteID)
 	if err != nil {
 		return nil, fmt.Errorf("load SP keys: %w", err)
 	}
-	var keys []spKey
+	keys = nil
 	var id int64
 	var sealed, der []byte
 	var state string
@@ -221,7 +221,7 @@ WHERE site_id = $1 ORDER BY state = 'active' DESC, id`, siteID)
 	}
 	// Opened keys are kept in memory (never written anywhere): opening
 	// and parsing them is most of a sign-in start's own work.
-	s.cache.Update(siteID, epoch, func(e *siteConfig) { e.keys = keys })
+	s.cache.keys.Put(siteID, epoch, keys)
 	return keys, nil
 }
 

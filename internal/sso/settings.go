@@ -150,6 +150,12 @@ SELECT s.*, coalesce((SELECT array_agg(c.certificate ORDER BY c.position) FROM i
                       WHERE c.site_id = s.site_id), '{}') AS certificates
 FROM sso_settings s WHERE s.site_id = $1`
 
+// selectAllSettings is selectSettings for the first $1 sites (PreloadSettings).
+const selectAllSettings = `
+SELECT s.*, coalesce((SELECT array_agg(c.certificate ORDER BY c.position) FROM idp_certificates c
+                      WHERE c.site_id = s.site_id), '{}') AS certificates
+FROM sso_settings s ORDER BY s.site_id LIMIT $1`
+
 func collectSettings(rows pgx.Rows, err error) (Settings, error) {
 	if err != nil {
 		return Settings{}, err
@@ -158,21 +164,28 @@ func collectSettings(rows pgx.Rows, err error) (Settings, error) {
 	if err != nil {
 		return Settings{}, err
 	}
+	return set, parseCertificates(&set)
+}
+
+// parseCertificates sets Certificates and PendingCertificates from their
+// DER.
+func parseCertificates(set *Settings) error {
+	set.Certificates, set.PendingCertificates = nil, nil
 	for _, der := range set.CertificatesDER {
 		c, err := x509.ParseCertificate(der)
 		if err != nil {
-			return Settings{}, fmt.Errorf("parse stored IdP certificate: %w", err)
+			return fmt.Errorf("parse stored IdP certificate: %w", err)
 		}
 		set.Certificates = append(set.Certificates, c)
 	}
 	for _, der := range set.PendingCertificatesDER {
 		c, err := x509.ParseCertificate(der)
 		if err != nil {
-			return Settings{}, fmt.Errorf("parse staged IdP certificate: %w", err)
+			return fmt.Errorf("parse staged IdP certificate: %w", err)
 		}
 		set.PendingCertificates = append(set.PendingCertificates, c)
 	}
-	return set, nil
+	return nil
 }
 
 // ensureSettingsRow makes the site's settings row, with the defaults, if it
@@ -182,9 +195,13 @@ const ensureSettingsRow = `INSERT INTO sso_settings (site_id, mfa_contexts) VALU
 // Settings loads a site's configuration, certificates included, in one
 // query (it runs on every sign-in); the defaults if there is none.
 func (s *Service) Settings(ctx context.Context, siteID int64) (Settings, error) {
-	kept, epoch, ok := s.cache.Get(siteID)
-	if ok && kept.settings != nil {
-		return copySettings(*kept.settings), nil
+	set, epoch, ok := s.cache.settings.Get(siteID)
+	if ok {
+		set = copySettings(set)
+		if err := parseCertificates(&set); err != nil {
+			return Settings{}, err
+		}
+		return set, nil
 	}
 	set, err := collectSettings(s.pool.Query(ctx, selectSettings, siteID))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -193,8 +210,7 @@ func (s *Service) Settings(ctx context.Context, siteID int64) (Settings, error) 
 	if err != nil {
 		return Settings{}, fmt.Errorf("load SSO settings: %w", err)
 	}
-	keep := copySettings(set)
-	s.cache.Update(siteID, epoch, func(e *siteConfig) { e.settings = &keep })
+	s.cache.settings.Put(siteID, epoch, kept(set))
 	return set, nil
 }
 
@@ -202,7 +218,7 @@ func (s *Service) Settings(ctx context.Context, siteID int64) (Settings, error) 
 // configuration. This process forgets what it kept of it as soon as the
 // transaction ends; the other processes hear of it on portal_config.
 func (s *Service) changeConfig(ctx context.Context, siteID int64, change func(pgx.Tx) error) error {
-	defer s.cache.Forget(siteID)
+	defer s.Forget(siteID)
 	return pgx.BeginFunc(ctx, s.pool, change)
 }
 

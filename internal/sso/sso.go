@@ -20,7 +20,6 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/meetings-portal/portal/internal/audit"
-	"github.com/meetings-portal/portal/internal/cache"
 	"github.com/meetings-portal/portal/internal/seal"
 	"github.com/meetings-portal/portal/internal/sites"
 )
@@ -54,7 +53,7 @@ type Service struct {
 	// clock is now in the form crewjam/saml and goxmldsig take it.
 	clock *dsig.Clock
 	// cache keeps each site's settings and SP keys in the process.
-	cache *cache.Cache[int64, siteConfig]
+	cache configCache
 	// PendingRequestCap is how many pending requests a site keeps, the
 	// oldest evicted first; New sets DefaultPendingRequestCap.
 	PendingRequestCap int

@@ -1,0 +1,103 @@
+package sso_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/meetings-portal/portal/internal/sso"
+)
+
+// With the cache on, PreloadSettings keeps every site's settings in one
+// read: a sign-in afterwards asks PostgreSQL nothing about them (here: the
+// tables renamed away would make it fail), and gets the IdP certificates
+// parsed, in slices of its own. A change forgets them.
+func TestPreloadKeepsEverySitesSettings(t *testing.T) {
+	ctx := context.Background()
+	p := newPortal(t)
+	want := map[int64]sso.Settings{}
+	for _, site := range []int64{p.acme.ID, p.globex.ID} {
+		set, err := p.sso.Settings(ctx, site)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[site] = set
+	}
+	p.sso.CacheOn()
+	if err := p.sso.PreloadSettings(ctx); err != nil {
+		t.Fatal(err)
+	}
+	away := func(from, to string) {
+		t.Helper()
+		for _, table := range []string{"sso_settings", "idp_certificates"} {
+			if _, err := p.pool.Exec(ctx, `ALTER TABLE `+table+from+` RENAME TO `+table+to); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	away("", "_away")
+	for site, w := range want {
+		got, err := p.sso.Settings(ctx, site)
+		if err != nil {
+			t.Fatalf("site %d: %v (not kept by PreloadSettings)", site, err)
+		}
+		if got.IdPEntityID != w.IdPEntityID || !got.Enabled || len(got.Certificates) != 1 || !got.Certificates[0].Equal(w.Certificates[0]) {
+			t.Errorf("site %d: kept %+v, want %+v", site, got, w)
+		}
+		// What a caller does with its copy is not kept.
+		got.Certificates[0], got.CertificatesDER[0] = nil, nil
+		got.AttrUID = append(got.AttrUID[:0], "changed")
+		again, err := p.sso.Settings(ctx, site)
+		if err != nil || again.Certificates[0] == nil || again.CertificatesDER[0] == nil || (len(again.AttrUID) > 0 && again.AttrUID[0] == "changed") {
+			t.Errorf("site %d: a caller's change reached the cache: %+v, %v", site, again, err)
+		}
+	}
+	// A sign-in reads nothing of the settings.
+	resp := p.postACS(acmeHost, p.respond(azure("")), "")
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("sign-in with the settings kept: status %d: %s", resp.StatusCode, body(t, resp))
+	}
+	// A change heard for acme: read again (and failing, the table being away).
+	p.sso.Forget(p.acme.ID)
+	if _, err := p.sso.Settings(ctx, p.acme.ID); err == nil {
+		t.Error("acme's settings still kept after Forget")
+	}
+	if _, err := p.sso.Settings(ctx, p.globex.ID); err != nil {
+		t.Errorf("globex's settings forgotten with acme's: %v", err)
+	}
+	away("_away", "")
+
+	// Off (not listening): nothing is kept.
+	p.sso.CacheOff()
+	if err := p.sso.PreloadSettings(ctx); err != nil {
+		t.Fatal(err)
+	}
+	away("", "_away")
+	if _, err := p.sso.Settings(ctx, p.globex.ID); err == nil {
+		t.Error("settings kept while the cache is off")
+	}
+	away("_away", "")
+}
+
+// Opened SP keys are kept apart from the settings, and forgotten with them.
+func TestSPKeysKeptUntilAChange(t *testing.T) {
+	ctx := context.Background()
+	p := newPortal(t)
+	p.sso.CacheOn()
+	if _, err := p.sso.Metadata(ctx, p.acme); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.pool.Exec(ctx, `ALTER TABLE sp_keys RENAME TO sp_keys_away`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.sso.Metadata(ctx, p.acme); err != nil {
+		t.Errorf("metadata with the keys kept: %v", err)
+	}
+	p.sso.ForgetAll()
+	if _, err := p.sso.Metadata(ctx, p.acme); err == nil {
+		t.Error("keys still kept after ForgetAll")
+	}
+	if _, err := p.pool.Exec(ctx, `ALTER TABLE sp_keys_away RENAME TO sp_keys`); err != nil {
+		t.Fatal(err)
+	}
+}
