@@ -46,7 +46,8 @@ func NewFront(log *slog.Logger, https bool) (*Front, error) {
 	if err != nil {
 		return nil, err
 	}
-	render, err := web.NewRenderer(log, assets)
+	// The front only ever answers with the error page.
+	render, err := web.NewRenderer(log, assets, "error")
 	if err != nil {
 		return nil, err
 	}

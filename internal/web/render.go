@@ -36,9 +36,11 @@ type FieldError struct {
 // shared are the files parsed with every page: the layout and the partials.
 var shared = []string{"layout.html", "partials.html", "partial_media.html"}
 
-// NewRenderer parses every page with the layout and the partials; static
-// files are named by their content-hashed URLs from assets.
-func NewRenderer(log *slog.Logger, assets *Assets) (*Renderer, error) {
+// NewRenderer parses every page with the layout and the partials, or only
+// the pages named (a renderer of error pages alone need not hold the
+// others: 5 MB); static files are named by their content-hashed URLs from
+// assets.
+func NewRenderer(log *slog.Logger, assets *Assets, only ...string) (*Renderer, error) {
 	funcs := template.FuncMap{
 		"utc":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 		"date":   func(t time.Time) string { return t.UTC().Format("2006-01-02") },
@@ -59,7 +61,7 @@ func NewRenderer(log *slog.Logger, assets *Assets) (*Renderer, error) {
 	}
 	r := &Renderer{pages: map[string]*template.Template{}, log: log}
 	for _, name := range names {
-		if slices.Contains(shared, name) {
+		if slices.Contains(shared, name) || len(only) > 0 && !slices.Contains(only, strings.TrimSuffix(name, ".html")) {
 			continue
 		}
 		t, err := template.New(name).Funcs(funcs).ParseFS(templates.FS, append(slices.Clone(shared), name)...)
