@@ -153,21 +153,26 @@ const touchEvery = time.Minute
 // lookupSession reads the session and writes only when last_seen_at is to
 // move: an UPDATE that sets a column to its own value still writes a new
 // row version and makes the request wait for the WAL to reach the disk,
-// which every page view would pay.
+// which every page view would pay. When it writes, the row is checked again
+// as it is then (a sign-out that deleted it meanwhile, or another request
+// that moved it, wins), as the plain UPDATE did.
 const lookupSession = `
 WITH found AS (
   SELECT ` + sessionColumns + ` FROM sessions
   WHERE site_id = $1 AND token_hash = $2 AND kind = $3
     AND expires_at > $5 AND last_seen_at > $5 - $4::interval
 ), touched AS (
-  UPDATE sessions s SET last_seen_at = $5
+  UPDATE sessions s
+  SET last_seen_at = CASE WHEN s.last_seen_at < $5 - $6::interval THEN $5 ELSE s.last_seen_at END
   FROM found f
-  WHERE s.site_id = f.site_id AND s.token_hash = $2 AND f.last_seen_at < $5 - $6::interval
+  WHERE f.last_seen_at < $5 - $6::interval
+    AND s.site_id = $1 AND s.token_hash = $2 AND s.kind = $3
+    AND s.expires_at > $5 AND s.last_seen_at > $5 - $4::interval
+  RETURNING s.*
 )
-SELECT site_id, id, kind, subject_id, created_at,
-  CASE WHEN last_seen_at < $5 - $6::interval THEN $5 ELSE last_seen_at END AS last_seen_at, expires_at,
-  user_agent, client_ip, name_id, name_id_format, name_qualifier, sp_name_qualifier, session_index
-FROM found`
+SELECT ` + sessionColumns + ` FROM touched
+UNION ALL
+SELECT ` + sessionColumns + ` FROM found WHERE last_seen_at >= $5 - $6::interval`
 
 // Lookup returns the live session for token on siteID and records the
 // activity. An expired session is ErrNotFound.

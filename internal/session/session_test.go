@@ -218,3 +218,61 @@ func TestLookupWritesOnlyWhenLastSeenIsToMove(t *testing.T) {
 		t.Errorf("idle past the limit: %v, want ErrNotFound", err)
 	}
 }
+
+// A lookup that moves last_seen_at while a sign-out is deleting the
+// session waits for it and finds nothing, as the plain UPDATE did: a
+// session ended at that moment is not used once more.
+func TestLookupLosesToASignOutInProgress(t *testing.T) {
+	ctx := context.Background()
+	pool := dbtest.New(t)
+	acme, err := sites.NewStore(pool).Create(ctx, "acme", "admin@acme.test", "a good long password", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{t: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
+	store := session.NewStore(pool, c.now)
+	token, err := store.Create(ctx, nil, acme.ID, session.Admin, 1, session.AdminPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signOut, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer signOut.Rollback(ctx)
+	if _, err := signOut.Exec(ctx, `DELETE FROM sessions WHERE site_id = $1`, acme.ID); err != nil {
+		t.Fatal(err)
+	}
+	c.t = c.t.Add(2 * time.Minute) // last_seen_at is to move: the lookup writes
+	done := make(chan error, 1)
+	go func() {
+		_, err := store.Lookup(ctx, acme.ID, session.Admin, token, session.AdminPolicy)
+		done <- err
+	}()
+	// Commit once the lookup waits for the deleted row.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var waiting int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the lookup did not wait for the sign-out: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the lookup never waited for the sign-out")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := signOut.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, session.ErrNotFound) {
+		t.Errorf("lookup during a sign-out: %v, want ErrNotFound", err)
+	}
+}
