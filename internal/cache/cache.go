@@ -46,6 +46,14 @@ func (c *Cache[K, V]) Get(key K) (V, Epoch, bool) {
 	return v, c.epoch, ok
 }
 
+// On reports whether the cache keeps values: a preload while it is off
+// would be read for nothing.
+func (c *Cache[K, V]) On() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.on
+}
+
 // Epoch returns the epoch to Put values read from now on under.
 func (c *Cache[K, V]) Epoch() Epoch {
 	c.mu.Lock()

@@ -13,7 +13,13 @@ func TestCacheKeepsOnlyWhatNoChangeCameAfter(t *testing.T) {
 		t.Fatal("an off cache kept a value")
 	}
 
+	if c.On() {
+		t.Fatal("a new cache is on")
+	}
 	c.Reset(true)
+	if !c.On() {
+		t.Fatal("Reset(true) left the cache off")
+	}
 	_, epoch, _ = c.Get("a")
 	c.Put("a", epoch, 1)
 	if v, _, ok := c.Get("a"); !ok || v != 1 {

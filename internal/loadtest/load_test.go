@@ -51,7 +51,7 @@ var (
 	roundsFlag         = flag.Int("loadgen.rounds", 6, "with -loadgen.compare-first: the rounds of each kind")
 	databaseFlag       = flag.String("loadgen.database", "", "name of a database to seed once and reuse across runs (the 10,000-site scale test); default: a fresh one per run")
 	minimalFlag        = flag.Bool("loadgen.minimal-sp", true, "also measure a minimal crewjam samlsp service provider")
-	profileFlag        = flag.String("loadgen.cpuprofile", "", "write the portal's CPU profile, taken while the sign-ins are sent, to this file (go tool pprof FILE)")
+	profileFlag        = flag.String("loadgen.cpuprofile", "", "write the portal's CPU profile, taken while the sign-ins are sent (TestPages: the mixed pages at the peak), to this file (go tool pprof FILE)")
 	profileSecondsFlag = flag.Int("loadgen.cpuprofile-seconds", 10, "how long the CPU profile lasts, from the first sign-in")
 	heapProfileFlag    = flag.String("loadgen.heapprofile", "", "write the portal's heap profile, taken when the sign-ins are done, to this file (go tool pprof -sample_index=inuse_space FILE)")
 )

@@ -237,6 +237,9 @@ func (s *Store) CacheOn() { s.byName.Reset(true) }
 // refresh does not pay a lookup of its own: with 10,000 sites that was
 // nearly every request for minutes. A change heard while it reads wins.
 func (s *Store) Preload(ctx context.Context) error {
+	if !s.byName.On() {
+		return nil
+	}
 	epoch := s.byName.Epoch()
 	rows, _ := s.pool.Query(ctx, `SELECT id, name, created_at FROM sites ORDER BY id LIMIT $1`, cachedSites)
 	list, err := pgx.CollectRows(rows, pgx.RowToStructByName[Site])

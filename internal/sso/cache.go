@@ -41,8 +41,10 @@ func newConfigCache() configCache {
 }
 
 // kept is set as a cache keeps it: certificates as stored only, and the
-// strings most sites have alike (claim names, NameID format, defaults) held
-// once for all of them, half of what a site's settings take otherwise.
+// strings most sites have alike (claim names, NameID format, defaults)
+// interned, half of what a site's settings take otherwise. (An interned
+// string is shared by the values made between two collections, not for
+// ever: unique holds it weakly. That is enough for a preload.)
 func kept(set Settings) Settings {
 	set = copySettings(set)
 	set.Certificates, set.PendingCertificates = nil, nil
@@ -73,6 +75,9 @@ func copySettings(set Settings) Settings {
 // cachedSettings) with one query, so that no site's first sign-in after a
 // start or a full refresh waits for its own.
 func (s *Service) PreloadSettings(ctx context.Context) error {
+	if !s.cache.settings.On() {
+		return nil
+	}
 	epoch := s.cache.settings.Epoch()
 	rows, _ := s.pool.Query(ctx, selectAllSettings, cachedSettings)
 	list, err := pgx.CollectRows(rows, pgx.RowToStructByName[Settings])

@@ -101,3 +101,32 @@ func TestSPKeysKeptUntilAChange(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Settings read on a miss are kept as a copy: what the caller does with
+// what it got does not reach the next reader.
+func TestSettingsReadOnAMissAreKeptAsACopy(t *testing.T) {
+	ctx := context.Background()
+	p := newPortal(t)
+	p.sso.CacheOn()
+	got, err := p.sso.Settings(ctx, p.acme.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := got.IdPEntityID
+	got.IdPEntityID = "changed"
+	got.Certificates[0], got.CertificatesDER[0] = nil, nil
+	got.AttrUID[0] = "changed"
+	if _, err := p.pool.Exec(ctx, `ALTER TABLE sso_settings RENAME TO sso_settings_away`); err != nil {
+		t.Fatal(err)
+	}
+	again, err := p.sso.Settings(ctx, p.acme.ID)
+	if _, err := p.pool.Exec(ctx, `ALTER TABLE sso_settings_away RENAME TO sso_settings`); err != nil {
+		t.Fatal(err)
+	}
+	if err != nil {
+		t.Fatalf("not kept: %v", err)
+	}
+	if again.IdPEntityID != want || again.Certificates[0] == nil || again.CertificatesDER[0] == nil || again.AttrUID[0] == "changed" {
+		t.Errorf("a caller's change reached the cache: %+v", again)
+	}
+}

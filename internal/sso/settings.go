@@ -199,7 +199,7 @@ func (s *Service) Settings(ctx context.Context, siteID int64) (Settings, error) 
 	if ok {
 		set = copySettings(set)
 		if err := parseCertificates(&set); err != nil {
-			return Settings{}, err
+			return Settings{}, fmt.Errorf("load SSO settings: %w", err)
 		}
 		return set, nil
 	}

@@ -70,6 +70,11 @@ func NewRenderer(log *slog.Logger, assets *Assets, only ...string) (*Renderer, e
 		}
 		r.pages[strings.TrimSuffix(name, ".html")] = t
 	}
+	for _, page := range only {
+		if _, ok := r.pages[page]; !ok {
+			return nil, fmt.Errorf("no template %q", page)
+		}
+	}
 	return r, nil
 }
 
