@@ -2,8 +2,8 @@ package meetings
 
 import (
 	"errors"
+	"html/template"
 	"net/http"
-	"strings"
 
 	"github.com/meetings-portal/portal/internal/users"
 	"github.com/meetings-portal/portal/internal/web"
@@ -82,7 +82,7 @@ func (h *Handler) Home(w http.ResponseWriter, r *http.Request) {
 // the personal room's guests, and what the identity provider says.
 type preferencesPage struct {
 	Name, Email   string
-	Zones         []choice
+	ZoneOptions   template.HTML
 	Chosen        bool // false: the page offers the browser's zone
 	RoomURL       string
 	GuestsAllowed bool
@@ -104,9 +104,7 @@ func (h *Handler) renderPreferences(w http.ResponseWriter, r *http.Request, stat
 		return
 	}
 	page.RoomURL, page.GuestsAllowed = room.URL(h.requestSite(r)), room.GuestsAllowed
-	for _, z := range TimeZones() {
-		page.Zones = append(page.Zones, choice{Value: z, Label: strings.ReplaceAll(z, "_", " "), Selected: z == zone})
-	}
+	page.ZoneOptions = ZoneOptions(zone)
 	h.Render.Render(w, r, status, "meetings_preferences", page)
 }
 

@@ -2,6 +2,7 @@ package meetings
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -69,4 +70,33 @@ func mustLoad(t *testing.T, name string) *time.Location {
 		t.Fatal(err)
 	}
 	return loc
+}
+
+func TestZoneOptionsOfferEveryZoneWithOneSelected(t *testing.T) {
+	for _, tc := range []struct {
+		selected, want string
+	}{
+		{"Europe/Paris", `<option value="Europe/Paris" selected>Europe/Paris</option>`},
+		{"America/New_York", `<option value="America/New_York" selected>America/New York</option>`},
+		{"UTC", `<option value="UTC" selected>UTC</option>`},
+		{"Mars/Olympus", ""},
+	} {
+		got := string(ZoneOptions(tc.selected))
+		if n := strings.Count(got, "<option "); n != len(TimeZones()) {
+			t.Errorf("%s: %d options, want %d", tc.selected, n, len(TimeZones()))
+		}
+		wantSelected := 1
+		if tc.want == "" {
+			wantSelected = 0
+		} else if !strings.Contains(got, tc.want) {
+			t.Errorf("%s: no %s", tc.selected, tc.want)
+		}
+		if n := strings.Count(got, " selected>"); n != wantSelected {
+			t.Errorf("%s: %d selected, want %d", tc.selected, n, wantSelected)
+		}
+	}
+	// Selecting one does not change the list for the next page.
+	if strings.Contains(string(ZoneOptions("")), "selected") {
+		t.Error("a selection stayed in the shared list")
+	}
 }
