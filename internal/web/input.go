@@ -73,9 +73,15 @@ func textProblem(s string, max int) string {
 	if !utf8.ValidString(s) {
 		return "is not valid UTF-8 text"
 	}
-	n := 0
+	// A browser sends a text area's line breaks as CRLF but counts each as
+	// one character against its maxlength: so do we, or a text area filled
+	// to its limit would be refused.
+	n, prev := 0, rune(0)
 	for _, r := range s {
-		n++
+		if r != '\n' || prev != '\r' {
+			n++
+		}
+		prev = r
 		if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' {
 			return fmt.Sprintf("contains a control character (U+%04X), which cannot be used", r)
 		}

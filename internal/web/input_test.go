@@ -33,6 +33,10 @@ func TestCheckInputRefusesWhatNoPageCanUse(t *testing.T) {
 		{"C1 control", "GET", "/x?note=%C2%85", "", 400, "(U+0085)"},
 		{"over the field's bound", "POST", "/x", "email=" + strings.Repeat("é", 11), 400, "is longer than 10 characters"},
 		{"at the field's bound, in characters", "POST", "/x", "email=" + strings.Repeat("é", 10), 200, ""},
+		// A text area at its maxlength of 20 with three line breaks: the
+		// browser counts each as one, and sends each as CRLF.
+		{"line breaks sent as CRLF count as one", "POST", "/x", "note=" + strings.Repeat("aaaa%0D%0A", 3) + "aaaaa", 200, ""},
+		{"but a lone CR still counts", "POST", "/x", "note=" + strings.Repeat("aaaa%0D%0D", 3) + "aaaaa", 400, "is longer than 20 characters"},
 		{"over the default bound", "GET", "/x?other=" + strings.Repeat("a", 21), "", 400, "The field “other” is longer than 20 characters"},
 		{"a NUL in a name", "GET", "/x?a%00=1", "", 400, `The field “"a\x00"”`},
 		{"a NUL in the path", "GET", "/x%00y", "", 400, "The address contains a control character"},
