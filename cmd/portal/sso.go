@@ -223,7 +223,7 @@ func (c *cli) ssoSet(ctx context.Context, args []string) error {
 // input name sso.FieldErrors uses.
 var ssoFlags = map[string]string{
 	"enabled": "--enabled", "auto_create": "--auto-create", "auto_update": "--auto-update",
-	"profile": "--idp-initiated", "authn_context": "--authn-context", "slo_enabled": "--slo",
+	"authn_context": "--authn-context", "slo_enabled": "--slo",
 	"attr_uid": "--uid-claims", "attr_email": "--email-claims", "attr_first_name": "--first-name-claims",
 	"attr_last_name": "--last-name-claims", "group_claim": "--group-claim", "host_groups": "--host-groups",
 	"attendee_groups": "--attendee-groups",
