@@ -82,8 +82,13 @@ func (s *Service) eventArgs(e Event) []any {
 		web.Shorten(e.ClaimedUID, 512), web.Shorten(e.ClaimedEmail, 512), web.Shorten(e.ClaimedName, 600), web.Shorten(e.ClaimedObjectID, 128), e.Claims}
 }
 
-const eventColumns = `site_id, id, occurred_at, reference, flow, result, reason, detail, name_id, user_id, client_ip,
-  claimed_uid, claimed_email, claimed_name, claimed_object_id, claims`
+const eventColumns = listedColumns + `, claims`
+
+// listedColumns are eventColumns without the claims (up to 64 KB of JSON
+// an event, decoded into a map): one event's page shows them, the list of
+// 50 and the export of up to 100,000 do not.
+const listedColumns = `site_id, id, occurred_at, reference, flow, result, reason, detail, name_id, user_id, client_ip,
+  claimed_uid, claimed_email, claimed_name, claimed_object_id`
 
 // ErrEventNotFound: the site has no such sign-in event.
 var ErrEventNotFound = errors.New("sign-in event not found")
@@ -119,7 +124,7 @@ const maxExported = 100000
 // and Offset ignored), newest first, at most maxExported, reading them as
 // they come rather than all at once: for the CSV export.
 func (s *Service) EachEvent(ctx context.Context, siteID int64, f EventFilter, fn func(Event) error) error {
-	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+`
+	rows, err := s.pool.Query(ctx, `SELECT `+listedColumns+`
 FROM signin_events`+eventsWhere+`
 ORDER BY id DESC LIMIT $5`, siteID, f.Result, likeLiteral(f.User), f.Reference, maxExported)
 	if err != nil {
@@ -127,7 +132,7 @@ ORDER BY id DESC LIMIT $5`, siteID, f.Result, likeLiteral(f.User), f.Reference, 
 	}
 	defer rows.Close()
 	for rows.Next() {
-		e, err := pgx.RowToStructByName[Event](rows)
+		e, err := pgx.RowToStructByNameLax[Event](rows)
 		if err != nil {
 			return fmt.Errorf("export sign-in events: %w", err)
 		}
@@ -172,7 +177,8 @@ type EventFilter struct {
 	Offset    int
 }
 
-// RecentEvents lists a site's sign-in events, newest first.
+// RecentEvents lists a site's sign-in events, newest first, without their
+// claims (EventByID has them).
 //
 // Newest first is the highest id first: events are numbered as they are
 // recorded, and the primary key (site_id, id) read backwards serves the
@@ -191,13 +197,13 @@ func (s *Service) RecentEvents(ctx context.Context, siteID int64, f EventFilter)
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 50
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+`
+	rows, err := s.pool.Query(ctx, `SELECT `+listedColumns+`
 FROM signin_events`+eventsWhere+`
 ORDER BY id DESC LIMIT $5 OFFSET $6`, siteID, f.Result, likeLiteral(f.User), f.Reference, f.Limit, f.Offset)
 	if err != nil {
 		return nil, fmt.Errorf("list sign-in events: %w", err)
 	}
-	events, err := pgx.CollectRows(rows, pgx.RowToStructByName[Event])
+	events, err := pgx.CollectRows(rows, pgx.RowToStructByNameLax[Event])
 	if err != nil {
 		return nil, fmt.Errorf("list sign-in events: %w", err)
 	}

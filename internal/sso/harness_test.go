@@ -246,14 +246,21 @@ func hasUserCookie(resp *http.Response) bool {
 	return false
 }
 
-// lastEvent returns the newest sign-in event of a site.
+// lastEvent returns the newest sign-in event of a site, claims included.
 func (p *portal) lastEvent(site sites.Site) sso.Event {
 	p.t.Helper()
 	events, err := p.sso.RecentEvents(context.Background(), site.ID, sso.EventFilter{Limit: 1})
 	if err != nil || len(events) == 0 {
 		p.t.Fatalf("no sign-in event: %v", err)
 	}
-	return events[0]
+	e, err := p.sso.EventByID(context.Background(), site.ID, events[0].ID)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if events[0].Claims != nil {
+		p.t.Errorf("the list of events carries claims: %v", events[0].Claims)
+	}
+	return e
 }
 
 func (p *portal) countUsers(site sites.Site) int {
