@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/meetings-portal/portal/internal/dbtest"
 	"github.com/meetings-portal/portal/internal/seal"
 	"github.com/meetings-portal/portal/internal/session"
@@ -32,6 +34,18 @@ func setup(t *testing.T) (*session.Store, *clock, sites.Site, sites.Site) {
 	}
 	c := &clock{t: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
 	return session.NewStore(pool, c.now), c, acme, globex
+}
+
+// setupOne is one site, its sessions' store on a clock, and the database.
+func setupOne(t *testing.T) (*pgxpool.Pool, *session.Store, *clock, sites.Site) {
+	t.Helper()
+	pool := dbtest.New(t)
+	acme, err := sites.NewStore(pool).Create(context.Background(), "acme", "admin@acme.test", "a good long password", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{t: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
+	return pool, session.NewStore(pool, c.now), c, acme
 }
 
 func TestAdminSessionIdleAndAbsoluteExpiry(t *testing.T) {
@@ -162,13 +176,7 @@ func TestResumesPastTheBoundEvictTheOldest(t *testing.T) {
 // after a minute moves last_seen_at, from which the idle limit counts.
 func TestLookupWritesOnlyWhenLastSeenIsToMove(t *testing.T) {
 	ctx := context.Background()
-	pool := dbtest.New(t)
-	acme, err := sites.NewStore(pool).Create(ctx, "acme", "admin@acme.test", "a good long password", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &clock{t: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
-	store := session.NewStore(pool, c.now)
+	pool, store, c, acme := setupOne(t)
 	p := session.AdminPolicy
 	token, err := store.Create(ctx, nil, acme.ID, session.Admin, 1, p)
 	if err != nil {
@@ -224,13 +232,7 @@ func TestLookupWritesOnlyWhenLastSeenIsToMove(t *testing.T) {
 // session ended at that moment is not used once more.
 func TestLookupLosesToASignOutInProgress(t *testing.T) {
 	ctx := context.Background()
-	pool := dbtest.New(t)
-	acme, err := sites.NewStore(pool).Create(ctx, "acme", "admin@acme.test", "a good long password", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &clock{t: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
-	store := session.NewStore(pool, c.now)
+	pool, store, c, acme := setupOne(t)
 	token, err := store.Create(ctx, nil, acme.ID, session.Admin, 1, session.AdminPolicy)
 	if err != nil {
 		t.Fatal(err)
