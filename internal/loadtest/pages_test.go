@@ -95,7 +95,9 @@ func TestPages(t *testing.T) {
 	after, pgCPU := stats(t, portal.Process.Pid), PostgresCPU()-pgBefore
 	profileDone()
 	half := Run(context.Background(), interleaved, Load{URL: server, Clients: *clientsFlag, Rate: peak.PerSecond() / 2})
-	each := func(d time.Duration) time.Duration { return (d / time.Duration(max(peak.OK, 1))).Round(time.Microsecond) }
+	each := func(d time.Duration) time.Duration {
+		return (d / time.Duration(max(peak.OK, 1))).Round(time.Microsecond)
+	}
 	fmt.Fprintf(report, "\nevery page mixed, %d clients, closed loop: %.0f requests/s, p50 %s, p99 %s, portal CPU %s and PostgreSQL CPU %s a request, peak RSS %.0f MiB, %v\n",
 		*clientsFlag, peak.PerSecond(), ms(peak.Percentile(50)), ms(peak.Percentile(99)),
 		each(after.CPU-before.CPU), each(pgCPU), float64(after.PeakRSS)/(1<<20), peak.ByStatus)
