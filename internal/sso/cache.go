@@ -40,13 +40,16 @@ func newConfigCache() configCache {
 	}
 }
 
-// kept is set as a cache keeps it: certificates as stored only, and the
-// strings most sites have alike (claim names, NameID format, defaults)
-// interned, half of what a site's settings take otherwise. (An interned
-// string is shared by the values made between two collections, not for
-// ever: unique holds it weakly. That is enough for a preload.)
-func kept(set Settings) Settings {
-	set = copySettings(set)
+// kept is a copy of set as a cache keeps it (compact).
+func kept(set Settings) Settings { return compact(copySettings(set)) }
+
+// compact is set, which nothing else holds, as a cache keeps it:
+// certificates as stored only, and the strings most sites have alike
+// (claim names, NameID format, defaults) interned, half of what a site's
+// settings take otherwise. (An interned string is shared by the values
+// made between two collections, not for ever: unique holds it weakly.
+// That is enough for a preload.)
+func compact(set Settings) Settings {
 	set.Certificates, set.PendingCertificates = nil, nil
 	for _, s := range []*string{&set.NameIDFormat, &set.NewUserRole, &set.DefaultTarget, &set.GroupClaim} {
 		*s = unique.Make(*s).Value()
@@ -79,13 +82,22 @@ func (s *Service) PreloadSettings(ctx context.Context) error {
 		return nil
 	}
 	epoch := s.cache.settings.Epoch()
-	rows, _ := s.pool.Query(ctx, selectAllSettings, cachedSettings)
-	list, err := pgx.CollectRows(rows, pgx.RowToStructByName[Settings])
+	// Row by row: the whole list at once would hold every site's settings
+	// twice at the peak, each minute.
+	rows, err := s.pool.Query(ctx, selectAllSettings, cachedSettings)
 	if err != nil {
 		return fmt.Errorf("preload SSO settings: %w", err)
 	}
-	for _, set := range list {
-		s.cache.settings.Put(set.SiteID, epoch, kept(set))
+	defer rows.Close()
+	for rows.Next() {
+		set, err := pgx.RowToStructByName[Settings](rows)
+		if err != nil {
+			return fmt.Errorf("preload SSO settings: %w", err)
+		}
+		s.cache.settings.Put(set.SiteID, epoch, compact(set))
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("preload SSO settings: %w", err)
 	}
 	return nil
 }
