@@ -61,22 +61,15 @@ func (c *Cache[K, V]) Epoch() Epoch {
 	return c.epoch
 }
 
-// Update keeps what change makes of key's value (the zero value when none
-// is kept), unless the cache is off or something was forgotten since epoch.
-func (c *Cache[K, V]) Update(key K, epoch Epoch, change func(*V)) {
+// Put keeps v for key, unless the cache is off or something was forgotten
+// since epoch.
+func (c *Cache[K, V]) Put(key K, epoch Epoch, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.on || epoch != c.epoch {
 		return
 	}
-	v, _ := c.entries.Get(key)
-	change(&v)
 	c.entries.Add(key, v)
-}
-
-// Put keeps v for key, as Update does.
-func (c *Cache[K, V]) Put(key K, epoch Epoch, v V) {
-	c.Update(key, epoch, func(kept *V) { *kept = v })
 }
 
 // Forget drops key's value after a change to it.

@@ -145,16 +145,17 @@ func (s Settings) Mapping() users.ClaimMapping {
 	}
 }
 
-const selectSettings = `
+// settingsWithCertificates is a settings row with its IdP certificates in
+// order.
+const settingsWithCertificates = `
 SELECT s.*, coalesce((SELECT array_agg(c.certificate ORDER BY c.position) FROM idp_certificates c
                       WHERE c.site_id = s.site_id), '{}') AS certificates
-FROM sso_settings s WHERE s.site_id = $1`
+FROM sso_settings s`
 
-// selectAllSettings is selectSettings for the first $1 sites (PreloadSettings).
-const selectAllSettings = `
-SELECT s.*, coalesce((SELECT array_agg(c.certificate ORDER BY c.position) FROM idp_certificates c
-                      WHERE c.site_id = s.site_id), '{}') AS certificates
-FROM sso_settings s ORDER BY s.site_id LIMIT $1`
+const selectSettings = settingsWithCertificates + ` WHERE s.site_id = $1`
+
+// selectAllSettings is the first $1 sites' (PreloadSettings).
+const selectAllSettings = settingsWithCertificates + ` ORDER BY s.site_id LIMIT $1`
 
 func collectSettings(rows pgx.Rows, err error) (Settings, error) {
 	if err != nil {
