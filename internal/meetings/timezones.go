@@ -58,8 +58,9 @@ func zoneOption(zone string, selected bool) string {
 // TimeZones, labelled with spaces for underscores, selected selected.
 func ZoneOptions(selected string) template.HTML {
 	var b strings.Builder
+	names := zoneNames()
 	for i, option := range zoneOptions() {
-		if zoneNames()[i] == selected {
+		if names[i] == selected {
 			option = zoneOption(selected, true)
 		}
 		b.WriteString(option)
