@@ -103,10 +103,17 @@ func mustDialMedia(t *testing.T, server *httptest.Server, page string, cookies .
 	return s
 }
 
-// waitFor returns the first message that satisfies ok, within 5 s.
+// signalPatience is how long a test waits for a signalling message: it
+// only bounds a failure, and under the race detector, beside the other
+// packages' tests on two cores, three participants' first roster took
+// over 5 s once in CI.
+const signalPatience = 20 * time.Second
+
+// waitFor returns the first message that satisfies ok, within
+// signalPatience.
 func (s *signal) waitFor(what string, ok func(signalMessage) bool) signalMessage {
 	s.t.Helper()
-	deadline := time.After(5 * time.Second)
+	deadline := time.After(signalPatience)
 	for {
 		select {
 		case m := <-s.messages:
@@ -116,7 +123,7 @@ func (s *signal) waitFor(what string, ok func(signalMessage) bool) signalMessage
 		case <-s.closed:
 			s.t.Fatalf("waiting for %s: the connection closed (%v)", what, s.status)
 		case <-deadline:
-			s.t.Fatalf("no %s within 5 s", what)
+			s.t.Fatalf("no %s within %v", what, signalPatience)
 		}
 	}
 }
