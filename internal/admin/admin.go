@@ -116,21 +116,20 @@ func (h *Handler) RequireAdmin(next http.Handler) http.Handler {
 // is a failure to find out (the database), which must not sign the admin
 // out or lose the form they posted: the caller shows an error page.
 func (h *Handler) currentAdmin(w http.ResponseWriter, r *http.Request) (admin sites.Admin, sess session.Session, ok bool, err error) {
-	sess, ok, err = h.Session.Lookup(w, r)
+	found, ok, err := session.LookupWith[adminSession](h.Session, w, r, adminSubject)
 	if !ok || err != nil {
 		return sites.Admin{}, session.Session{}, false, err
 	}
-	site, _ := web.SiteFrom(r.Context())
-	admin, err = h.Sites.AdminByID(r.Context(), site.ID, sess.SubjectID)
-	if errors.Is(err, sites.ErrNotFound) {
-		h.Session.Clear(w)
-		return sites.Admin{}, session.Session{}, false, nil
-	}
-	if err != nil {
-		return sites.Admin{}, session.Session{}, false, err
-	}
-	return admin, sess, true, nil
+	return found.Admin, found.Session, true, nil
 }
+
+// adminSession is a session and its admin, read together.
+type adminSession struct {
+	session.Session
+	sites.Admin
+}
+
+var adminSubject = session.NewSubject("site_admins", sites.AdminColumns)
 
 type signInPage struct {
 	Email, Error string

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -90,17 +91,17 @@ func TestPages(t *testing.T) {
 		}
 	}
 	profileDone := profile(t, metrics)
-	before, pgBefore := stats(t, portal.Process.Pid), PostgresCPU()
+	before, pgBefore, genBefore := stats(t, portal.Process.Pid), PostgresCPU(), stats(t, os.Getpid())
 	peak := Run(context.Background(), interleaved, Load{URL: server, Clients: *clientsFlag})
-	after, pgCPU := stats(t, portal.Process.Pid), PostgresCPU()-pgBefore
+	after, pgCPU, genAfter := stats(t, portal.Process.Pid), PostgresCPU()-pgBefore, stats(t, os.Getpid())
 	profileDone()
 	half := Run(context.Background(), interleaved, Load{URL: server, Clients: *clientsFlag, Rate: peak.PerSecond() / 2})
 	each := func(d time.Duration) time.Duration {
 		return (d / time.Duration(max(peak.OK, 1))).Round(time.Microsecond)
 	}
-	fmt.Fprintf(report, "\nevery page mixed, %d clients, closed loop: %.0f requests/s, p50 %s, p99 %s, portal CPU %s and PostgreSQL CPU %s a request, peak RSS %.0f MiB, %v\n",
+	fmt.Fprintf(report, "\nevery page mixed, %d clients, closed loop: %.0f requests/s, p50 %s, p99 %s, portal CPU %s, PostgreSQL CPU %s and the generator's CPU %s a request, peak RSS %.0f MiB, %v\n",
 		*clientsFlag, peak.PerSecond(), ms(peak.Percentile(50)), ms(peak.Percentile(99)),
-		each(after.CPU-before.CPU), each(pgCPU), float64(after.PeakRSS)/(1<<20), peak.ByStatus)
+		each(after.CPU-before.CPU), each(pgCPU), each(genAfter.CPU-genBefore.CPU), float64(after.PeakRSS)/(1<<20), peak.ByStatus)
 	fmt.Fprintf(report, "every page mixed at half that rate (%.0f/s, open loop): p50 %s, p95 %s, p99 %s, %v\n",
 		peak.PerSecond()/2, ms(half.Percentile(50)), ms(half.Percentile(95)), ms(half.Percentile(99)), half.ByStatus)
 	t.Logf("%d sites, %d users each, %d events; site %s; %d requests of each page\n%s",

@@ -18,24 +18,26 @@ type Cookie struct {
 	Policy  Policy
 }
 
-// Lookup returns the live session the request's cookie opens on its site,
-// or ok false (clearing a cookie that opens nothing). An error is a failure
-// to find out (the database), which must not sign anyone out.
-func (c Cookie) Lookup(w http.ResponseWriter, r *http.Request) (sess Session, ok bool, err error) {
+// LookupWith returns the live session the request's cookie opens on its
+// site with the session's account, read from subject's table in the same
+// statement, or ok false (clearing a cookie that opens nothing, or a
+// session whose account is gone). An error is a failure to find out (the
+// database), which must not sign anyone out.
+func LookupWith[T any](c Cookie, w http.ResponseWriter, r *http.Request, subject Subject) (found T, ok bool, err error) {
 	token := c.Cookies.Get(r, c.Name)
 	if token == "" {
-		return Session{}, false, nil
+		return found, false, nil
 	}
 	site, _ := web.SiteFrom(r.Context())
-	sess, err = c.Store.Lookup(r.Context(), site.ID, c.Kind, token, c.Policy)
+	found, err = lookupWith[T](r.Context(), c.Store, site.ID, c.Kind, token, c.Policy, subject)
 	if errors.Is(err, ErrNotFound) {
 		c.Clear(w)
-		return Session{}, false, nil
+		return found, false, nil
 	}
 	if err != nil {
-		return Session{}, false, err
+		return found, false, err
 	}
-	return sess, true, nil
+	return found, true, nil
 }
 
 // Start gives the browser the session token of a sign-in. The token is

@@ -156,7 +156,12 @@ const touchEvery = time.Minute
 // which every page view would pay. When it writes, the row is checked again
 // as it is then (a sign-out that deleted it meanwhile, or another request
 // that moved it, wins), as the plain UPDATE did.
-const lookupSession = `
+const lookupSession = lookupLive + `SELECT * FROM live`
+
+// lookupLive is lookupSession as a WITH clause naming its row "live", for
+// the statements that read more with it (NewSubject): a WITH holding an
+// UPDATE must be the statement's own.
+const lookupLive = `
 WITH found AS (
   SELECT ` + sessionColumns + ` FROM sessions
   WHERE site_id = $1 AND token_hash = $2 AND kind = $3
@@ -169,10 +174,30 @@ WITH found AS (
     AND s.site_id = $1 AND s.token_hash = $2 AND s.kind = $3
     AND s.expires_at > $5 AND s.last_seen_at > $5 - $4::interval
   RETURNING s.*
+), live AS (
+  SELECT ` + sessionColumns + ` FROM touched
+  UNION ALL
+  SELECT ` + sessionColumns + ` FROM found WHERE last_seen_at >= $5 - $6::interval
 )
-SELECT ` + sessionColumns + ` FROM touched
-UNION ALL
-SELECT ` + sessionColumns + ` FROM found WHERE last_seen_at >= $5 - $6::interval`
+`
+
+// Subject is the table of the accounts a kind of session is of (users,
+// site_admins), for LookupWith. Make one with NewSubject.
+type Subject struct {
+	lookup string // lookupSession joined with the table
+}
+
+// NewSubject describes table, keyed by (site_id, id) where the session's
+// subject_id is the id, and the columns its Go type scans, in the order of
+// its fields.
+func NewSubject(table, columns string) Subject {
+	qualified := strings.Split(columns, ",")
+	for i, c := range qualified {
+		qualified[i] = "t." + strings.TrimSpace(c)
+	}
+	return Subject{lookup: lookupLive + `SELECT live.*, ` + strings.Join(qualified, ", ") + ` FROM live
+JOIN ` + table + ` t ON t.site_id = live.site_id AND t.id = live.subject_id`}
+}
 
 // Lookup returns the live session for token on siteID and records the
 // activity. An expired session is ErrNotFound.
@@ -188,6 +213,27 @@ func (s *Store) Lookup(ctx context.Context, siteID int64, kind Kind, token strin
 		return Session{}, fmt.Errorf("look up %s session: %w", kind, err)
 	}
 	return sess, nil
+}
+
+// lookupWith is Lookup that reads the session's account from subject's
+// table in the same statement: a signed-in page view makes one round trip
+// to PostgreSQL for both, not two. T is a struct embedding Session, then
+// the account's type; the row is scanned by position. A session whose
+// account is gone is ErrNotFound, as an expired one.
+func lookupWith[T any](ctx context.Context, s *Store, siteID int64, kind Kind, token string, p Policy, subject Subject) (T, error) {
+	var found T
+	if token == "" {
+		return found, ErrNotFound
+	}
+	rows, _ := s.pool.Query(ctx, subject.lookup, siteID, hashToken(token), kind, p.Idle, s.now(), touchEvery)
+	found, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[T])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return found, ErrNotFound
+	}
+	if err != nil {
+		return found, fmt.Errorf("look up %s session: %w", kind, err)
+	}
+	return found, nil
 }
 
 // Delete ends one session (sign-out). Ending an unknown session is not an error.

@@ -5,6 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +17,7 @@ import (
 	"github.com/meetings-portal/portal/internal/seal"
 	"github.com/meetings-portal/portal/internal/session"
 	"github.com/meetings-portal/portal/internal/sites"
+	"github.com/meetings-portal/portal/internal/web"
 )
 
 type clock struct{ t time.Time }
@@ -276,5 +280,79 @@ func TestLookupLosesToASignOutInProgress(t *testing.T) {
 	}
 	if err := <-done; !errors.Is(err, session.ErrNotFound) {
 		t.Errorf("lookup during a sign-out: %v, want ErrNotFound", err)
+	}
+}
+
+// signedInAdmin is what an admin page reads: the session and its admin.
+type signedInAdmin struct {
+	session.Session
+	sites.Admin
+}
+
+func TestLookupWithReadsTheAccountOrEndsTheSession(t *testing.T) {
+	ctx := context.Background()
+	pool, store, c, acme := setupOne(t)
+	globex, err := sites.NewStore(pool).Create(ctx, "globex", "admin@globex.test", "a good long password", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var adminID int64
+	if err := pool.QueryRow(ctx, `SELECT id FROM site_admins WHERE site_id = $1`, acme.ID).Scan(&adminID); err != nil {
+		t.Fatal(err)
+	}
+	cookie := session.Cookie{Store: store, Name: "admin_session", Kind: session.Admin, Policy: session.AdminPolicy}
+	subject := session.NewSubject("site_admins", sites.AdminColumns)
+	token, err := store.Create(ctx, nil, acme.ID, session.Admin, adminID, session.AdminPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookup := func(site sites.Site, token string) (signedInAdmin, bool, *httptest.ResponseRecorder) {
+		t.Helper()
+		r := httptest.NewRequest(http.MethodGet, "/admin", nil)
+		r.AddCookie(&http.Cookie{Name: "admin_session", Value: token})
+		r = r.WithContext(web.WithSite(r.Context(), site))
+		w := httptest.NewRecorder()
+		found, ok, err := session.LookupWith[signedInAdmin](cookie, w, r, subject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return found, ok, w
+	}
+
+	found, ok, w := lookup(acme, token)
+	if !ok || found.Email != "admin@acme.test" || found.Admin.ID != adminID || found.Admin.SiteID != acme.ID ||
+		found.SubjectID != adminID || found.Kind != session.Admin || found.Session.SiteID != acme.ID || found.PasswordHash == "" {
+		t.Fatalf("lookup = %+v, %v; want the session of admin %d with its account", found, ok, adminID)
+	}
+	if got := w.Header().Get("Set-Cookie"); got != "" {
+		t.Errorf("a live session's lookup set a cookie: %q", got)
+	}
+	if _, ok, _ := lookup(globex, token); ok {
+		t.Error("acme's admin session opened globex")
+	}
+	userCookie := cookie
+	userCookie.Kind = session.User
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.AddCookie(&http.Cookie{Name: "admin_session", Value: token})
+	if _, ok, _ := session.LookupWith[signedInAdmin](userCookie, httptest.NewRecorder(), r.WithContext(web.WithSite(r.Context(), acme)), subject); ok {
+		t.Error("an admin session opened as a user session")
+	}
+
+	// Its account gone, the session opens nothing and the cookie is cleared.
+	if _, err := pool.Exec(ctx, `DELETE FROM site_admins WHERE site_id = $1 AND id = $2`, acme.ID, adminID); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, w := lookup(acme, token); ok || !strings.Contains(w.Header().Get("Set-Cookie"), "Max-Age=0") {
+		t.Errorf("the session of a removed admin: ok %v, Set-Cookie %q; want false and the cookie cleared", ok, w.Header().Get("Set-Cookie"))
+	}
+
+	// Idle past the policy, it is gone as with Lookup.
+	other, err := store.Create(ctx, nil, globex.ID, session.Admin, 1, session.AdminPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.t = c.t.Add(session.AdminPolicy.Idle + time.Second)
+	if _, ok, _ := lookup(globex, other); ok {
+		t.Error("an idle session was accepted")
 	}
 }

@@ -2,7 +2,6 @@ package users
 
 import (
 	"context"
-	"errors"
 	"html"
 	"html/template"
 	"net/http"
@@ -102,21 +101,24 @@ func (a *Auth) withCurrentUser(w http.ResponseWriter, r *http.Request) (*http.Re
 // or ok false (and the stale cookie cleared). An error is a failure to find
 // out.
 func (a *Auth) current(w http.ResponseWriter, r *http.Request) (User, session.Session, bool, error) {
-	sess, ok, err := a.Session.Lookup(w, r)
+	found, ok, err := session.LookupWith[userSession](a.Session, w, r, sessionSubject)
 	if !ok || err != nil {
 		return User{}, session.Session{}, false, err
 	}
-	site, _ := web.SiteFrom(r.Context())
-	user, err := a.Users.ByID(r.Context(), site.ID, sess.SubjectID)
-	if errors.Is(err, ErrNotFound) || (err == nil && !user.Active) {
+	if !found.User.Active {
 		a.Session.Clear(w)
 		return User{}, session.Session{}, false, nil
 	}
-	if err != nil {
-		return User{}, session.Session{}, false, err
-	}
-	return user, sess, true, nil
+	return found.User, found.Session, true, nil
 }
+
+// userSession is a session and its user, read together.
+type userSession struct {
+	session.Session
+	User
+}
+
+var sessionSubject = session.NewSubject("users", userColumns)
 
 // StartSession gives the browser the session of a user who just signed in.
 func (a *Auth) StartSession(w http.ResponseWriter, r *http.Request, token string) {
