@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/meetings-portal/portal/internal/database"
@@ -25,7 +26,14 @@ import (
 type Renderer struct {
 	pages map[string]*template.Template
 	log   *slog.Logger
+	// buffers hold pages as they render: a page of tens of kilobytes grown
+	// from nothing is a dozen allocations and copies each time.
+	buffers sync.Pool
 }
+
+// keptBuffer bounds the buffers kept for the next page: one huge page (a
+// long list) should not stay in memory.
+const keptBuffer = 256 << 10
 
 // FieldError is one form field's message, for the field_error partial.
 type FieldError struct {
@@ -103,12 +111,21 @@ func (rd *Renderer) Render(w http.ResponseWriter, r *http.Request, status int, p
 
 func (rd *Renderer) render(w http.ResponseWriter, r *http.Request, status int, page string, view View) {
 	t, ok := rd.pages[page]
-	var buf bytes.Buffer
+	buf, _ := rd.buffers.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer func() {
+		if buf.Cap() <= keptBuffer {
+			buf.Reset()
+			rd.buffers.Put(buf)
+		}
+	}()
 	var err error
 	if !ok {
 		err = fmt.Errorf("no template %q", page)
 	} else {
-		err = t.ExecuteTemplate(&buf, "layout", view)
+		err = t.ExecuteTemplate(buf, "layout", view)
 	}
 	if err != nil {
 		rd.log.ErrorContext(r.Context(), "render page", "page", page, "error", err.Error())
@@ -121,6 +138,8 @@ func (rd *Renderer) render(w http.ResponseWriter, r *http.Request, status int, p
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	// The length is known: the page goes out whole, not in chunks.
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	_, _ = buf.WriteTo(w)
 }
