@@ -486,18 +486,9 @@ func (h *Handler) loadSSOPage(r *http.Request) (ssoPage, error) {
 	if err != nil {
 		return ssoPage{}, err
 	}
-	// A key sealed under another PORTAL_SECRET_KEY breaks sign-in, Test
-	// SSO and the metadata: the page says so before the admin tries them.
-	var unreadable *sso.SPKeyUnreadableError
-	if err := h.SSO.CheckSPKeys(r.Context(), site); errors.As(err, &unreadable) {
-		sp.KeyUnreadable = true
-		h.Log.ErrorContext(r.Context(), "SP key unreadable", "error", err.Error())
-	} else if err != nil {
-		return ssoPage{}, err
-	}
 	now := h.Now()
 	p := ssoPage{
-		Settings: set, SP: sp, Options: optionsFormFrom(set).withVersion(set), Manual: manualForm{}.withVersion(set),
+		Settings: set, SP: sp, Options: optionsFormFrom(set), Manual: manualForm{},
 		ImportURL: set.MetadataURL, Protocol: protocolSAML2,
 		ProfileSP: profileSPInitiated, ProfileBoth: profileBoth, NameIDFormats: nameIDChoices,
 		TutorialAuthnContext: tutorialAuthnContext,
@@ -506,29 +497,19 @@ func (h *Handler) loadSSOPage(r *http.Request) (ssoPage, error) {
 	// provider, it reads as something to fill in and save again. The
 	// admin who wants to change it by hand asks for it (Edit by hand).
 	if r.URL.Query().Get("edit") == "idp" {
-		p.Manual, p.ManualOpen = manualFormFrom(set).withVersion(set), true
+		p.Manual, p.ManualOpen = manualFormFrom(set), true
 	}
+	opened := versionOf(set)
+	p.Options.version, p.Manual.version = opened, opened
 	p.IdPCertificates = describeCertificates(set.Certificates, now)
 	p.PendingCertificates = describeCertificates(set.PendingCertificates, now)
 	if !sp.ActiveExpires.IsZero() {
 		p.SPWarning = describeCertificate(idpmeta.CertificateInfo{NotAfter: sp.ActiveExpires}, now).Warning
 	}
-	if p.LastSuccess, err = h.latestEvent(r, site.ID, sso.ResultSuccess); err != nil {
-		return ssoPage{}, err
-	}
-	if p.LastFailure, err = h.latestEvent(r, site.ID, sso.ResultRefused); err != nil {
+	if p.LastSuccess, p.LastFailure, err = h.SSO.LatestOutcomes(r.Context(), site.ID); err != nil {
 		return ssoPage{}, err
 	}
 	return p, nil
-}
-
-// latestEvent is the site's latest sign-in event with result, nil if none.
-func (h *Handler) latestEvent(r *http.Request, siteID int64, result string) (*sso.Event, error) {
-	events, err := h.SSO.RecentEvents(r.Context(), siteID, sso.EventFilter{Result: result, Limit: 1})
-	if err != nil || len(events) == 0 {
-		return nil, err
-	}
-	return &events[0], nil
 }
 
 // SSODownloadCertificate is Download certificate: the SP certificate that
@@ -555,6 +536,12 @@ func (h *Handler) spDetails(r *http.Request, site sites.Site) (spDetails, error)
 		ExportName: site.Name + "-sp-metadata.xml", Certificates: certs,
 	}
 	for _, c := range certs {
+		// A key sealed under another PORTAL_SECRET_KEY breaks sign-in, Test
+		// SSO and the metadata: the page says so before the admin tries them.
+		if c.Unreadable && !d.KeyUnreadable {
+			d.KeyUnreadable = true
+			h.Log.ErrorContext(r.Context(), "SP key unreadable", "error", (&sso.SPKeyUnreadableError{Site: site.Name, KeyID: c.ID}).Error())
+		}
 		d.Newest = max(d.Newest, c.ID)
 		switch c.State {
 		case "active":

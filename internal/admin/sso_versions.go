@@ -78,15 +78,19 @@ func pageState(set sso.Settings) url.Values {
 type version struct {
 	Revision int64
 	Opened   url.Values
+	// OpenedState is Opened encoded for the form's hidden field, once: the
+	// page has four forms.
+	OpenedState string
 }
 
 // versionOf is the version set is.
 func versionOf(set sso.Settings) version {
-	return version{Revision: set.Revision, Opened: pageState(set)}
+	return newVersion(set.Revision, pageState(set))
 }
 
-// OpenedState is the opened settings, encoded for the form's hidden field.
-func (v version) OpenedState() string { return v.Opened.Encode() }
+func newVersion(revision int64, opened url.Values) version {
+	return version{Revision: revision, Opened: opened, OpenedState: opened.Encode()}
+}
 
 // formVersion reads the version a posted form was built from. A missing or
 // unreadable one is revision 0 and nothing opened: such a save is refused
@@ -102,7 +106,7 @@ func versionFromValues(form url.Values) version {
 	if err != nil {
 		opened = url.Values{}
 	}
-	return version{Revision: revision, Opened: opened}
+	return newVersion(revision, opened)
 }
 
 // settingChange is a setting changed by someone else since the admin

@@ -210,6 +210,33 @@ ORDER BY id DESC LIMIT $5 OFFSET $6`, siteID, f.Result, likeLiteral(f.User), f.R
 	return events, nil
 }
 
+// LatestOutcomes returns the site's newest successful sign-in and its
+// newest refusal, nil when there is none, read in one statement (the SSO
+// page shows both).
+func (s *Service) LatestOutcomes(ctx context.Context, siteID int64) (success, refused *Event, err error) {
+	rows, err := s.pool.Query(ctx, `(SELECT `+listedColumns+` FROM signin_events
+WHERE site_id = $1 AND result = $2 ORDER BY id DESC LIMIT 1)
+UNION ALL
+(SELECT `+listedColumns+` FROM signin_events
+WHERE site_id = $1 AND result = $3 ORDER BY id DESC LIMIT 1)`, siteID, ResultSuccess, ResultRefused)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the latest sign-in events: %w", err)
+	}
+	events, err := pgx.CollectRows(rows, pgx.RowToStructByNameLax[Event])
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the latest sign-in events: %w", err)
+	}
+	for i := range events {
+		switch events[i].Result {
+		case ResultSuccess:
+			success = &events[i]
+		case ResultRefused:
+			refused = &events[i]
+		}
+	}
+	return success, refused, nil
+}
+
 // shorten quotes a value from outside (a claim, a RelayState) in a
 // refusal's detail or a log line: never whole when it is long.
 func shorten(s string) string { return web.Shorten(s, web.MaxQuoted) }

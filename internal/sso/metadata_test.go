@@ -278,4 +278,15 @@ func TestSPKeyIsStoredSealed(t *testing.T) {
 	if _, err := other.Metadata(ctx, p.acme); !errors.Is(err, seal.ErrOpen) {
 		t.Errorf("a portal with another secret key: Metadata error %v, want seal.ErrOpen", err)
 	}
+	// The admin's list of SP certificates says which keys do not open.
+	for _, c := range []struct {
+		name       string
+		svc        *sso.Service
+		unreadable bool
+	}{{"the portal's secret key", p.sso, false}, {"another secret key", other, true}} {
+		listed, err := c.svc.SPCertificates(ctx, p.acme.ID)
+		if err != nil || len(listed) != 1 || listed[0].Unreadable != c.unreadable || listed[0].State != sso.KeyActive {
+			t.Errorf("SPCertificates with %s: %+v, %v; want the active one, unreadable %v", c.name, listed, err, c.unreadable)
+		}
+	}
 }

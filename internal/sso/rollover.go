@@ -20,17 +20,37 @@ type SPCertificate struct {
 	State    string // KeyActive, KeyNext or KeyPrevious
 	NotAfter time.Time
 	SHA256   string
+	// Unreadable: its private key does not open under the current
+	// PORTAL_SECRET_KEY (SPCertificates only).
+	Unreadable bool
 }
 
-// SPCertificates lists a site's SP certificates, active first. It reads the
-// certificates only: listing them never opens a private key.
+// SPCertificates lists a site's SP certificates, active first, and whether
+// each one's private key opens under the current PORTAL_SECRET_KEY, as
+// CheckSPKeys does, in the same read: only the seal is opened, the key is
+// not parsed.
 func (s *Service) SPCertificates(ctx context.Context, siteID int64) ([]SPCertificate, error) {
-	certs, err := collectSPCertificates(s.pool.Query(ctx, `SELECT id, state, certificate FROM sp_keys
-WHERE site_id = $1 ORDER BY state = 'active' DESC, id`, siteID))
+	rows, err := s.pool.Query(ctx, `SELECT id, state, certificate, sealed_key FROM sp_keys
+WHERE site_id = $1 ORDER BY state = 'active' DESC, id`, siteID)
 	if err != nil {
 		return nil, fmt.Errorf("list SP certificates: %w", err)
 	}
-	return certs, nil
+	var out []SPCertificate
+	var c SPCertificate
+	var der, sealed []byte
+	_, err = pgx.ForEachRow(rows, []any{&c.ID, &c.State, &der, &sealed}, func() error {
+		if err := describeSPCertificate(&c, der); err != nil {
+			return err
+		}
+		_, openErr := s.box.Open(sealed, sealContext(siteID))
+		c.Unreadable = openErr != nil
+		out = append(out, c)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list SP certificates: %w", err)
+	}
+	return out, nil
 }
 
 // collectSPCertificates reads rows of id, state and certificate.
@@ -42,15 +62,23 @@ func collectSPCertificates(rows pgx.Rows, err error) ([]SPCertificate, error) {
 	var c SPCertificate
 	var der []byte
 	_, err = pgx.ForEachRow(rows, []any{&c.ID, &c.State, &der}, func() error {
-		cert, err := x509.ParseCertificate(der)
-		if err != nil {
-			return fmt.Errorf("parse SP certificate %d: %w", c.ID, err)
+		if err := describeSPCertificate(&c, der); err != nil {
+			return err
 		}
-		c.NotAfter, c.SHA256 = cert.NotAfter, idpmeta.Describe(cert).SHA256
 		out = append(out, c)
 		return nil
 	})
 	return out, err
+}
+
+// describeSPCertificate fills c's expiry and fingerprint from its DER.
+func describeSPCertificate(c *SPCertificate, der []byte) error {
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return fmt.Errorf("parse SP certificate %d: %w", c.ID, err)
+	}
+	c.NotAfter, c.SHA256 = cert.NotAfter, idpmeta.Describe(cert).SHA256
+	return nil
 }
 
 // RolloverError refuses a step of the SP certificate rollover taken out of
