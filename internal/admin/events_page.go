@@ -30,8 +30,11 @@ type eventRow struct {
 // reflect's FieldByName, which searched the embedding for every field of
 // every row, 12 % of the page's CPU.
 type listedEvent struct {
-	ID                     int64
-	OccurredAt             time.Time
+	ID int64
+	// Time is when it occurred, formatted here rather than by a template
+	// function: each call from a template goes through reflection, and a
+	// page has 50 rows.
+	Time                   string
 	Reference, NameID      string
 	Result, Reason, Detail string
 	FlowLabel, ResultLabel string
@@ -39,7 +42,7 @@ type listedEvent struct {
 
 func listed(e sso.Event) listedEvent {
 	row := eventRow{e}
-	return listedEvent{ID: e.ID, OccurredAt: e.OccurredAt, Reference: e.Reference, NameID: e.NameID,
+	return listedEvent{ID: e.ID, Time: web.UTC(e.OccurredAt), Reference: e.Reference, NameID: e.NameID,
 		Result: e.Result, Reason: e.Reason, Detail: e.Detail, FlowLabel: row.FlowLabel(), ResultLabel: row.ResultLabel()}
 }
 

@@ -42,18 +42,13 @@ func (h *Handler) Home(w http.ResponseWriter, r *http.Request) {
 		h.Render.ServerError(w, r, err)
 		return
 	}
-	zone, chosen, err := h.Meetings.TimeZone(ctx, v.SiteID, v.UserID)
+	settings, err := h.Meetings.ViewerSettings(ctx, v.SiteID, v.UserID)
 	if err != nil {
 		h.Render.ServerError(w, r, err)
 		return
 	}
-	loc := mustZone(zone)
+	loc := mustZone(settings.Zone)
 	occurrences, err := h.Meetings.Upcoming(ctx, v)
-	if err != nil {
-		h.Render.ServerError(w, r, err)
-		return
-	}
-	canSchedule, err := h.canSchedule(ctx, v)
 	if err != nil {
 		h.Render.ServerError(w, r, err)
 		return
@@ -61,7 +56,7 @@ func (h *Handler) Home(w http.ResponseWriter, r *http.Request) {
 	page := homePage{
 		Name: u.DisplayName(), Email: u.Email, Attendee: u.Role == "attendee",
 		RoomURL: room.URL(site), RoomPath: "/meet/" + room.Name, Days: UpcomingDays,
-		Zone: zone, ZoneChosen: chosen, CanSchedule: canSchedule, Notice: notices.From(r, "done"),
+		Zone: settings.Zone, ZoneChosen: settings.Chosen, CanSchedule: CanSchedule(settings.Settings, v), Notice: notices.From(r, "done"),
 	}
 	if _, err := h.Lobby.Current(ctx, v.SiteID, room.Target(u.DisplayName())); err == nil {
 		page.RoomLive = true

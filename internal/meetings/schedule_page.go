@@ -1,7 +1,6 @@
 package meetings
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -72,11 +71,9 @@ func (h *Handler) renderSchedule(w http.ResponseWriter, r *http.Request, status 
 // answers the request with a refusal.
 func (h *Handler) hosting(w http.ResponseWriter, r *http.Request) (Viewer, *time.Location, bool) {
 	v, _ := h.viewer(r)
-	may, err := h.canSchedule(r.Context(), v)
-	var loc *time.Location
-	if err == nil && may {
-		loc, err = h.location(r.Context(), v)
-	}
+	settings, err := h.Meetings.ViewerSettings(r.Context(), v.SiteID, v.UserID)
+	may := CanSchedule(settings.Settings, v)
+	loc := mustZone(settings.Zone)
 	switch {
 	case err != nil:
 		h.Render.ServerError(w, r, err)
@@ -366,10 +363,4 @@ func (h *Handler) Calendar(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", `attachment; filename="meeting-`+p.meeting.Number+`.ics"`)
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(p.meeting.ICS(p.site, h.Now()))
-}
-
-// canSchedule reports whether the site lets v schedule, for the home page.
-func (h *Handler) canSchedule(ctx context.Context, v Viewer) (bool, error) {
-	settings, err := h.Meetings.Settings(ctx, v.SiteID)
-	return CanSchedule(settings, v), err
 }

@@ -87,6 +87,38 @@ func (s *Store) TimeZone(ctx context.Context, siteID, userID int64) (zone string
 	return zone, chosen, nil
 }
 
+// ViewerSettings are a site's meeting settings with the zone one of its
+// users sees times in (TimeZone), read together: the pages that need both
+// make one round trip to PostgreSQL.
+type ViewerSettings struct {
+	Settings
+	Zone   string
+	Chosen bool // the user picked Zone (TimeZone's chosen)
+}
+
+const selectViewerSettings = `
+SELECT ms.default_time_zone, ms.hosts, up.time_zone
+FROM (VALUES (1)) AS one (x)
+LEFT JOIN meeting_settings ms ON ms.site_id = $1
+LEFT JOIN user_preferences up ON up.site_id = $1 AND up.user_id = $2`
+
+// ViewerSettings returns the site's meeting settings and userID's zone.
+func (s *Store) ViewerSettings(ctx context.Context, siteID, userID int64) (ViewerSettings, error) {
+	var defaultZone, hosts, zone *string
+	if err := s.pool.QueryRow(ctx, selectViewerSettings, siteID, userID).Scan(&defaultZone, &hosts, &zone); err != nil {
+		return ViewerSettings{}, fmt.Errorf("meeting settings and time zone of user %d: %w", userID, err)
+	}
+	v := ViewerSettings{Settings: DefaultSettings}
+	if defaultZone != nil && hosts != nil {
+		v.Settings = Settings{DefaultTimeZone: *defaultZone, Hosts: *hosts}
+	}
+	v.Zone = v.DefaultTimeZone
+	if zone != nil {
+		v.Zone, v.Chosen = *zone, true
+	}
+	return v, nil
+}
+
 // Location is TimeZone as a *time.Location.
 func (s *Store) Location(ctx context.Context, siteID, userID int64) (*time.Location, error) {
 	zone, _, err := s.TimeZone(ctx, siteID, userID)

@@ -353,6 +353,9 @@ SELECT meeting_id, original_start_utc, cancelled, start_utc, duration_minutes, t
 FROM meeting_overrides WHERE site_id = $1 AND meeting_id = ANY($2) ORDER BY original_start_utc`
 
 func (s *Store) overrides(ctx context.Context, q querier, siteID int64, meetingIDs []int64) (map[int64][]Override, error) {
+	if len(meetingIDs) == 0 {
+		return nil, nil // no round trip to read nothing (a home page without meetings)
+	}
 	rows, err := q.Query(ctx, selectOverrides, siteID, meetingIDs)
 	if err != nil {
 		return nil, fmt.Errorf("meeting overrides: %w", err)

@@ -510,13 +510,28 @@ func TestPersonalRoomsAreStableAndUnique(t *testing.T) {
 
 func TestTimeZonePreference(t *testing.T) {
 	f := newFixture(t)
+	// ViewerSettings reads in one statement what TimeZone and Settings read.
+	agree := func(step string, siteID, userID int64) {
+		t.Helper()
+		got, err := f.store.ViewerSettings(f.ctx, siteID, userID)
+		if err != nil {
+			t.Fatalf("%s: ViewerSettings: %v", step, err)
+		}
+		zone, chosen, _ := f.store.TimeZone(f.ctx, siteID, userID)
+		settings, _ := f.store.Settings(f.ctx, siteID)
+		if want := (ViewerSettings{Settings: settings, Zone: zone, Chosen: chosen}); got != want {
+			t.Errorf("%s: ViewerSettings = %+v, want %+v", step, got, want)
+		}
+	}
 	zone, chosen, err := f.store.TimeZone(f.ctx, f.site.ID, f.host.ID)
 	if err != nil || zone != "UTC" || chosen {
 		t.Fatalf("fresh site: %q chosen %v err %v; want UTC, not chosen", zone, chosen, err)
 	}
-	if err := f.store.SaveSettings(f.ctx, f.site.ID, Settings{DefaultTimeZone: "Europe/Berlin", Hosts: HostsAll}); err != nil {
+	agree("fresh site", f.site.ID, f.host.ID)
+	if err := f.store.SaveSettings(f.ctx, f.site.ID, Settings{DefaultTimeZone: "Europe/Berlin", Hosts: HostsHostRole}); err != nil {
 		t.Fatal(err)
 	}
+	agree("with a site default", f.site.ID, f.host.ID)
 	if zone, chosen, _ := f.store.TimeZone(f.ctx, f.site.ID, f.host.ID); zone != "Europe/Berlin" || chosen {
 		t.Errorf("with a site default: %q chosen %v", zone, chosen)
 	}
@@ -528,6 +543,12 @@ func TestTimeZonePreference(t *testing.T) {
 	}
 	if zone, chosen, _ := f.store.TimeZone(f.ctx, f.site.ID, f.host.ID); zone != "America/New_York" || !chosen {
 		t.Errorf("after choosing: %q chosen %v", zone, chosen)
+	}
+	agree("after choosing", f.site.ID, f.host.ID)
+	agree("another user", f.site.ID, f.member.ID)
+	agree("the other site", f.otherSite.ID, f.host.ID)
+	if got, _ := f.store.ViewerSettings(f.ctx, f.site.ID, f.host.ID); got.Zone != "America/New_York" || !got.Chosen || got.Hosts != HostsHostRole {
+		t.Errorf("ViewerSettings after choosing: %+v", got)
 	}
 	if loc, _ := f.store.Location(f.ctx, f.site.ID, f.member.ID); loc.String() != "Europe/Berlin" {
 		t.Errorf("another user: %s", loc)

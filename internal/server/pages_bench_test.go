@@ -1,10 +1,13 @@
 package server_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"testing"
 
 	"github.com/meetings-portal/portal/internal/portaltest"
+	"github.com/meetings-portal/portal/internal/sso"
 )
 
 // BenchmarkPages measures the pages a signed-in user and an admin open
@@ -16,6 +19,17 @@ func BenchmarkPages(b *testing.B) {
 	host := "acme.localhost:8080"
 	_, user := p.SignInUser(site, "alice@example.com", "Alice", "Liddell", "host")
 	admin := p.SignInAdmin(host, portaltest.AdminEmail("acme"))
+	// A full first page of events (50 rows), some refused with a reason.
+	for i := range 60 {
+		e := sso.Event{SiteID: site.ID, Reference: "AAAA-BBBB-CCCC", Result: sso.ResultSuccess,
+			NameID: fmt.Sprintf("user%03d@example.com", i), ClientIP: "192.0.2.1"}
+		if i%3 == 0 {
+			e.Result, e.Reason, e.Detail = sso.ResultRefused, "audience-mismatch", "The assertion is for another service provider."
+		}
+		if err := p.App.SSO.RecordEvent(context.Background(), e); err != nil {
+			b.Fatal(err)
+		}
+	}
 	for _, c := range []struct {
 		name, path string
 		cookie     *http.Cookie

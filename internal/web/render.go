@@ -50,7 +50,7 @@ var shared = []string{"layout.html", "partials.html", "partial_media.html"}
 // assets.
 func NewRenderer(log *slog.Logger, assets *Assets, only ...string) (*Renderer, error) {
 	funcs := template.FuncMap{
-		"utc":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+		"utc":    UTC,
 		"date":   func(t time.Time) string { return t.UTC().Format("2006-01-02") },
 		"join":   strings.Join,
 		"static": assets.URL,
@@ -85,6 +85,9 @@ func NewRenderer(log *slog.Logger, assets *Assets, only ...string) (*Renderer, e
 	}
 	return r, nil
 }
+
+// UTC is how pages show a time: "2006-01-02 15:04:05 UTC".
+func UTC(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
 
 // View is what every template receives: request-wide values and the page's
 // own Data.
