@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"html/template"
 	"maps"
 	"net/http"
 	"net/url"
@@ -90,7 +91,9 @@ type resultOption struct {
 }
 
 type eventsPage struct {
-	Events    []listedEvent
+	// Rows are the table's rows (eventRows); Listed: there are some.
+	Rows      template.HTML
+	Listed    bool
 	Result    string
 	User      string
 	Reference string
@@ -164,9 +167,11 @@ func (h *Handler) EventsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	page.Pager = web.NewPager("/admin/events", page.query(), page.Page, len(events) > eventsPerPage)
 	events = events[:min(len(events), eventsPerPage)]
-	for _, e := range events {
-		page.Events = append(page.Events, listed(e))
+	listedEvents := make([]listedEvent, len(events))
+	for i, e := range events {
+		listedEvents[i] = listed(e)
 	}
+	page.Rows, page.Listed = eventRows(listedEvents), len(events) > 0
 	h.Render.Render(w, r, http.StatusOK, "admin_events", page)
 }
 
