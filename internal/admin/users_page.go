@@ -127,7 +127,11 @@ func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, status int
 	}
 	page.Pager = web.NewPager("/admin/users", query, number, len(list) > usersPerPage)
 	page.Users = list[:min(len(list), usersPerPage)]
-	if page.Sessions, err = h.Sessions.ListSite(r.Context(), site.ID, session.User, session.UserPolicy); err != nil {
+	ids := make([]int64, len(page.Users))
+	for i, u := range page.Users {
+		ids[i] = u.ID
+	}
+	if page.Sessions, err = h.Sessions.ListOf(r.Context(), site.ID, session.User, ids, session.UserPolicy); err != nil {
 		h.Render.ServerError(w, r, err)
 		return
 	}

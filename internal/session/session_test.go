@@ -356,3 +356,47 @@ func TestLookupWithReadsTheAccountOrEndsTheSession(t *testing.T) {
 		t.Error("an idle session was accepted")
 	}
 }
+
+func TestListOfReadsOnlyTheListedAccountsLiveSessions(t *testing.T) {
+	ctx := context.Background()
+	store, c, acme, globex := setup(t)
+	p := session.UserPolicy
+	create := func(siteID, subject int64) {
+		t.Helper()
+		if _, err := store.Create(ctx, nil, siteID, session.User, subject, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	create(acme.ID, 1)
+	c.t = c.t.Add(time.Minute)
+	create(acme.ID, 1)
+	create(acme.ID, 2)
+	create(acme.ID, 3)
+	create(globex.ID, 2)
+	if _, err := store.Create(ctx, nil, acme.ID, session.Admin, 2, session.AdminPolicy); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := store.ListOf(ctx, acme.ID, session.User, []int64{1, 2, 4}, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || len(got[1]) != 2 || len(got[2]) != 1 || got[3] != nil {
+		t.Fatalf("ListOf(acme, 1 2 4) = %v; want two sessions of 1 and one of 2, none of 3", got)
+	}
+	if !got[1][0].CreatedAt.After(got[1][1].CreatedAt) {
+		t.Errorf("account 1's sessions are not newest first: %v", got[1])
+	}
+	for _, s := range append(got[1], got[2]...) {
+		if s.SiteID != acme.ID || s.Kind != session.User {
+			t.Errorf("listed %+v: another site's or kind's", s)
+		}
+	}
+	if got, err := store.ListOf(ctx, acme.ID, session.User, nil, p); err != nil || len(got) != 0 {
+		t.Errorf("no accounts: %v, %v; want none", got, err)
+	}
+	c.t = c.t.Add(p.Idle + time.Minute)
+	if got, err := store.ListOf(ctx, acme.ID, session.User, []int64{1, 2}, p); err != nil || len(got) != 0 {
+		t.Errorf("idle past the policy: %v, %v; want none", got, err)
+	}
+}
