@@ -76,6 +76,9 @@ func TimeZones() []string { return zoneNames() }
 // list (links such as "US/Eastern", POSIX strings, "Local") are refused so
 // that every stored name is one the pages can offer again.
 func LoadZone(name string) (*time.Location, error) {
+	if loc, ok := loadedZones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
 	if !slices.Contains(zoneNames(), name) {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownTimeZone, name)
 	}
@@ -83,8 +86,15 @@ func LoadZone(name string) (*time.Location, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %q: %v", ErrUnknownTimeZone, name, err)
 	}
+	loadedZones.Store(name, loc)
 	return loc, nil
 }
+
+// loadedZones keeps every zone LoadZone has loaded (at most the 600 of
+// TimeZones; a Location is never modified): time.LoadLocation reads and
+// parses the zone's file each time, 15 µs, and every page that shows a time
+// in the viewer's zone loads it.
+var loadedZones sync.Map
 
 // mustZone is LoadZone for names read back from the database, which were
 // checked when written; a zone that stopped loading falls back to UTC
