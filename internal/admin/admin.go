@@ -116,20 +116,15 @@ func (h *Handler) RequireAdmin(next http.Handler) http.Handler {
 // is a failure to find out (the database), which must not sign the admin
 // out or lose the form they posted: the caller shows an error page.
 func (h *Handler) currentAdmin(w http.ResponseWriter, r *http.Request) (admin sites.Admin, sess session.Session, ok bool, err error) {
-	found, ok, err := session.LookupWith[adminSession](h.Session, w, r, adminSubject)
+	sess, admin, ok, err = session.LookupWith(h.Session, w, r, adminSubject)
 	if !ok || err != nil {
 		return sites.Admin{}, session.Session{}, false, err
 	}
-	return found.Admin, found.Session, true, nil
+	return admin, sess, true, nil
 }
 
-// adminSession is a session and its admin, read together.
-type adminSession struct {
-	session.Session
-	sites.Admin
-}
-
-var adminSubject = session.NewSubject("site_admins", sites.AdminColumns)
+// adminSubject reads an admin session's account with the session.
+var adminSubject = session.NewSubject[sites.Admin]("site_admins")
 
 type signInPage struct {
 	Email, Error string

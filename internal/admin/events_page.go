@@ -179,6 +179,8 @@ func (h *Handler) EventsPage(w http.ResponseWriter, r *http.Request) {
 // the case and separators the admin typed it with.
 var referencePattern = regexp.MustCompile(`^[A-Z2-7]{12}$`)
 
+var referenceSeparators = strings.NewReplacer("-", "", " ", "")
+
 // normalizeReference turns what an admin pastes from a user's error page —
 // "Reference: 7kq2-m4xd-9pla", "7KQ2 M4XD 9PLA" — into the stored form
 // 7KQ2-M4XD-9PLA. Anything else is searched for as typed.
@@ -187,7 +189,7 @@ func normalizeReference(s string) string {
 	if rest, ok := strings.CutPrefix(strings.ToLower(s), "reference:"); ok {
 		s = strings.TrimSpace(s[len(s)-len(rest):])
 	}
-	compact := strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(s))
+	compact := strings.ToUpper(referenceSeparators.Replace(s))
 	if referencePattern.MatchString(compact) {
 		return compact[:4] + "-" + compact[4:8] + "-" + compact[8:]
 	}

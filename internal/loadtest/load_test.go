@@ -53,7 +53,7 @@ var (
 	minimalFlag        = flag.Bool("loadgen.minimal-sp", true, "also measure a minimal crewjam samlsp service provider")
 	profileFlag        = flag.String("loadgen.cpuprofile", "", "write the portal's CPU profile, taken while the sign-ins are sent (TestPages: the mixed pages at the peak), to this file (go tool pprof FILE)")
 	profileSecondsFlag = flag.Int("loadgen.cpuprofile-seconds", 10, "how long the CPU profile lasts, from the first sign-in")
-	heapProfileFlag    = flag.String("loadgen.heapprofile", "", "write the portal's heap profile, taken when the sign-ins are done, to this file (go tool pprof -sample_index=inuse_space FILE)")
+	heapProfileFlag    = flag.String("loadgen.heapprofile", "", "write the portal's heap profile, taken when the sign-ins are done (TestPages: the mixed pages at the peak), to this file (go tool pprof -sample_index=inuse_space FILE)")
 )
 
 // secretKey is the PORTAL_SECRET_KEY of the portal under load.

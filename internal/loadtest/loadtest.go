@@ -115,7 +115,7 @@ func Run(ctx context.Context, requests []Request, load Load) Result {
 		ReadBufferSize: 64 << 10,
 		// An answer that fails is counted, never retried behind the count's back.
 		MaxIdemponentCallAttempts: 1,
-		NoDefaultUserAgentHeader:  true, DisablePathNormalizing: true}
+		Name:                      "portal-loadgen", DisablePathNormalizing: true}
 	defer client.CloseIdleConnections()
 
 	var mu sync.Mutex

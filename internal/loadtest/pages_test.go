@@ -95,6 +95,7 @@ func TestPages(t *testing.T) {
 	peak := Run(context.Background(), interleaved, Load{URL: server, Clients: *clientsFlag})
 	after, pgCPU, genAfter := stats(t, portal.Process.Pid), PostgresCPU()-pgBefore, stats(t, os.Getpid())
 	profileDone()
+	heapProfile(t, metrics)
 	half := Run(context.Background(), interleaved, Load{URL: server, Clients: *clientsFlag, Rate: peak.PerSecond() / 2})
 	each := func(d time.Duration) time.Duration {
 		return (d / time.Duration(max(peak.OK, 1))).Round(time.Microsecond)

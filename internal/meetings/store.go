@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/meetings-portal/portal/internal/database"
 	"github.com/meetings-portal/portal/internal/mail"
 )
 
@@ -598,8 +599,6 @@ WHERE m.site_id = $1
 ORDER BY m.start_utc DESC, m.id DESC
 LIMIT $3 OFFSET $4`
 
-var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-
 // Search lists a site's meetings for its admin, newest first, whose topic,
 // host or number matches query (all of them for ""), a page at a time; more
 // says whether another page follows.
@@ -608,7 +607,7 @@ func (s *Store) Search(ctx context.Context, siteID int64, query string, limit, o
 	if q != "" && strings.Trim(q, "0123456789 ") == "" {
 		q = strings.ReplaceAll(q, " ", "") // a number as shown in groups: "123 456 789"
 	}
-	rows, err := s.pool.Query(ctx, searchMeetings, siteID, likeEscaper.Replace(q), limit+1, offset)
+	rows, err := s.pool.Query(ctx, searchMeetings, siteID, database.LikeLiteral(q), limit+1, offset)
 	if err != nil {
 		return nil, false, fmt.Errorf("search meetings: %w", err)
 	}

@@ -23,21 +23,21 @@ type Cookie struct {
 // statement, or ok false (clearing a cookie that opens nothing, or a
 // session whose account is gone). An error is a failure to find out (the
 // database), which must not sign anyone out.
-func LookupWith[T any](c Cookie, w http.ResponseWriter, r *http.Request, subject Subject) (found T, ok bool, err error) {
+func LookupWith[A any](c Cookie, w http.ResponseWriter, r *http.Request, subject Subject[A]) (sess Session, account A, ok bool, err error) {
 	token := c.Cookies.Get(r, c.Name)
 	if token == "" {
-		return found, false, nil
+		return Session{}, account, false, nil
 	}
 	site, _ := web.SiteFrom(r.Context())
-	found, err = lookupWith[T](r.Context(), c.Store, site.ID, c.Kind, token, c.Policy, subject)
+	sess, account, err = lookupWith(r.Context(), c.Store, site.ID, c.Kind, token, c.Policy, subject)
 	if errors.Is(err, ErrNotFound) {
 		c.Clear(w)
-		return found, false, nil
+		return Session{}, account, false, nil
 	}
 	if err != nil {
-		return found, false, err
+		return Session{}, account, false, err
 	}
-	return found, true, nil
+	return sess, account, true, nil
 }
 
 // Start gives the browser the session token of a sign-in. The token is

@@ -11,6 +11,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -182,21 +184,59 @@ WITH found AS (
 `
 
 // Subject is the table of the accounts a kind of session is of (users,
-// site_admins), for LookupWith. Make one with NewSubject.
-type Subject struct {
+// site_admins), and the account's Go type A, for LookupWith. Make one with
+// NewSubject.
+type Subject[A any] struct {
 	lookup string // lookupSession joined with the table
 }
 
-// NewSubject describes table, keyed by (site_id, id) where the session's
-// subject_id is the id, and the columns its Go type scans, in the order of
-// its fields.
-func NewSubject(table, columns string) Subject {
-	qualified := strings.Split(columns, ",")
-	for i, c := range qualified {
-		qualified[i] = "t." + strings.TrimSpace(c)
+// NewSubject describes table, keyed by (site_id, id) where a session's
+// subject_id is the id, whose rows A holds: its columns are A's fields' db
+// tags, in the order of the fields (embedded structs' in place), so that
+// the row scanned by position cannot put a column in another field. It
+// panics when an exported field of A has no db tag: a programming error,
+// found when the package is loaded.
+func NewSubject[A any](table string) Subject[A] {
+	var columns []string
+	for _, c := range dbColumns(reflect.TypeFor[A]()) {
+		columns = append(columns, "t."+c)
 	}
-	return Subject{lookup: lookupLive + `SELECT live.*, ` + strings.Join(qualified, ", ") + ` FROM live
+	return Subject[A]{lookup: lookupLive + `SELECT live.*, ` + strings.Join(columns, ", ") + ` FROM live
 JOIN ` + table + ` t ON t.site_id = live.site_id AND t.id = live.subject_id`}
+}
+
+// dbColumns are the db tags of t's exported fields in order, embedded
+// structs' in place, as scanTargets points at them.
+func dbColumns(t reflect.Type) []string {
+	var columns []string
+	eachColumn(t, nil, func(_ []int, column string) { columns = append(columns, column) })
+	return columns
+}
+
+// scanTargets points at the fields of the struct v points to, in
+// dbColumns' order.
+func scanTargets(v any) []any {
+	s := reflect.ValueOf(v).Elem()
+	var targets []any
+	eachColumn(s.Type(), nil, func(index []int, _ string) { targets = append(targets, s.FieldByIndex(index).Addr().Interface()) })
+	return targets
+}
+
+// eachColumn calls fn with the index and db tag of each exported field of
+// t, embedded structs' in place; a field tagged "-" is not a column.
+func eachColumn(t reflect.Type, index []int, fn func(index []int, column string)) {
+	for f := range t.Fields() {
+		at := append(slices.Clone(index), f.Index...)
+		switch tag := f.Tag.Get("db"); {
+		case f.Anonymous && f.Type.Kind() == reflect.Struct:
+			eachColumn(f.Type, at, fn)
+		case !f.IsExported() || tag == "-":
+		case tag == "":
+			panic(fmt.Sprintf("session subject %s: field %s has no db tag", t, f.Name))
+		default:
+			fn(at, tag)
+		}
+	}
 }
 
 // Lookup returns the live session for token on siteID and records the
@@ -217,23 +257,26 @@ func (s *Store) Lookup(ctx context.Context, siteID int64, kind Kind, token strin
 
 // lookupWith is Lookup that reads the session's account from subject's
 // table in the same statement: a signed-in page view makes one round trip
-// to PostgreSQL for both, not two. T is a struct embedding Session, then
-// the account's type; the row is scanned by position. A session whose
-// account is gone is ErrNotFound, as an expired one.
-func lookupWith[T any](ctx context.Context, s *Store, siteID int64, kind Kind, token string, p Policy, subject Subject) (T, error) {
-	var found T
+// to PostgreSQL for both, not two. A session whose account is gone is
+// ErrNotFound, as an expired one.
+func lookupWith[A any](ctx context.Context, s *Store, siteID int64, kind Kind, token string, p Policy, subject Subject[A]) (Session, A, error) {
+	var account A
 	if token == "" {
-		return found, ErrNotFound
+		return Session{}, account, ErrNotFound
 	}
 	rows, _ := s.pool.Query(ctx, subject.lookup, siteID, hashToken(token), kind, p.Idle, s.now(), touchEvery)
-	found, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[T])
+	var sess Session
+	_, err := pgx.ForEachRow(rows, append(scanTargets(&sess), scanTargets(&account)...), func() error { return nil })
+	if err == nil && sess.ID == 0 {
+		err = pgx.ErrNoRows
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
-		return found, ErrNotFound
+		return Session{}, account, ErrNotFound
 	}
 	if err != nil {
-		return found, fmt.Errorf("look up %s session: %w", kind, err)
+		return Session{}, account, fmt.Errorf("look up %s session: %w", kind, err)
 	}
-	return found, nil
+	return sess, account, nil
 }
 
 // Delete ends one session (sign-out). Ending an unknown session is not an error.

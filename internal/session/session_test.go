@@ -301,7 +301,7 @@ func TestLookupWithReadsTheAccountOrEndsTheSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	cookie := session.Cookie{Store: store, Name: "admin_session", Kind: session.Admin, Policy: session.AdminPolicy}
-	subject := session.NewSubject("site_admins", sites.AdminColumns)
+	subject := session.NewSubject[sites.Admin]("site_admins")
 	token, err := store.Create(ctx, nil, acme.ID, session.Admin, adminID, session.AdminPolicy)
 	if err != nil {
 		t.Fatal(err)
@@ -312,11 +312,11 @@ func TestLookupWithReadsTheAccountOrEndsTheSession(t *testing.T) {
 		r.AddCookie(&http.Cookie{Name: "admin_session", Value: token})
 		r = r.WithContext(web.WithSite(r.Context(), site))
 		w := httptest.NewRecorder()
-		found, ok, err := session.LookupWith[signedInAdmin](cookie, w, r, subject)
+		sess, admin, ok, err := session.LookupWith(cookie, w, r, subject)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return found, ok, w
+		return signedInAdmin{sess, admin}, ok, w
 	}
 
 	found, ok, w := lookup(acme, token)
@@ -334,7 +334,7 @@ func TestLookupWithReadsTheAccountOrEndsTheSession(t *testing.T) {
 	userCookie.Kind = session.User
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	r.AddCookie(&http.Cookie{Name: "admin_session", Value: token})
-	if _, ok, _ := session.LookupWith[signedInAdmin](userCookie, httptest.NewRecorder(), r.WithContext(web.WithSite(r.Context(), acme)), subject); ok {
+	if _, _, ok, _ := session.LookupWith(userCookie, httptest.NewRecorder(), r.WithContext(web.WithSite(r.Context(), acme)), subject); ok {
 		t.Error("an admin session opened as a user session")
 	}
 
@@ -346,10 +346,37 @@ func TestLookupWithReadsTheAccountOrEndsTheSession(t *testing.T) {
 		t.Errorf("the session of a removed admin: ok %v, Set-Cookie %q; want false and the cookie cleared", ok, w.Header().Get("Set-Cookie"))
 	}
 
-	// Idle past the policy, it is gone as with Lookup.
-	other, err := store.Create(ctx, nil, globex.ID, session.Admin, 1, session.AdminPolicy)
+	// A globex session naming acme's other admin's id is no session: the
+	// account is read on the session's own site only.
+	var acmeOther, globexAdmin int64
+	if err := pool.QueryRow(ctx, `INSERT INTO site_admins (site_id, email, password_hash) VALUES ($1, 'second@acme.test', 'x') RETURNING id`,
+		acme.ID).Scan(&acmeOther); err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT id FROM site_admins WHERE site_id = $1`, globex.ID).Scan(&globexAdmin); err != nil {
+		t.Fatal(err)
+	}
+	crossed, err := store.Create(ctx, nil, globex.ID, session.Admin, acmeOther, session.AdminPolicy)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if found, ok, _ := lookup(globex, crossed); ok {
+		t.Errorf("a globex session of acme's admin %d opened as %+v", acmeOther, found.Admin)
+	}
+
+	// Each lookup moves last_seen_at (once a minute) as Lookup does: a
+	// session in use outlives its first idle deadline; left idle, it ends.
+	other, err := store.Create(ctx, nil, globex.ID, session.Admin, globexAdmin, session.AdminPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.t = c.t.Add(session.AdminPolicy.Idle - time.Minute)
+	if found, ok, _ := lookup(globex, other); !ok || found.Email != "admin@globex.test" {
+		t.Fatalf("globex's admin session before its idle deadline: %+v, %v", found, ok)
+	}
+	c.t = c.t.Add(2 * time.Minute) // past the first deadline, within the moved one
+	if _, ok, _ := lookup(globex, other); !ok {
+		t.Error("a session in use ended at its first idle deadline: the lookup did not record the activity")
 	}
 	c.t = c.t.Add(session.AdminPolicy.Idle + time.Second)
 	if _, ok, _ := lookup(globex, other); ok {

@@ -354,12 +354,7 @@ func (s *Store) ChangeAdminPassword(ctx context.Context, siteID, id int64, curre
 	})
 }
 
-// AdminColumns are the columns of site_admins an Admin holds, in the order
-// of its fields (for reading an admin with their session:
-// session.NewSubject).
-const AdminColumns = `site_id, id, email, password_hash, created_at`
-
-const selectAdmin = `SELECT ` + AdminColumns + ` FROM site_admins`
+const selectAdmin = `SELECT site_id, id, email, password_hash, created_at FROM site_admins`
 
 // Authenticate checks an admin's credentials on one site. A wrong e-mail and
 // a wrong password both give ErrBadCredentials after the same work.

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/meetings-portal/portal/internal/database"
 	"github.com/meetings-portal/portal/internal/users"
 	"github.com/meetings-portal/portal/internal/web"
 )
@@ -126,7 +126,7 @@ const maxExported = 100000
 func (s *Service) EachEvent(ctx context.Context, siteID int64, f EventFilter, fn func(Event) error) error {
 	rows, err := s.pool.Query(ctx, `SELECT `+listedColumns+`
 FROM signin_events`+eventsWhere+`
-ORDER BY id DESC LIMIT $5`, siteID, f.Result, likeLiteral(f.User), f.Reference, maxExported)
+ORDER BY id DESC LIMIT $5`, siteID, f.Result, database.LikeLiteral(f.User), f.Reference, maxExported)
 	if err != nil {
 		return fmt.Errorf("export sign-in events: %w", err)
 	}
@@ -199,7 +199,7 @@ func (s *Service) RecentEvents(ctx context.Context, siteID int64, f EventFilter)
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+listedColumns+`
 FROM signin_events`+eventsWhere+`
-ORDER BY id DESC LIMIT $5 OFFSET $6`, siteID, f.Result, likeLiteral(f.User), f.Reference, f.Limit, f.Offset)
+ORDER BY id DESC LIMIT $5 OFFSET $6`, siteID, f.Result, database.LikeLiteral(f.User), f.Reference, f.Limit, f.Offset)
 	if err != nil {
 		return nil, fmt.Errorf("list sign-in events: %w", err)
 	}
@@ -240,10 +240,3 @@ WHERE site_id = $1 AND result = $3 ORDER BY id DESC LIMIT 1)`, siteID, ResultSuc
 // shorten quotes a value from outside (a claim, a RelayState) in a
 // refusal's detail or a log line: never whole when it is long.
 func shorten(s string) string { return web.Shorten(s, web.MaxQuoted) }
-
-// likeLiteral escapes the LIKE metacharacters of s (PostgreSQL's default
-// escape character is the backslash), so that "_" or "%" typed in a search
-// box is looked for as typed instead of matching anything.
-func likeLiteral(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}

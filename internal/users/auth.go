@@ -101,24 +101,19 @@ func (a *Auth) withCurrentUser(w http.ResponseWriter, r *http.Request) (*http.Re
 // or ok false (and the stale cookie cleared). An error is a failure to find
 // out.
 func (a *Auth) current(w http.ResponseWriter, r *http.Request) (User, session.Session, bool, error) {
-	found, ok, err := session.LookupWith[userSession](a.Session, w, r, sessionSubject)
+	sess, user, ok, err := session.LookupWith(a.Session, w, r, sessionSubject)
 	if !ok || err != nil {
 		return User{}, session.Session{}, false, err
 	}
-	if !found.User.Active {
+	if !user.Active {
 		a.Session.Clear(w)
 		return User{}, session.Session{}, false, nil
 	}
-	return found.User, found.Session, true, nil
+	return user, sess, true, nil
 }
 
-// userSession is a session and its user, read together.
-type userSession struct {
-	session.Session
-	User
-}
-
-var sessionSubject = session.NewSubject("users", userColumns)
+// sessionSubject reads a user session's account with the session.
+var sessionSubject = session.NewSubject[User]("users")
 
 // StartSession gives the browser the session of a user who just signed in.
 func (a *Auth) StartSession(w http.ResponseWriter, r *http.Request, token string) {

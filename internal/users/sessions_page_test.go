@@ -129,3 +129,47 @@ func TestSigningOutTheCurrentSessionIsSigningOut(t *testing.T) {
 		t.Error("the session outlived its own Sign out")
 	}
 }
+
+// TestAPageViewReadsTheUserWithTheSession: the home page shows the signed-in
+// account as it is now, and an account deactivated or removed (by hand, its
+// sessions left in place) is signed out, its cookie cleared.
+func TestAPageViewReadsTheUserWithTheSession(t *testing.T) {
+	p := portaltest.New(t)
+	acme := p.CreateSite("acme")
+	ctx := context.Background()
+	// Signed in, /preferences is the account's own page (its address on it);
+	// not, it is the way to sign in (the site has no SSO yet: a page saying so).
+	signedIn := func(cookie *http.Cookie, uid string) (bool, string, string) {
+		t.Helper()
+		resp, body := p.Get(host, "/preferences", cookie)
+		return resp.StatusCode == http.StatusOK && strings.Contains(body, uid), body, strings.Join(resp.Header.Values("Set-Cookie"), "; ")
+	}
+
+	alice, _ := signIn(t, p, acme, "a.lee@contoso.com", "curl/8.5.0", "")
+	if ok, body, _ := signedIn(alice, "a.lee@contoso.com"); !ok {
+		t.Fatalf("alice's preferences: signed in %v:\n%.2000s", ok, body)
+	}
+	if _, err := p.App.Pool.Exec(ctx, `UPDATE users SET first_name = 'Alicia' WHERE site_id = $1 AND uid = 'a.lee@contoso.com'`, acme.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ok, body, _ := signedIn(alice, "a.lee@contoso.com"); !ok || !strings.Contains(body, "Alicia") {
+		t.Errorf("the page does not show the account as it is now:\n%.2000s", body)
+	}
+
+	for _, c := range []struct{ name, sql string }{
+		{"deactivated", `UPDATE users SET active = false WHERE site_id = $1 AND uid = $2`},
+		{"removed", `DELETE FROM users WHERE site_id = $1 AND uid = $2`},
+	} {
+		uid := c.name + "@contoso.com"
+		cookie, _ := signIn(t, p, acme, uid, "curl/8.5.0", "")
+		if ok, _, _ := signedIn(cookie, uid); !ok {
+			t.Fatalf("%s: not signed in before", c.name)
+		}
+		if _, err := p.App.Pool.Exec(ctx, c.sql, acme.ID, uid); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _, setCookie := signedIn(cookie, uid); ok || !strings.Contains(setCookie, users.SessionCookie+"=;") {
+			t.Errorf("%s account: signed in %v, Set-Cookie %q; want signed out and the cookie cleared", c.name, ok, setCookie)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/meetings-portal/portal/internal/database"
 	"github.com/meetings-portal/portal/internal/identifier"
 	"github.com/meetings-portal/portal/internal/session"
 	"github.com/meetings-portal/portal/internal/sites"
@@ -465,7 +466,7 @@ func (s *Store) EachUser(ctx context.Context, siteID int64, f Filter, fn func(Us
 	if f.Limit > 0 {
 		limit = f.Limit
 	}
-	rows, err := s.pool.Query(ctx, searchUsers, siteID, likeLiteral(strings.TrimSpace(f.Query)), limit, f.Offset)
+	rows, err := s.pool.Query(ctx, searchUsers, siteID, database.LikeLiteral(strings.TrimSpace(f.Query)), limit, f.Offset)
 	if err != nil {
 		return fmt.Errorf("search users: %w", err)
 	}
@@ -483,13 +484,6 @@ func (s *Store) EachUser(ctx context.Context, siteID int64, f Filter, fn func(Us
 		return fmt.Errorf("search users: %w", err)
 	}
 	return nil
-}
-
-// likeLiteral escapes the LIKE metacharacters of s (the backslash is
-// PostgreSQL's default escape), so "_" typed in the search box is an
-// underscore, not any character.
-func likeLiteral(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 // SetActive deactivates or reactivates an account; deactivating ends its
