@@ -188,6 +188,9 @@ WITH found AS (
 // NewSubject.
 type Subject[A any] struct {
 	lookup string // lookupSession joined with the table
+	// The fields the row is scanned into, by index, in the order of its
+	// columns: the session's, then the account's.
+	sessionFields, accountFields [][]int
 }
 
 // NewSubject describes table, keyed by (site_id, id) where a session's
@@ -197,28 +200,31 @@ type Subject[A any] struct {
 // panics when an exported field of A has no db tag: a programming error,
 // found when the package is loaded.
 func NewSubject[A any](table string) Subject[A] {
-	var columns []string
-	for _, c := range dbColumns(reflect.TypeFor[A]()) {
-		columns = append(columns, "t."+c)
+	columns, accountFields := dbColumns(reflect.TypeFor[A]())
+	for i, c := range columns {
+		columns[i] = "t." + c
 	}
+	_, sessionFields := dbColumns(reflect.TypeFor[Session]())
 	return Subject[A]{lookup: lookupLive + `SELECT live.*, ` + strings.Join(columns, ", ") + ` FROM live
-JOIN ` + table + ` t ON t.site_id = live.site_id AND t.id = live.subject_id`}
+JOIN ` + table + ` t ON t.site_id = live.site_id AND t.id = live.subject_id`,
+		sessionFields: sessionFields, accountFields: accountFields}
 }
 
 // dbColumns are the db tags of t's exported fields in order, embedded
-// structs' in place, as scanTargets points at them.
-func dbColumns(t reflect.Type) []string {
-	var columns []string
-	eachColumn(t, nil, func(_ []int, column string) { columns = append(columns, column) })
-	return columns
+// structs' in place, and the fields' indexes.
+func dbColumns(t reflect.Type) (columns []string, fields [][]int) {
+	eachColumn(t, nil, func(index []int, column string) {
+		columns, fields = append(columns, column), append(fields, index)
+	})
+	return columns, fields
 }
 
-// scanTargets points at the fields of the struct v points to, in
-// dbColumns' order.
-func scanTargets(v any) []any {
+// scanTargets points at fields of the struct v points to.
+func scanTargets(targets []any, v any, fields [][]int) []any {
 	s := reflect.ValueOf(v).Elem()
-	var targets []any
-	eachColumn(s.Type(), nil, func(index []int, _ string) { targets = append(targets, s.FieldByIndex(index).Addr().Interface()) })
+	for _, index := range fields {
+		targets = append(targets, s.FieldByIndex(index).Addr().Interface())
+	}
 	return targets
 }
 
@@ -266,7 +272,9 @@ func lookupWith[A any](ctx context.Context, s *Store, siteID int64, kind Kind, t
 	}
 	rows, _ := s.pool.Query(ctx, subject.lookup, siteID, hashToken(token), kind, p.Idle, s.now(), touchEvery)
 	var sess Session
-	_, err := pgx.ForEachRow(rows, append(scanTargets(&sess), scanTargets(&account)...), func() error { return nil })
+	targets := make([]any, 0, len(subject.sessionFields)+len(subject.accountFields))
+	targets = scanTargets(scanTargets(targets, &sess, subject.sessionFields), &account, subject.accountFields)
+	_, err := pgx.ForEachRow(rows, targets, func() error { return nil })
 	if err == nil && sess.ID == 0 {
 		err = pgx.ErrNoRows
 	}

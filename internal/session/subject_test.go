@@ -18,11 +18,12 @@ func TestSubjectColumnsFollowTheFieldsOrder(t *testing.T) {
 		hidden  int
 		Last    string `db:"last"`
 	}
-	if got, want := dbColumns(reflect.TypeFor[account]()), []string{"site_id", "id", "name", "last"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("columns of account = %v, want %v", got, want)
+	columns, fields := dbColumns(reflect.TypeFor[account]())
+	if want := []string{"site_id", "id", "name", "last"}; !reflect.DeepEqual(columns, want) {
+		t.Errorf("columns of account = %v, want %v", columns, want)
 	}
 	var a account
-	targets := scanTargets(&a)
+	targets := scanTargets(nil, &a, fields)
 	if len(targets) != 4 || targets[0] != &a.SiteID || targets[1] != &a.ID || targets[2] != &a.Name || targets[3] != &a.Last {
 		t.Errorf("scan targets of account = %v, want its site_id, id, name and last fields in order", targets)
 	}
@@ -41,7 +42,7 @@ func TestSubjectColumnsFollowTheFieldsOrder(t *testing.T) {
 	for c := range strings.SplitSeq(sessionColumns, ",") {
 		listed = append(listed, strings.TrimSpace(c))
 	}
-	if got := dbColumns(reflect.TypeFor[Session]()); !reflect.DeepEqual(got, listed) {
+	if got, _ := dbColumns(reflect.TypeFor[Session]()); !reflect.DeepEqual(got, listed) {
 		t.Errorf("Session's fields are in the order %v, its columns %v", got, listed)
 	}
 
