@@ -34,15 +34,21 @@ var zoneNames = sync.OnceValue(func() []string {
 	return names
 })
 
-// zoneOptions are the <option> elements of TimeZones, escaped once: the
-// Preferences page offers all of them, and a template ranging over 600
-// zones was two thirds of the page's cost.
-var zoneOptions = sync.OnceValue(func() []string {
-	names := zoneNames()
-	options := make([]string, len(names))
-	for i, z := range names {
-		options[i] = zoneOption(z, false)
+// zoneOptions are the <option> elements of TimeZones, escaped once and
+// joined (html), with where each one starts in it (at; the last entry is
+// the end): the Preferences page offers all of them, and a template ranging
+// over 600 zones was two thirds of the page's cost.
+var zoneOptions = sync.OnceValue(func() (options struct {
+	html string
+	at   []int
+}) {
+	var b strings.Builder
+	for _, z := range zoneNames() {
+		options.at = append(options.at, b.Len())
+		b.WriteString(zoneOption(z, false))
 	}
+	options.at = append(options.at, b.Len())
+	options.html = b.String()
 	return options
 })
 
@@ -55,17 +61,16 @@ func zoneOption(zone string, selected bool) string {
 }
 
 // ZoneOptions is the options of a time zone <select>: every zone of
-// TimeZones, labelled with spaces for underscores, selected selected.
+// TimeZones, labelled with spaces for underscores, selected selected. It
+// is the escaped list with one option swapped: one string of the list's
+// size, not one built up option by option.
 func ZoneOptions(selected string) template.HTML {
-	var b strings.Builder
-	names := zoneNames()
-	for i, option := range zoneOptions() {
-		if names[i] == selected {
-			option = zoneOption(selected, true)
-		}
-		b.WriteString(option)
+	options := zoneOptions()
+	i := slices.Index(zoneNames(), selected)
+	if i < 0 {
+		return template.HTML(options.html)
 	}
-	return template.HTML(b.String())
+	return template.HTML(options.html[:options.at[i]] + zoneOption(selected, true) + options.html[options.at[i+1]:])
 }
 
 // TimeZones lists the IANA zone names a person may choose, UTC first, then

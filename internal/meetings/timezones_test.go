@@ -80,6 +80,8 @@ func TestZoneOptionsOfferEveryZoneWithOneSelected(t *testing.T) {
 		{"America/New_York", `<option value="America/New_York" selected>America/New York</option>`},
 		{"UTC", `<option value="UTC" selected>UTC</option>`},
 		{"Mars/Olympus", ""},
+		// The list's last option, replaced at its end.
+		{TimeZones()[len(TimeZones())-1], `<option value="` + TimeZones()[len(TimeZones())-1] + `" selected>`},
 	} {
 		got := string(ZoneOptions(tc.selected))
 		if n := strings.Count(got, "<option "); n != len(TimeZones()) {
@@ -93,6 +95,9 @@ func TestZoneOptionsOfferEveryZoneWithOneSelected(t *testing.T) {
 		}
 		if n := strings.Count(got, " selected>"); n != wantSelected {
 			t.Errorf("%s: %d selected, want %d", tc.selected, n, wantSelected)
+		}
+		if !strings.HasPrefix(got, `<option value="UTC"`) || !strings.HasSuffix(got, "</option>") {
+			t.Errorf("%s: the list does not start with UTC and end with an option: %.80s … %s", tc.selected, got, got[max(0, len(got)-80):])
 		}
 	}
 	// Selecting one does not change the list for the next page.
