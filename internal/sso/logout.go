@@ -312,7 +312,11 @@ func (s *Service) readLogoutMessage(r *http.Request, param string, set Settings)
 			return nil, refuse(ReasonMalformed, "%s is not deflated: %v", param, err)
 		}
 		if querySigned = q.Has("Signature") || q.Has("SigAlg"); querySigned {
-			if err := s.verifyQuerySignature(r.URL.RawQuery, param, set.Certificates); err != nil {
+			certs, err := set.signingCertificates()
+			if err != nil {
+				return nil, err
+			}
+			if err := s.verifyQuerySignature(r.URL.RawQuery, param, certs); err != nil {
 				return nil, err
 			}
 		}

@@ -34,9 +34,9 @@ func (s *Service) provider(ctx context.Context, site sites.Site, withKeys bool) 
 // providerFor is provider, with the staged identity provider in place of
 // the live one when staged (a Test SSO of it; ErrNoPending without one).
 func (s *Service) providerFor(ctx context.Context, site sites.Site, withKeys, staged bool) (*provider, error) {
-	set, err := s.Settings(ctx, site.ID)
+	set, err := s.storedSettings(ctx, site.ID)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("load SSO settings: %w", err)
 	}
 	if staged {
 		if !set.HasPending() {
@@ -99,11 +99,11 @@ func (s *Service) providerFor(ctx context.Context, site sites.Site, withKeys, st
 // certificate that arrives inside a response is never trusted.
 func idpDescriptor(set Settings) *saml.EntityDescriptor {
 	var keyDescriptors []saml.KeyDescriptor
-	for _, c := range set.Certificates {
+	for _, der := range set.CertificatesDER {
 		keyDescriptors = append(keyDescriptors, saml.KeyDescriptor{
 			Use: "signing",
 			KeyInfo: saml.KeyInfo{X509Data: saml.X509Data{X509Certificates: []saml.X509Certificate{
-				{Data: base64.StdEncoding.EncodeToString(c.Raw)},
+				{Data: base64.StdEncoding.EncodeToString(der)},
 			}}},
 		})
 	}

@@ -184,8 +184,8 @@ var reasons = map[string]reason{
 
 func signatureHint(f hintFacts) string {
 	var fps []string
-	for _, c := range f.settings.Certificates {
-		fps = append(fps, idpmeta.Describe(c).SHA256)
+	for _, der := range f.settings.CertificatesDER {
+		fps = append(fps, idpmeta.Fingerprint(der))
 	}
 	return fmt.Sprintf("The signature did not verify with the configured certificates (fingerprints %s). "+
 		"The IdP may have rolled over its certificate: re-import the metadata.", strings.Join(fps, ", "))

@@ -28,11 +28,13 @@ func Describe(c *x509.Certificate) CertificateInfo {
 		Issuer:    c.Issuer.String(),
 		NotBefore: c.NotBefore.UTC(),
 		NotAfter:  c.NotAfter.UTC(),
-		SHA256:    fingerprint(c.Raw),
+		SHA256:    Fingerprint(c.Raw),
 	}
 }
 
-func fingerprint(der []byte) string {
+// Fingerprint is a certificate's SHA-256 fingerprint from its DER, as
+// Describe gives it: colon-separated hexadecimal pairs.
+func Fingerprint(der []byte) string {
 	sum := sha256.Sum256(der)
 	pairs := make([]string, len(sum))
 	for i, b := range sum {
