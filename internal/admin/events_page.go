@@ -26,15 +26,11 @@ type eventRow struct {
 	sso.Event
 }
 
-// listedEvent is a row of the events list, with fields of its own: the
-// template finds a field of an embedded struct (eventRow's) through
-// reflect's FieldByName, which searched the embedding for every field of
-// every row, 12 % of the page's CPU.
+// listedEvent is a row of the events list as eventRows prints it: every
+// value it shows, formatted (the time) and put in words (the flow, the
+// result).
 type listedEvent struct {
-	ID int64
-	// Time is when it occurred, formatted here rather than by a template
-	// function: each call from a template goes through reflection, and a
-	// page has 50 rows.
+	ID                     int64
 	Time                   string
 	Reference, NameID      string
 	Result, Reason, Detail string

@@ -72,15 +72,13 @@ func (h *Handler) renderSchedule(w http.ResponseWriter, r *http.Request, status 
 func (h *Handler) hosting(w http.ResponseWriter, r *http.Request) (Viewer, *time.Location, bool) {
 	v, _ := h.viewer(r)
 	settings, err := h.Meetings.ViewerSettings(r.Context(), v.SiteID, v.UserID)
-	may := CanSchedule(settings.Settings, v)
-	loc := mustZone(settings.Zone)
 	switch {
 	case err != nil:
 		h.Render.ServerError(w, r, err)
-	case !may:
+	case !CanSchedule(settings.Settings, v):
 		h.refuseScheduling(w, r)
 	default:
-		return v, loc, true
+		return v, mustZone(settings.Zone), true
 	}
 	return v, nil, false
 }

@@ -70,26 +70,18 @@ func (s *Store) SaveSettings(ctx context.Context, siteID int64, settings Setting
 	return nil
 }
 
-const selectTimeZone = `
-SELECT coalesce(
-    (SELECT time_zone FROM user_preferences WHERE site_id = $1 AND user_id = $2),
-    (SELECT default_time_zone FROM meeting_settings WHERE site_id = $1),
-    'UTC'),
-  EXISTS (SELECT 1 FROM user_preferences WHERE site_id = $1 AND user_id = $2)`
-
 // TimeZone returns the zone every time is shown and entered in for a user:
 // theirs, or else the site's default. chosen is false until the user picks
 // one, which is when the Preferences page offers the browser's zone.
 func (s *Store) TimeZone(ctx context.Context, siteID, userID int64) (zone string, chosen bool, err error) {
-	if err := s.pool.QueryRow(ctx, selectTimeZone, siteID, userID).Scan(&zone, &chosen); err != nil {
-		return "", false, fmt.Errorf("time zone of user %d: %w", userID, err)
-	}
-	return zone, chosen, nil
+	v, err := s.ViewerSettings(ctx, siteID, userID)
+	return v.Zone, v.Chosen, err
 }
 
 // ViewerSettings are a site's meeting settings with the zone one of its
 // users sees times in (TimeZone), read together: the pages that need both
-// make one round trip to PostgreSQL.
+// make one round trip to PostgreSQL. The user's zone is theirs, or else the
+// site's default.
 type ViewerSettings struct {
 	Settings
 	Zone   string
