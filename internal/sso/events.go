@@ -213,12 +213,16 @@ ORDER BY id DESC LIMIT $5 OFFSET $6`, siteID, f.Result, database.LikeLiteral(f.U
 // LatestOutcomes returns the site's newest successful sign-in and its
 // newest refusal, nil when there is none, read in one statement (the SSO
 // page shows both).
+//
+// The results are written in the statement, not passed as parameters: the
+// newest refusal is found through the index of refusals alone (migration
+// 0056), which a plan made for any result could not use.
 func (s *Service) LatestOutcomes(ctx context.Context, siteID int64) (success, refused *Event, err error) {
 	rows, err := s.pool.Query(ctx, `(SELECT `+listedColumns+` FROM signin_events
-WHERE site_id = $1 AND result = $2 ORDER BY id DESC LIMIT 1)
+WHERE site_id = $1 AND result = '`+ResultSuccess+`' ORDER BY id DESC LIMIT 1)
 UNION ALL
 (SELECT `+listedColumns+` FROM signin_events
-WHERE site_id = $1 AND result = $3 ORDER BY id DESC LIMIT 1)`, siteID, ResultSuccess, ResultRefused)
+WHERE site_id = $1 AND result = '`+ResultRefused+`' ORDER BY id DESC LIMIT 1)`, siteID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read the latest sign-in events: %w", err)
 	}

@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY IF EXISTS signin_events_refused;
