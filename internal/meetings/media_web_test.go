@@ -94,12 +94,18 @@ func dialMedia(t *testing.T, server *httptest.Server, host, path, origin string,
 }
 
 // mustDialMedia is dialMedia on acme from its origin, which must succeed.
+// It returns once the SFU has seated the participant: the welcome comes
+// only after the join (the session writes nothing before). The handshake
+// alone is not enough, as the join follows it on the server's own time, and
+// participants dialled one after another would join, and be listed, in
+// either order.
 func mustDialMedia(t *testing.T, server *httptest.Server, page string, cookies ...*http.Cookie) *signal {
 	t.Helper()
 	s, status := dialMedia(t, server, acmeHost, page+"/media", acmeOrigin, nil, cookies...)
 	if s == nil {
 		t.Fatalf("signalling of %s refused with %d", page, status)
 	}
+	s.waitFor("the welcome", func(m signalMessage) bool { return m.Type == "welcome" })
 	return s
 }
 
@@ -114,16 +120,18 @@ const signalPatience = 20 * time.Second
 func (s *signal) waitFor(what string, ok func(signalMessage) bool) signalMessage {
 	s.t.Helper()
 	deadline := time.After(signalPatience)
+	var last []byte // the last message that was not it, to say what came instead
 	for {
 		select {
 		case m := <-s.messages:
 			if ok(m) {
 				return m
 			}
+			last, _ = json.Marshal(m)
 		case <-s.closed:
 			s.t.Fatalf("waiting for %s: the connection closed (%v)", what, s.status)
 		case <-deadline:
-			s.t.Fatalf("no %s within %v", what, signalPatience)
+			s.t.Fatalf("%s did not come within %v; the last message was %s", what, signalPatience, last)
 		}
 	}
 }
