@@ -21,6 +21,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http/httptest"
@@ -68,6 +69,7 @@ type Env struct {
 	Ctx context.Context
 
 	console *consoleLog
+	windows int    // opened by NewWindow
 	shotDir string // under t.TempDir(), made by the first Screenshot
 	shots   int
 }
@@ -121,9 +123,7 @@ func newEnv(t *testing.T, b browser, options []portaltest.Option) *Env {
 	}
 	port := listener.Addr().(*net.TCPAddr).Port
 	baseURL := fmt.Sprintf("http://localhost:%d", port)
-	// The portal's log goes to the test's output: shown with -v or when
-	// the test fails.
-	log := slog.New(web.LogHandler{Handler: slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})})
+	log := slog.New(web.LogHandler{Handler: slog.NewTextHandler(portalLog(t), &slog.HandlerOptions{Level: slog.LevelInfo})})
 	portal := portaltest.New(t, append([]portaltest.Option{portaltest.WithBaseURL(baseURL), portaltest.WithLog(log)}, options...)...)
 	ts := httptest.NewUnstartedServer(portal.Server)
 	ts.Listener.Close()
@@ -133,7 +133,7 @@ func newEnv(t *testing.T, b browser, options []portaltest.Option) *Env {
 
 	ctx := startBrowser(t, b)
 	env := &Env{Portal: portal, t: t, BaseURL: baseURL, Ctx: ctx}
-	env.console = watchConsole(t, ctx)
+	env.console = watchConsole(t, ctx, "the first window")
 	// Every page of the portal must work without inline script or style;
 	// a violation is a bug in whichever test's page caused it.
 	t.Cleanup(env.failOnCSPViolations)
@@ -163,7 +163,8 @@ func (e *Env) NewWindow() context.Context {
 		cancel()
 		e.t.Fatalf("browsertest: open a window: %v", err)
 	}
-	console := watchConsole(e.t, ctx)
+	e.windows++
+	console := watchConsole(e.t, ctx, fmt.Sprintf("window %d", e.windows+1))
 	e.t.Cleanup(cancel)
 	e.t.Cleanup(func() {
 		_ = console.sync(ctx)
@@ -274,8 +275,26 @@ func startBrowser(t *testing.T, b browser) context.Context {
 	return ctx
 }
 
+// portalLog is where the portal's log goes: with -v, to the test's output
+// as it is written; otherwise to a buffer shown only if the test fails, at
+// its end, after the test's own messages. A browser test's log runs to
+// thousands of lines, and CI shows only the first and last lines of a
+// failing test's output: the failure itself must not be lost among them.
+func portalLog(t *testing.T) io.Writer {
+	if testing.Verbose() {
+		return t.Output()
+	}
+	buf := &lockedBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() && buf.Len() > 0 {
+			t.Logf("the portal's log (last 256 KiB):\n%s", buf.Tail(256<<10))
+		}
+	})
+	return buf
+}
+
 // lockedBuffer collects Chromium's output, written from the allocator's
-// goroutine and read at cleanup.
+// goroutine, or the portal's log, and is read at cleanup.
 type lockedBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer

@@ -23,9 +23,12 @@ type consoleLog struct {
 	syncs   atomic.Int64
 }
 
-func watchConsole(t *testing.T, ctx context.Context) *consoleLog {
+// watchConsole collects the console of the tab in ctx; if the test fails,
+// its end shows what the page said there under name.
+func watchConsole(t *testing.T, ctx context.Context, name string) *consoleLog {
 	t.Helper()
 	c := &consoleLog{arrived: make(chan struct{})}
+	t.Cleanup(func() { c.reportIfFailed(t, name) })
 	// Console subscribes when it returns, so nothing after this line is lost;
 	// the messages are read on another goroutine.
 	messages := chromedp.Console(ctx)
@@ -84,6 +87,30 @@ func (c *consoleLog) snapshot() []chromedp.ConsoleMessage {
 		}
 	}
 	return out
+}
+
+// reportIfFailed logs, when the test has failed, the page's last console
+// messages that were not debug lines: a script's error or warning explains
+// many a wait that never ended.
+func (c *consoleLog) reportIfFailed(t *testing.T, name string) {
+	if !t.Failed() {
+		return
+	}
+	var lines []string
+	for _, m := range c.snapshot() {
+		if m.Type == chromedp.ConsoleDebug {
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("%s %s: %s (%s:%d)", m.Time.UTC().Format("15:04:05.000"), m.Type, m.Text, m.URL, m.Line+1))
+	}
+	if len(lines) == 0 {
+		return
+	}
+	const last = 40
+	if len(lines) > last {
+		lines = append([]string{fmt.Sprintf("… %d earlier", len(lines)-last)}, lines[len(lines)-last:]...)
+	}
+	t.Logf("the console of %s:\n%s", name, strings.Join(lines, "\n"))
 }
 
 // Console returns every console message of the tab so far: console API

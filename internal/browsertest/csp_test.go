@@ -29,7 +29,7 @@ func TestConsoleReportsCSPViolations(t *testing.T) {
 	defer ts.Close()
 
 	ctx := startBrowser(t, browser{timeout: Timeout})
-	env := &Env{t: t, Ctx: ctx, console: watchConsole(t, ctx)}
+	env := &Env{t: t, Ctx: ctx, console: watchConsole(t, ctx, "the first window")}
 
 	if err := chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/clean")); err != nil {
 		t.Fatal(err)

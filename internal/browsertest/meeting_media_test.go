@@ -72,9 +72,61 @@ type window struct {
 	ctx  context.Context
 }
 
+// stepTimeout bounds one step of the test in one window (a page to load, a
+// text to appear, a button to press): steps take seconds even on a loaded
+// machine, and a step that hangs must fail saying what it waited for, with
+// every window's state, long before MediaTimeout ends the windows
+// themselves and leaves nothing to read.
+const stepTimeout = time.Minute
+
+// step is w's context for one step.
+func (w window) step(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(w.ctx, stepTimeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// describeJS is where a window is and what its meeting page says: the
+// live status, the media's phase and message, the participants it knows
+// and its two peer connections' states.
+const describeJS = `(() => {
+  const text = (selector) => ((document.querySelector(selector) || {}).textContent || "").trim();
+  const media = window.portalMedia;
+  return JSON.stringify({
+    at: location.pathname + location.search,
+    live: text("#live-status"),
+    media: media ? {
+      phase: media.state,
+      says: text('[data-media="status"]'),
+      participants: media.participants.map((p) => p.name),
+      send: media.publisher ? media.publisher.connectionState : "none",
+      receive: media.pc ? media.pc.connectionState : "none",
+    } : "none on this page",
+  });
+})()`
+
+// describeOnFailure logs, if the test fails, each window's state as it is
+// then (describeJS).
+func describeOnFailure(t *testing.T, windows ...window) {
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for _, w := range windows {
+			ctx, cancel := context.WithTimeout(w.ctx, 5*time.Second)
+			state, err := chromedp.Run(ctx, chromedp.Evaluate[string](describeJS))
+			cancel()
+			if err != nil {
+				state = "unreadable: " + err.Error()
+			}
+			t.Logf("%s's window at the failure: %s", w.name, state)
+		}
+	})
+}
+
 func receivedIn(t *testing.T, w window) map[string]received {
 	t.Helper()
-	data, err := chromedp.Run(w.ctx, chromedp.Evaluate[string](receivedJS, chromedp.EvalAwaitPromise))
+	data, err := chromedp.Run(w.step(t), chromedp.Evaluate[string](receivedJS, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatalf("%s: read getStats(): %v", w.name, err)
 	}
@@ -138,7 +190,7 @@ func waitUntil(t *testing.T, what string, expect []expectation, interval time.Du
 // meeting's audio and video.
 func joinMedia(t *testing.T, w window) {
 	t.Helper()
-	if err := chromedp.Do(w.ctx,
+	if err := chromedp.Do(w.step(t),
 		chromedp.WaitVisible(chromedp.CSS(`[data-media="check"]`)),
 		chromedp.WaitEnabled(chromedp.CSS(`[data-media="join"]`)),
 		chromedp.Click(chromedp.CSS(`[data-media="join"]`)),
@@ -150,7 +202,7 @@ func joinMedia(t *testing.T, w window) {
 // evaluate runs a JavaScript expression in w.
 func evaluate[T any](t *testing.T, w window, expression string) T {
 	t.Helper()
-	v, err := chromedp.Run(w.ctx, chromedp.Evaluate[T](expression))
+	v, err := chromedp.Run(w.step(t), chromedp.Evaluate[T](expression))
 	if err != nil {
 		t.Fatalf("%s: %s: %v", w.name, expression, err)
 	}
@@ -161,7 +213,10 @@ func evaluate[T any](t *testing.T, w window, expression string) T {
 func waitFor(t *testing.T, w window, what, condition string, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
-	for !evaluateTrue(w, condition) {
+	// An evaluation that hangs (a page whose script is stuck) fails too.
+	ctx, cancel := context.WithDeadline(w.ctx, deadline.Add(5*time.Second))
+	defer cancel()
+	for !evaluateTrue(ctx, condition) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: %s not seen within %v (%s)", w.name, what, within, condition)
 		}
@@ -171,8 +226,8 @@ func waitFor(t *testing.T, w window, what, condition string, within time.Duratio
 
 // evaluateTrue reports whether condition holds; during a navigation the
 // page has no JavaScript context, which is not yet.
-func evaluateTrue(w window, condition string) bool {
-	ok, err := chromedp.Run(w.ctx, chromedp.Evaluate[bool](condition))
+func evaluateTrue(ctx context.Context, condition string) bool {
+	ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](condition))
 	return err == nil && ok
 }
 
@@ -224,10 +279,11 @@ func TestThreePeopleMeetWithAudioVideoAndScreenSharingInTheBrowser(t *testing.T)
 	alee := window{"a.lee", env.NewWindow()}
 	guest := window{"guest", env.NewWindow()}
 	progress := func(what string) { t.Logf("%v: %s", time.Since(start).Round(100*time.Millisecond), what) }
+	describeOnFailure(t, host, alee, guest)
 
 	// B.Simon schedules a meeting that lets guests in.
-	signInToHome(t, env, host.ctx, acme, "b.simon")
-	if err := chromedp.Do(host.ctx,
+	signInToHome(t, env, host.step(t), acme, "b.simon")
+	if err := chromedp.Do(host.step(t),
 		chromedp.Navigate(acme+"/meetings/new"),
 		chromedp.WaitVisible(chromedp.ID("topic")),
 		chromedp.SendKeys(chromedp.ID("topic"), "Design review"),
@@ -236,7 +292,7 @@ func TestThreePeopleMeetWithAudioVideoAndScreenSharingInTheBrowser(t *testing.T)
 	); err != nil {
 		t.Fatalf("schedule: %v", err)
 	}
-	number := scheduled(t, host.ctx)
+	number := scheduled(t, host.step(t))
 
 	// B.Simon starts the meeting; then the three come at once, each in
 	// their own browser. (Started first, not in a subtest beside the
@@ -246,14 +302,14 @@ func TestThreePeopleMeetWithAudioVideoAndScreenSharingInTheBrowser(t *testing.T)
 	//
 	// The guest opens the join link before the start: joining is not
 	// possible yet, and the page changes by itself once it is.
-	if err := chromedp.Do(guest.ctx, chromedp.Navigate(acme+"/j/"+number)); err != nil {
+	if err := chromedp.Do(guest.step(t), chromedp.Navigate(acme+"/j/"+number)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, guest, "joining as a guest not possible before the start", `document.querySelector("#join-as-guest") === null || document.querySelector("#join-as-guest").disabled`, 20*time.Second)
-	if err := chromedp.Do(host.ctx, chromedp.Click(chromedp.ID("start"))); err != nil {
+	if err := chromedp.Do(host.step(t), chromedp.Click(chromedp.ID("start"))); err != nil {
 		t.Fatal(err)
 	}
-	waitForText(t, host.ctx, "#live-status", "You are in the meeting.")
+	waitForText(t, host.step(t), "#live-status", "You are in the meeting.")
 	t.Run("arrive", func(t *testing.T) {
 		t.Run("B.Simon checks her devices", func(t *testing.T) {
 			t.Parallel()
@@ -264,29 +320,29 @@ func TestThreePeopleMeetWithAudioVideoAndScreenSharingInTheBrowser(t *testing.T)
 		})
 		t.Run("a.lee signs in from the join link", func(t *testing.T) {
 			t.Parallel()
-			if err := chromedp.Do(alee.ctx,
+			if err := chromedp.Do(alee.step(t),
 				chromedp.Navigate(acme+"/j/"+number),
 				chromedp.WaitVisible(chromedp.ID("sign-in")),
 				chromedp.Click(chromedp.ID("sign-in")),
 			); err != nil {
 				t.Fatal(err)
 			}
-			signInAtDevIdP(t, alee.ctx, "a.lee")
+			signInAtDevIdP(t, alee.step(t), "a.lee")
 			// The meeting is live: the page lets her in.
-			waitForText(t, alee.ctx, "#live-status", "You are in the meeting.")
+			waitForText(t, alee.step(t), "#live-status", "You are in the meeting.")
 			joinMedia(t, alee)
 		})
 		t.Run("a guest asks to join", func(t *testing.T) {
 			t.Parallel()
 			// The page the guest opened before the start lets them join now.
 			waitFor(t, guest, "joining as a guest possible", `document.querySelector("#join-as-guest") !== null && !document.querySelector("#join-as-guest").disabled`, 20*time.Second)
-			if err := chromedp.Do(guest.ctx,
+			if err := chromedp.Do(guest.step(t),
 				chromedp.SendKeys(chromedp.ID("name"), "Gail Guest"),
 				chromedp.Click(chromedp.ID("join-as-guest")),
 			); err != nil {
 				t.Fatalf("join as a guest: %v", err)
 			}
-			waitForText(t, guest.ctx, "#live-status", "You are waiting in the lobby.")
+			waitForText(t, guest.step(t), "#live-status", "You are waiting in the lobby.")
 		})
 	})
 	if t.Failed() {
@@ -294,11 +350,11 @@ func TestThreePeopleMeetWithAudioVideoAndScreenSharingInTheBrowser(t *testing.T)
 	}
 	progress("B.Simon and a.lee have joined, the guest waits")
 	// B.Simon lets the guest in.
-	waitForText(t, host.ctx, "#waiting", "Gail Guest")
-	if err := chromedp.Do(host.ctx, chromedp.Click(chromedp.CSS(`#waiting button[type="submit"]`))); err != nil {
+	waitForText(t, host.step(t), "#waiting", "Gail Guest")
+	if err := chromedp.Do(host.step(t), chromedp.Click(chromedp.CSS(`#waiting button[type="submit"]`))); err != nil {
 		t.Fatalf("admit the guest: %v", err)
 	}
-	waitForText(t, guest.ctx, "#live-status", "You are in the meeting.")
+	waitForText(t, guest.step(t), "#live-status", "You are in the meeting.")
 	joinMedia(t, guest)
 	allIn := time.Now()
 	progress("the guest has joined")
@@ -341,7 +397,7 @@ func TestThreePeopleMeetWithAudioVideoAndScreenSharingInTheBrowser(t *testing.T)
 	}
 
 	// a.lee shares her screen: a tile of its own for the others.
-	if err := chromedp.Do(alee.ctx, chromedp.Click(chromedp.CSS(`[data-media="screen"]`))); err != nil {
+	if err := chromedp.Do(alee.step(t), chromedp.Click(chromedp.CSS(`[data-media="screen"]`))); err != nil {
 		t.Fatal(err)
 	}
 	fromAlee := []expectation{{host, []string{ids["Alice Lee"]}}, {guest, []string{ids["Alice Lee"]}}}
@@ -353,7 +409,7 @@ func TestThreePeopleMeetWithAudioVideoAndScreenSharingInTheBrowser(t *testing.T)
 	env.Screenshot("meeting-media")
 
 	// a.lee mutes: the others hear silence from her.
-	if err := chromedp.Do(alee.ctx, chromedp.Click(chromedp.CSS(`[data-media="mic"]`))); err != nil {
+	if err := chromedp.Do(alee.step(t), chromedp.Click(chromedp.CSS(`[data-media="mic"]`))); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, alee, "her mute button pressed", `document.querySelector('[data-media="mic"]').getAttribute("aria-pressed") === "true"`, 5*time.Second)
@@ -362,10 +418,10 @@ func TestThreePeopleMeetWithAudioVideoAndScreenSharingInTheBrowser(t *testing.T)
 
 	// The host removes the guest from the meeting page: the guest's media
 	// closes at once and its tiles go from the others' screens.
-	if err := chromedp.Do(host.ctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#present li[data-id="%s"] button`, ids["Gail Guest"])))); err != nil {
+	if err := chromedp.Do(host.step(t), chromedp.Click(chromedp.CSS(fmt.Sprintf(`#present li[data-id="%s"] button`, ids["Gail Guest"])))); err != nil {
 		t.Fatalf("remove the guest: %v", err)
 	}
-	waitForText(t, guest.ctx, "#live-status", "The host removed you")
+	waitForText(t, guest.step(t), "#live-status", "The host removed you")
 	for _, w := range []window{host, alee} {
 		waitFor(t, w, "the guest's tiles gone", fmt.Sprintf(`document.querySelectorAll('.media-tile[data-participant="%s"]').length === 0`, ids["Gail Guest"]), slow*5*time.Second)
 	}
@@ -377,11 +433,11 @@ func TestThreePeopleMeetWithAudioVideoAndScreenSharingInTheBrowser(t *testing.T)
 	// The host ends the meeting for all from the media controls: every
 	// connection closes, and every page says so.
 	acceptDialogs(t, host)
-	if err := chromedp.Do(host.ctx, chromedp.Click(chromedp.CSS(`[data-media="end"]`))); err != nil {
+	if err := chromedp.Do(host.step(t), chromedp.Click(chromedp.CSS(`[data-media="end"]`))); err != nil {
 		t.Fatal(err)
 	}
 	for _, w := range []window{host, alee} {
-		waitForText(t, w.ctx, "#live-status", "The meeting has ended.")
+		waitForText(t, w.step(t), "#live-status", "The meeting has ended.")
 	}
 	if n := env.Metric("portal_media_participants"); n != 0 {
 		t.Errorf("the SFU holds %v connections after the end, want 0", n)

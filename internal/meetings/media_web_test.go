@@ -110,9 +110,8 @@ func mustDialMedia(t *testing.T, server *httptest.Server, page string, cookies .
 }
 
 // signalPatience is how long a test waits for a signalling message: it
-// only bounds a failure, and under the race detector, beside the other
-// packages' tests on two cores, three participants' first roster took
-// over 5 s once in CI.
+// only bounds a failure, and the race detector beside the other packages'
+// tests on two cores slows every message down.
 const signalPatience = 20 * time.Second
 
 // waitFor returns the first message that satisfies ok, within
