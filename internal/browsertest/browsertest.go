@@ -44,9 +44,11 @@ import (
 const ChromiumPath = "/usr/bin/chromium"
 
 // Timeout bounds one test's whole browser session (start, pages, screenshots,
-// every window): long enough for the meetings test's three browsers on a
-// busy CI machine, short enough that a hang fails soon.
-const Timeout = 90 * time.Second
+// every window): long enough for the longest, TestEveryPageIsAccessible
+// (27 s alone under the race detector, and over 90 s once on a machine
+// also running the other packages' tests and a second browser test), short
+// enough that a hang fails soon.
+const Timeout = 2 * time.Minute
 
 // MediaTimeout bounds a session of NewWithMedia: three windows encoding
 // and decoding video take a 2-core machine's whole CPU, and more when other
