@@ -2,14 +2,18 @@ package browsertest_test
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
 
 	"github.com/meetings-portal/portal/internal/browsertest"
@@ -236,4 +240,67 @@ func TestMeetingIsScheduledJoinedThroughSSOAndAGuestAdmittedFromTheLobby(t *test
 	if n, err := chromedp.Run(guest, chromedp.Evaluate[int](`document.querySelectorAll("#media").length`)); err != nil || n != 1 {
 		t.Errorf("the admitted guest's page has %d media sections (%v), want 1", n, err)
 	}
+}
+
+func TestLivePageKeepsFollowingTheMeetingAfterItsEventStreamIsRefused(t *testing.T) {
+	env := browsertest.New(t)
+	acme := devIdPSite(t, env)
+	signInToHome(t, env, env.Ctx, acme, "b.simon")
+	if err := chromedp.Do(env.Ctx,
+		chromedp.Navigate(acme+"/meetings/new"),
+		chromedp.WaitVisible(chromedp.ID("topic")),
+		chromedp.SendKeys(chromedp.ID("topic"), "Design review"),
+		chromedp.Click(chromedp.ID("who_can_join-guests")),
+		chromedp.Click(chromedp.ID("schedule-submit")),
+	); err != nil {
+		t.Fatalf("schedule: %v", err)
+	}
+	number := scheduled(t, env.Ctx)
+
+	// A guest opens the join link before the start while the portal
+	// restarts behind its proxy: the page's first three event streams are
+	// answered 503, not with a stream, and EventSource does not try again
+	// by itself after that.
+	guest := window{"the guest", env.NewWindow()}
+	const refusals = 3
+	var streams atomic.Int32
+	if err := chromedp.Listen(guest.ctx, func(ev any) {
+		paused, ok := ev.(*fetch.EventRequestPaused)
+		if !ok {
+			return
+		}
+		go func() {
+			if streams.Add(1) <= refusals {
+				_, _ = chromedp.Call(guest.ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{
+					RequestID: paused.RequestID, ResponseCode: http.StatusServiceUnavailable,
+					Body: []byte("the portal is restarting"),
+				})
+				return
+			}
+			_, _ = chromedp.Call(guest.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: paused.RequestID})
+		}()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(guest.ctx, fetch.Enable, fetch.EnableParams{
+		Patterns: []*fetch.RequestPattern{{URLPattern: "*/meetings/" + number + "/events*"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(guest.ctx, chromedp.Navigate(acme+"/j/"+number)); err != nil {
+		t.Fatal(err)
+	}
+	// The page tries again, and says so once the failures last.
+	waitFor(t, guest, "the interruption said", `!document.querySelector("#live-problem").hidden && document.querySelector("#live-problem").textContent.includes("Live updates are interrupted")`, 20*time.Second)
+	// The fourth stream is the portal's: the page is live again.
+	waitFor(t, guest, "the interruption over", `document.querySelector("#live-problem").hidden`, 20*time.Second)
+	if n := streams.Load(); n != refusals+1 {
+		t.Fatalf("%d event streams opened, want %d", n, refusals+1)
+	}
+
+	// B.Simon starts the meeting: the guest's page changes by itself.
+	if err := chromedp.Do(env.Ctx, chromedp.Click(chromedp.ID("start"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, guest, "joining as a guest possible", `document.querySelector("#join-as-guest") !== null && !document.querySelector("#join-as-guest").disabled`, 20*time.Second)
 }

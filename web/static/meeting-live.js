@@ -125,27 +125,60 @@
     }
   }
 
+  // interrupted is what the page says once its stream has failed this many
+  // times in a row; it goes when the stream is back.
+  var interruptedAfter = 3;
+  var interrupted = "Live updates are interrupted. The page keeps trying; reload it to see the latest.";
+
   function follow(live) {
     var status = live.getAttribute("data-status");
     var you = live.getAttribute("data-you") || "";
-    var source = new EventSource(live.getAttribute("data-events"));
-    source.addEventListener("state", function (event) {
-      var state = JSON.parse(event.data);
-      if (state.status !== status || (state.you || "") !== you) {
-        source.close();
-        window.location.reload();
-        return;
-      }
-      render(live, state);
-    });
-    // EventSource reconnects by itself after a lost connection (another
-    // portal process answers); nothing to do on "error".
+    var source = null;
+    var failures = 0;
+    var retry = 0;
+    var stopped = false;
+
+    function stop() {
+      stopped = true;
+      clearTimeout(retry);
+      if (source) { source.close(); }
+    }
+
+    function connect() {
+      source = new EventSource(live.getAttribute("data-events"));
+      source.addEventListener("state", function (event) {
+        if (failures >= interruptedAfter) {
+          var problem = document.getElementById("live-problem");
+          if (problem && problem.textContent === interrupted) { problem.hidden = true; }
+        }
+        failures = 0;
+        var state = JSON.parse(event.data);
+        if (state.status !== status || (state.you || "") !== you) {
+          stop();
+          window.location.reload();
+          return;
+        }
+        render(live, state);
+      });
+      // EventSource reconnects by itself after a lost connection (another
+      // portal process answers), but not after an answer that is not a
+      // stream — a proxy's 502 while the portal restarts, a 503: it closes
+      // for good, and the page would never change again. Open a new one,
+      // waiting longer after each failure in a row (1, 2, 4 … 30 s).
+      source.addEventListener("error", function () {
+        if (stopped || source.readyState !== EventSource.CLOSED) { return; }
+        failures++;
+        if (failures === interruptedAfter) { showProblem(interrupted); }
+        retry = setTimeout(connect, Math.min(30, Math.pow(2, failures - 1)) * 1000);
+      });
+    }
+    connect();
 
     // A form that leaves the page (join, leave, start, end) must not be
     // overtaken by a reload its own change provokes.
     document.addEventListener("submit", function (event) {
       if (!event.defaultPrevented && !event.target.hasAttribute("data-live-form")) {
-        source.close();
+        stop();
       }
     });
 
