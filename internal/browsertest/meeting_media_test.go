@@ -283,16 +283,7 @@ func TestThreePeopleMeetWithAudioVideoAndScreenSharingInTheBrowser(t *testing.T)
 
 	// B.Simon schedules a meeting that lets guests in.
 	signInToHome(t, env, host.step(t), acme, "b.simon")
-	if err := chromedp.Do(host.step(t),
-		chromedp.Navigate(acme+"/meetings/new"),
-		chromedp.WaitVisible(chromedp.ID("topic")),
-		chromedp.SendKeys(chromedp.ID("topic"), "Design review"),
-		chromedp.Click(chromedp.ID("who_can_join-guests")),
-		chromedp.Click(chromedp.ID("schedule-submit")),
-	); err != nil {
-		t.Fatalf("schedule: %v", err)
-	}
-	number := scheduled(t, host.step(t))
+	number := scheduleWithGuests(t, host.step(t), acme, "Design review")
 
 	// B.Simon starts the meeting; then the three come at once, each in
 	// their own browser. (Started first, not in a subtest beside the

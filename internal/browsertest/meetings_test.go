@@ -33,6 +33,22 @@ func signInAtDevIdP(t *testing.T, ctx context.Context, user string) {
 	}
 }
 
+// scheduleWithGuests schedules, in ctx signed in to site, a meeting with
+// this topic that lets guests in, and returns its number.
+func scheduleWithGuests(t *testing.T, ctx context.Context, site, topic string) string {
+	t.Helper()
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(site+"/meetings/new"),
+		chromedp.WaitVisible(chromedp.ID("topic")),
+		chromedp.SendKeys(chromedp.ID("topic"), topic),
+		chromedp.Click(chromedp.ID("who_can_join-guests")),
+		chromedp.Click(chromedp.ID("schedule-submit")),
+	); err != nil {
+		t.Fatalf("schedule: %v", err)
+	}
+	return scheduled(t, ctx)
+}
+
 var meetingURL = regexp.MustCompile(`/meetings/([0-9]{9,11})\?done=scheduled$`)
 
 // scheduled waits in ctx for the meeting page the Schedule form leads to
@@ -246,16 +262,7 @@ func TestLivePageKeepsFollowingTheMeetingAfterItsEventStreamIsRefused(t *testing
 	env := browsertest.New(t)
 	acme := devIdPSite(t, env)
 	signInToHome(t, env, env.Ctx, acme, "b.simon")
-	if err := chromedp.Do(env.Ctx,
-		chromedp.Navigate(acme+"/meetings/new"),
-		chromedp.WaitVisible(chromedp.ID("topic")),
-		chromedp.SendKeys(chromedp.ID("topic"), "Design review"),
-		chromedp.Click(chromedp.ID("who_can_join-guests")),
-		chromedp.Click(chromedp.ID("schedule-submit")),
-	); err != nil {
-		t.Fatalf("schedule: %v", err)
-	}
-	number := scheduled(t, env.Ctx)
+	number := scheduleWithGuests(t, env.Ctx, acme, "Design review")
 
 	// A guest opens the join link before the start while the portal
 	// restarts behind its proxy: the page's first three event streams are
