@@ -145,8 +145,9 @@
     }
 
     function connect() {
-      source = new EventSource(live.getAttribute("data-events"));
-      source.addEventListener("state", function (event) {
+      var stream = new EventSource(live.getAttribute("data-events"));
+      source = stream;
+      stream.addEventListener("state", function (event) {
         if (failures >= interruptedAfter) {
           var problem = document.getElementById("live-problem");
           if (problem && problem.textContent === interrupted) { problem.hidden = true; }
@@ -165,8 +166,8 @@
       // stream — a proxy's 502 while the portal restarts, a 503: it closes
       // for good, and the page would never change again. Open a new one,
       // waiting longer after each failure in a row (1, 2, 4 … 30 s).
-      source.addEventListener("error", function () {
-        if (stopped || source.readyState !== EventSource.CLOSED) { return; }
+      stream.addEventListener("error", function () {
+        if (stopped || stream.readyState !== EventSource.CLOSED) { return; }
         failures++;
         if (failures === interruptedAfter) { showProblem(interrupted); }
         retry = setTimeout(connect, Math.min(30, Math.pow(2, failures - 1)) * 1000);
