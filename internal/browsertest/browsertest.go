@@ -289,7 +289,7 @@ func portalLog(t *testing.T) io.Writer {
 	buf := &lockedBuffer{}
 	t.Cleanup(func() {
 		if t.Failed() && buf.Len() > 0 {
-			t.Logf("the portal's log (last 256 KiB):\n%s", buf.Tail(256<<10))
+			t.Logf("the portal's log (at most its last 256 KiB):\n%s", buf.Tail(256<<10))
 		}
 	})
 	return buf
@@ -319,7 +319,12 @@ func (b *lockedBuffer) Tail(n int) string {
 	defer b.mu.Unlock()
 	s := b.buf.String()
 	if len(s) > n {
-		s = "…" + s[len(s)-n:]
+		// From the first whole line.
+		s = s[len(s)-n:]
+		if i := strings.IndexByte(s, '\n'); i >= 0 {
+			s = s[i+1:]
+		}
+		s = "…\n" + s
 	}
 	return s
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -270,12 +271,19 @@ func TestLivePageKeepsFollowingTheMeetingAfterItsEventStreamIsRefused(t *testing
 	// by itself after that.
 	guest := window{"the guest", env.NewWindow()}
 	const refusals = 3
-	var streams atomic.Int32
+	var (
+		streams atomic.Int32
+		mu      sync.Mutex
+		opened  []time.Time // when each stream was asked for
+	)
 	if err := chromedp.Listen(guest.ctx, func(ev any) {
 		paused, ok := ev.(*fetch.EventRequestPaused)
 		if !ok {
 			return
 		}
+		mu.Lock()
+		opened = append(opened, time.Now())
+		mu.Unlock()
 		go func() {
 			if streams.Add(1) <= refusals {
 				_, _ = chromedp.Call(guest.ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{
@@ -304,6 +312,15 @@ func TestLivePageKeepsFollowingTheMeetingAfterItsEventStreamIsRefused(t *testing
 	if n := streams.Load(); n != refusals+1 {
 		t.Fatalf("%d event streams opened, want %d", n, refusals+1)
 	}
+	// Each try waits longer than the one before: about 1, 2 and 4 s, each
+	// between half and one and a half times that.
+	mu.Lock()
+	for i, least := range []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second} {
+		if wait := opened[i+1].Sub(opened[i]); wait < least-100*time.Millisecond {
+			t.Errorf("try %d came %v after the failure before it, want at least %v", i+2, wait.Round(time.Millisecond), least)
+		}
+	}
+	mu.Unlock()
 
 	// B.Simon starts the meeting: the guest's page changes by itself.
 	if err := chromedp.Do(env.Ctx, chromedp.Click(chromedp.ID("start"))); err != nil {

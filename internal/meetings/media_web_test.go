@@ -94,9 +94,10 @@ func dialMedia(t *testing.T, server *httptest.Server, host, path, origin string,
 }
 
 // mustDialMedia is dialMedia on acme from its origin, which must succeed.
-// It returns once the SFU has seated the participant: the welcome comes
-// only after the join (the session writes nothing before). The handshake
-// alone is not enough, as the join follows it on the server's own time, and
+// It returns once the SFU has seated the participant: the welcome is
+// queued before the join, but the session's writer starts only after it
+// (media.SFU.ServeSignalling, session.run). The handshake alone is not
+// enough, as the join follows it on the server's own time, and
 // participants dialled one after another would join, and be listed, in
 // either order.
 func mustDialMedia(t *testing.T, server *httptest.Server, page string, cookies ...*http.Cookie) *signal {
@@ -119,7 +120,7 @@ const signalPatience = 20 * time.Second
 func (s *signal) waitFor(what string, ok func(signalMessage) bool) signalMessage {
 	s.t.Helper()
 	deadline := time.After(signalPatience)
-	var last []byte // the last message that was not it, to say what came instead
+	last := []byte("(none)") // the last message that was not it, to say what came instead
 	for {
 		select {
 		case m := <-s.messages:

@@ -165,12 +165,17 @@
       // portal process answers), but not after an answer that is not a
       // stream — a proxy's 502 while the portal restarts, a 503: it closes
       // for good, and the page would never change again. Open a new one,
-      // waiting longer after each failure in a row (1, 2, 4 … 30 s).
+      // waiting longer after each failure in a row (about 1, 2, 4 … 30 s,
+      // each between half and one and a half times that, so that the pages
+      // a restart cut off at the same moment do not all come back at once).
+      // An answer that will not change (signed out: 403) is asked again
+      // every 30 s or so; the banner tells the viewer to reload.
       stream.addEventListener("error", function () {
         if (stopped || stream.readyState !== EventSource.CLOSED) { return; }
         failures++;
         if (failures === interruptedAfter) { showProblem(interrupted); }
-        retry = setTimeout(connect, Math.min(30, Math.pow(2, failures - 1)) * 1000);
+        var seconds = Math.min(30, Math.pow(2, failures - 1)) * (0.5 + Math.random());
+        retry = setTimeout(connect, seconds * 1000);
       });
     }
     connect();
