@@ -160,18 +160,25 @@ func (e *Env) StartDevIdP(password string) *devidp.IdP {
 // Content-Security-Policy like Ctx's; it closes when the test ends.
 func (e *Env) NewWindow() context.Context {
 	e.t.Helper()
+	return e.NewNamedWindow(fmt.Sprintf("window %d", e.windows+2))
+}
+
+// NewNamedWindow is NewWindow for a person the test names: if the test
+// fails, the window's console is shown under that name.
+func (e *Env) NewNamedWindow(name string) context.Context {
+	e.t.Helper()
 	ctx, cancel := chromedp.NewContext(e.Ctx, chromedp.WithNewBrowserContext())
 	if err := chromedp.Do(ctx); err != nil {
 		cancel()
-		e.t.Fatalf("browsertest: open a window: %v", err)
+		e.t.Fatalf("browsertest: open %s: %v", name, err)
 	}
 	e.windows++
-	console := watchConsole(e.t, ctx, fmt.Sprintf("window %d", e.windows+1))
+	console := watchConsole(e.t, ctx, name)
 	e.t.Cleanup(cancel)
 	e.t.Cleanup(func() {
 		_ = console.sync(ctx)
 		for _, v := range console.newCSPViolations() {
-			e.t.Errorf("Content-Security-Policy violation in another window: %s", v)
+			e.t.Errorf("Content-Security-Policy violation in %s: %s", name, v)
 		}
 	})
 	return ctx

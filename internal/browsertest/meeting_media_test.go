@@ -276,8 +276,8 @@ func TestThreePeopleMeetWithAudioVideoAndScreenSharingInTheBrowser(t *testing.T)
 	env := browsertest.NewWithMedia(t)
 	acme := devIdPSite(t, env)
 	host := window{"B.Simon", env.Ctx}
-	alee := window{"a.lee", env.NewWindow()}
-	guest := window{"guest", env.NewWindow()}
+	alee := window{"a.lee", env.NewNamedWindow("a.lee")}
+	guest := window{"guest", env.NewNamedWindow("guest")}
 	progress := func(what string) { t.Logf("%v: %s", time.Since(start).Round(100*time.Millisecond), what) }
 	describeOnFailure(t, host, alee, guest)
 

@@ -269,7 +269,7 @@ func TestLivePageKeepsFollowingTheMeetingAfterItsEventStreamIsRefused(t *testing
 	// restarts behind its proxy: the page's first three event streams are
 	// answered 503, not with a stream, and EventSource does not try again
 	// by itself after that.
-	guest := window{"the guest", env.NewWindow()}
+	guest := window{"the guest", env.NewNamedWindow("the guest")}
 	const refusals = 3
 	var (
 		streams atomic.Int32
