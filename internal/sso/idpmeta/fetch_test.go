@@ -248,23 +248,30 @@ func TestFetchRefusesBodyOverOneMiB(t *testing.T) {
 }
 
 func TestFetchTimesOutOnSlowServer(t *testing.T) {
+	// The servers hold the response until the test releases them, not
+	// until the request's context ends: a response finished as the client
+	// times out can still reach it (see TestFetchNamesTheCauseOfEachFailure).
 	tests := []struct {
 		name    string
-		handler http.HandlerFunc
+		handler func(release <-chan struct{}) http.HandlerFunc
 	}{
-		{"no headers", func(_ http.ResponseWriter, r *http.Request) {
-			<-r.Context().Done()
+		{"no headers", func(release <-chan struct{}) http.HandlerFunc {
+			return func(http.ResponseWriter, *http.Request) { <-release }
 		}},
-		{"body trickles", func(w http.ResponseWriter, r *http.Request) {
-			_, _ = w.Write([]byte("<EntityDescriptor"))
-			w.(http.Flusher).Flush()
-			<-r.Context().Done()
+		{"body trickles", func(release <-chan struct{}) http.HandlerFunc {
+			return func(w http.ResponseWriter, _ *http.Request) {
+				_, _ = w.Write([]byte("<EntityDescriptor"))
+				w.(http.Flusher).Flush()
+				<-release
+			}
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			server := httptest.NewServer(tt.handler)
+			release := make(chan struct{})
+			server := httptest.NewServer(tt.handler(release))
 			defer server.Close()
+			defer close(release)
 
 			start := time.Now()
 			_, err := Fetch(context.Background(), server.URL, FetchOptions{AllowPrivate: true, Timeout: 200 * time.Millisecond})
