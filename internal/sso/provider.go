@@ -36,7 +36,7 @@ func (s *Service) provider(ctx context.Context, site sites.Site, withKeys bool) 
 func (s *Service) providerFor(ctx context.Context, site sites.Site, withKeys, staged bool) (*provider, error) {
 	set, err := s.storedSettings(ctx, site.ID)
 	if err != nil {
-		return nil, fmt.Errorf("load SSO settings: %w", err)
+		return nil, err
 	}
 	if staged {
 		if !set.HasPending() {

@@ -173,7 +173,7 @@ func collectSettings(rows pgx.Rows, err error) (Settings, error) {
 func (s Settings) signingCertificates() ([]*x509.Certificate, error) {
 	if s.Certificates == nil {
 		if err := parseCertificates(&s); err != nil {
-			return nil, fmt.Errorf("load SSO settings: %w", err)
+			return nil, err // names the certificate that does not parse
 		}
 	}
 	return s.Certificates, nil
@@ -208,11 +208,13 @@ const ensureSettingsRow = `INSERT INTO sso_settings (site_id, mfa_contexts) VALU
 // in one query; the defaults if there is none.
 func (s *Service) Settings(ctx context.Context, siteID int64) (Settings, error) {
 	set, err := s.storedSettings(ctx, siteID)
-	if err == nil && set.Certificates == nil {
-		err = parseCertificates(&set)
-	}
 	if err != nil {
-		return Settings{}, fmt.Errorf("load SSO settings: %w", err)
+		return Settings{}, err // storedSettings says what it was loading
+	}
+	if set.Certificates == nil {
+		if err := parseCertificates(&set); err != nil {
+			return Settings{}, fmt.Errorf("load SSO settings: %w", err)
+		}
 	}
 	return set, nil
 }
