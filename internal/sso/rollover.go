@@ -77,7 +77,7 @@ func describeSPCertificate(c *SPCertificate, der []byte) error {
 	if err != nil {
 		return fmt.Errorf("parse SP certificate %d: %w", c.ID, err)
 	}
-	c.NotAfter, c.SHA256 = cert.NotAfter, idpmeta.Describe(cert).SHA256
+	c.NotAfter, c.SHA256 = cert.NotAfter, idpmeta.Fingerprint(der)
 	return nil
 }
 
