@@ -87,9 +87,8 @@ type resultOption struct {
 }
 
 type eventsPage struct {
-	// Rows are the table's rows (eventRows); Listed: there are some.
+	// Rows are the table's rows (eventRows): empty when nothing is listed.
 	Rows      template.HTML
-	Listed    bool
 	Result    string
 	User      string
 	Reference string
@@ -167,7 +166,7 @@ func (h *Handler) EventsPage(w http.ResponseWriter, r *http.Request) {
 	for i, e := range events {
 		listedEvents[i] = listed(e)
 	}
-	page.Rows, page.Listed = eventRows(listedEvents), len(events) > 0
+	page.Rows = eventRows(listedEvents)
 	h.Render.Render(w, r, http.StatusOK, "admin_events", page)
 }
 
